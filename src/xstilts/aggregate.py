@@ -1,0 +1,142 @@
+"""Collect every run's metrics into one long table and build the intermediate x target matrix.
+
+``scores.parquet``: one row per (model, intermediate, target, seed, split, language, metric), each
+with the ``run_id`` of the manifest it came from. ``transfer_matrix.csv``: one row per cell
+(intermediate, target) with the XTREME task score (mean over languages; QA: (EM + F1) / 2) of the
+reported split, mean and standard deviation over seeds, the difference from ``none``, and the
+run ids behind it. The PNG shows the same matrix and its difference from the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from xstilts import provenance, registry
+from xstilts.metrics import xtreme
+
+COLUMNS = ("model", "intermediate", "target", "seed", "split", "lang", "metric", "value", "run_id")
+REPORT_SPLITS = ("test", "validation")  # the first present is reported
+
+
+def collect(metrics_files: list[Path]) -> list[dict]:
+    rows = []
+    for path in map(Path, metrics_files):
+        m = json.loads(path.read_text())
+        run_id = provenance.read_manifest(path)["run_id"]
+        for split, langs in m["results"].items():
+            for lang, values in langs.items():
+                for metric, value in values.items():
+                    if metric == "n" or not isinstance(value, int | float):
+                        continue
+                    rows.append({"model": m["model"], "intermediate": m["intermediate"],
+                                 "target": m["task"], "seed": int(m["seed"]), "split": split,
+                                 "lang": lang, "metric": metric, "value": float(value),
+                                 "run_id": run_id})
+    return rows
+
+
+def run_scores(rows: list[dict]) -> dict[tuple, dict]:
+    """XTREME task score per (intermediate, target, seed) on the reported split."""
+    runs: dict[tuple, dict] = {}
+    for r in rows:
+        runs.setdefault((r["intermediate"], r["target"], r["seed"]), []).append(r)
+    out = {}
+    for key, rs in runs.items():
+        split = next(s for s in REPORT_SPLITS if any(r["split"] == s for r in rs))
+        per_lang: dict[str, dict[str, float]] = {}
+        for r in rs:
+            if r["split"] == split:
+                per_lang.setdefault(r["lang"], {})[r["metric"]] = r["value"]
+        out[key] = {"split": split, "score": xtreme.task_score(key[1], per_lang),
+                    "run_id": rs[0]["run_id"]}
+    return out
+
+
+def matrix(rows: list[dict]) -> list[dict]:
+    """One row per (intermediate, target): mean and sd over seeds and the gain over ``none``."""
+    cells: dict[tuple, list] = {}
+    for (inter, target, seed), s in sorted(run_scores(rows).items()):
+        cells.setdefault((inter, target), []).append((seed, s))
+    out = []
+    for (inter, target), runs in cells.items():
+        scores = [s["score"] for _, s in runs]
+        out.append({
+            "intermediate": inter, "target": target, "split": runs[0][1]["split"],
+            "n_seeds": len(scores), "mean": statistics.fmean(scores),
+            "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+            "seeds": ";".join(str(seed) for seed, _ in runs),
+            "run_ids": ";".join(s["run_id"] for _, s in runs),
+        })
+    baseline = {r["target"]: r["mean"] for r in out if r["intermediate"] == registry.NONE}
+    for r in out:
+        base = baseline.get(r["target"])
+        r["delta_vs_none"] = None if base is None else r["mean"] - base
+    return out
+
+
+def _order(values, reference) -> list[str]:
+    return [v for v in reference if v in values] + sorted(set(values) - set(reference))
+
+
+def heatmap(cells: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    inters = _order({c["intermediate"] for c in cells}, registry.intermediate_choices())
+    targets = _order({c["target"] for c in cells}, registry.target_tasks())
+    panels = [("mean", "score (mean over seeds)", "viridis")]
+    if any(c["delta_vs_none"] is not None for c in cells):
+        panels.append(("delta_vs_none", "difference from none", "RdBu"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 1.1 * len(targets) * len(panels),
+                                                      1.0 + 0.5 * len(inters)), squeeze=False)
+    for ax, (key, label, cmap) in zip(axes[0], panels, strict=True):
+        grid = np.full((len(inters), len(targets)), np.nan)
+        for c in cells:
+            if c[key] is not None:
+                grid[inters.index(c["intermediate"]), targets.index(c["target"])] = c[key]
+        kwargs = {}
+        if key == "delta_vs_none":
+            span = np.nanmax(np.abs(grid)) or 1.0
+            kwargs = {"vmin": -span, "vmax": span}
+        im = ax.imshow(grid, cmap=cmap, aspect="auto", **kwargs)
+        for i in range(len(inters)):
+            for j in range(len(targets)):
+                if not np.isnan(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(targets)), targets, rotation=45, ha="right")
+        ax.set_yticks(range(len(inters)), inters)
+        ax.set_xlabel("target task")
+        ax.set_ylabel("intermediate task")
+        ax.set_title(label)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def write(rows: list[dict], cells: list[dict], scores_path: Path, csv_path: Path,
+          png_path: Path, title: str) -> None:
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("model", pa.string()), ("intermediate", pa.string()), ("target", pa.string()),
+        ("seed", pa.int64()), ("split", pa.string()), ("lang", pa.string()),
+        ("metric", pa.string()), ("value", pa.float64()), ("run_id", pa.string()),
+    ]))
+    pq.write_table(table, scores_path)
+    with open(csv_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["intermediate", "target", "split", "n_seeds", "mean",
+                                          "sd", "delta_vs_none", "seeds", "run_ids"])
+        w.writeheader()
+        for c in cells:
+            w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in c.items()})
+    heatmap(cells, png_path, title)

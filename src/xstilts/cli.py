@@ -1,0 +1,216 @@
+"""``xstilts`` command line: one subcommand per workflow step, plus tools for people.
+
+Workflow steps take their inputs, outputs and resolved parameters explicitly (the rules pass
+them), write outputs under temporary names and rename them when done, and leave a manifest.
+Heavy libraries are imported inside the steps that need them, never at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from xstilts import layout, provenance
+from xstilts.provenance import Job, staged
+
+log = logging.getLogger("xstilts")
+
+
+def _json(text: str) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({e}): {text[:200]}") from e
+
+
+def _job(args, params: dict, inputs: list) -> Job:
+    return Job(args.rule or args.command, args.wildcards, params, inputs, args.log)
+
+
+# --- workflow steps ---
+def cmd_build_model(args) -> None:
+    from xstilts import demo_model
+
+    job = _job(args, {"spec": args.spec, "languages": args.languages, "seed": args.seed}, [])
+    with staged(args.out) as tmp:
+        info = demo_model.build(tmp, args.spec, args.languages, args.seed)
+        job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def cmd_prepare_data(args) -> None:
+    from xstilts import data
+
+    job = _job(args, {"task": args.task, "spec": args.spec}, [])
+    with staged(args.out) as tmp:
+        info = data.prepare(args.task, args.spec, tmp)
+        job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def cmd_tokenize(args) -> None:
+    from xstilts import features
+
+    job = _job(args, {"task": args.task, "max_length": args.max_length,
+                      "model_ref": args.model_ref}, [args.data, args.model_ref])
+    with staged(args.out) as tmp:
+        info = features.tokenize(args.model_ref, Path(args.data), args.task, args.max_length, tmp)
+        job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def cmd_train(args) -> None:
+    from xstilts import train
+
+    inputs = [args.encoder, args.train_cache] + ([args.select_cache] if args.select_cache else [])
+    job = _job(args, {"task": args.task, "hparams": args.hparams, "seed": args.seed,
+                      "encoder_only": args.encoder_only}, inputs)
+    with staged(args.out) as tmp:
+        info = train.train(
+            encoder=args.encoder, task_name=args.task, train_cache=Path(args.train_cache),
+            select_cache=Path(args.select_cache) if args.select_cache else None, out_dir=tmp,
+            checkpoint_dir=Path(args.checkpoints), hp=args.hparams, seed=args.seed,
+            encoder_only=args.encoder_only, fingerprint=job.fingerprint(),
+            micro_batch=args.micro_batch,
+            deepspeed=args.deepspeed,
+        )
+        job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def cmd_evaluate(args) -> None:
+    from xstilts import evaluate
+
+    job = _job(args, {"task": args.task, "batch_size": args.batch_size},
+               [args.model, args.data, args.cache])
+    with staged(args.predictions) as pred_tmp:
+        result = evaluate.evaluate(
+            model_dir=Path(args.model), task_name=args.task, data_dir=Path(args.data),
+            cache_dir=Path(args.cache), predictions_dir=pred_tmp, batch_size=args.batch_size,
+        )
+        result.update({k: args.wildcards[k] for k in ("model", "inter", "seed")})
+        result["intermediate"] = result.pop("inter")
+        metrics = Path(args.metrics)
+        with staged(metrics) as m_tmp:
+            provenance.write_json(m_tmp, result)
+        job.finish({args.metrics: metrics, args.predictions: pred_tmp}, Path(args.manifest))
+
+
+def cmd_aggregate(args) -> None:
+    from xstilts import aggregate
+
+    job = _job(args, {"model": args.model}, args.metrics)
+    rows = aggregate.collect(args.metrics)
+    cells = aggregate.matrix(rows)
+    with staged(args.scores) as s, staged(args.csv) as c, staged(args.png) as p:
+        aggregate.write(rows, cells, s, c, p, f"X-STILTs transfer matrix: {args.model}")
+    outs = {args.scores: Path(args.scores), args.csv: Path(args.csv), args.png: Path(args.png)}
+    job.finish(outs, Path(args.manifest), {"cells": len(cells), "rows": len(rows)})
+
+
+# --- tools ---
+def cmd_check_config(args) -> None:
+    from xstilts import config
+
+    for path in args.configfile:
+        study = config.Study(config.load(path))
+        print(f"{path}: ok ({len(study.grid['models'])} model(s), "
+              f"{len(study.grid['intermediate'])} intermediate, {len(study.grid['targets'])} "
+              f"targets, {len(study.grid['seeds'])} seed(s))")
+
+
+def cmd_bench(args) -> None:
+    from xstilts import bench
+
+    bench.main(args)
+
+
+def _add_provenance(p) -> None:
+    p.add_argument("--rule", help="workflow rule name (recorded in the manifest)")
+    p.add_argument("--wildcards", type=_json, default={}, help="JSON of the job's wildcards")
+    p.add_argument("--log", help="log file of the job (recorded in the manifest)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="xstilts", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-model", help="build the tiny demo XLM-R (tokenizer + MLM warm-up)")
+    p.add_argument("--spec", type=_json, required=True)
+    p.add_argument("--languages", nargs="+", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_build_model)
+
+    p = sub.add_parser("prepare-data", help="load a task's data and save it as Arrow")
+    p.add_argument("--task", required=True)
+    p.add_argument("--spec", type=_json, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_prepare_data)
+
+    p = sub.add_parser("tokenize", help="tokenise a prepared task for one model")
+    p.add_argument("--model-ref", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--max-length", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_tokenize)
+
+    p = sub.add_parser("train", help="train an encoder with a fresh task head")
+    p.add_argument("--encoder", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--train-cache", required=True)
+    p.add_argument("--select-cache")
+    p.add_argument("--hparams", type=_json, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--encoder-only", action="store_true", help="save the encoder without head")
+    p.add_argument("--micro-batch", type=int)
+    p.add_argument("--deepspeed", help="DeepSpeed config file")
+    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="zero-shot evaluation in every language")
+    p.add_argument("--model", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--cache", required=True)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--predictions", required=True)
+    p.add_argument("--manifest", required=True)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("aggregate", help="scores table and transfer matrix")
+    p.add_argument("--model", required=True)
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--scores", required=True)
+    p.add_argument("--csv", required=True)
+    p.add_argument("--png", required=True)
+    p.add_argument("--manifest", required=True)
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("check-config", help="validate config files against the schema")
+    p.add_argument("configfile", nargs="+")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("bench", help="throughput and overhead benchmarks")
+    p.add_argument("--quick", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    for name, p in sub.choices.items():
+        if name not in ("check-config", "bench"):
+            _add_provenance(p)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        log.debug("traceback", exc_info=True)
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"xstilts {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,193 @@
+"""Load, validate and resolve a study config (light imports only: the Snakefile uses it to plan).
+
+Validation happens before any job runs and names the offending key and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from xstilts import layout, registry
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+# Defaults of jiant's XTREME recipe (REFERENCE.md); the registry and the config override them.
+BASE_HPARAMS = {
+    "learning_rate": 1e-5,
+    "epochs": 3.0,
+    "max_steps": -1,
+    "batch_size": 32,
+    "warmup_ratio": 0.1,
+    "weight_decay": 0.0,
+    "max_grad_norm": 1.0,
+    "adam_epsilon": 1e-8,
+    "eval_steps": 1000,
+    "early_stopping_patience": 30,
+    "max_train_examples": None,
+}
+
+
+class ConfigError(ValueError):
+    """A config that does not match the schema or the registry."""
+
+
+def load_schema() -> dict:
+    schema = yaml.safe_load(SCHEMA.read_text())
+    kinds = {
+        "intermediate": registry.intermediate_choices(),
+        "target": registry.target_tasks(),
+        "task": sorted(registry.TASKS),
+    }
+
+    def fill(node):
+        if isinstance(node, dict):
+            out = {k: fill(v) for k, v in node.items() if k != "x-registry"}
+            if "x-registry" in node:
+                out["enum"] = kinds[node["x-registry"]]
+            return out
+        if isinstance(node, list):
+            return [fill(v) for v in node]
+        return node
+
+    return fill(schema)
+
+
+def _key(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error) -> str:
+    key = _key(error.absolute_path)
+    schema = error.schema
+    if error.validator == "enum":
+        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: " + ", ".join(
+            map(str, schema["enum"])
+        )
+    if error.validator == "additionalProperties" and "properties" in schema:
+        extra = sorted(set(error.instance) - set(schema["properties"]))
+        return (
+            f"config key '{key}': unknown key(s) {', '.join(map(repr, extra))}; "
+            f"allowed keys: {', '.join(schema['properties'])}"
+        )
+    return f"config key '{key}': {error.message}"
+
+
+def _apply_defaults(node: dict, schema: dict) -> None:
+    for name, sub in schema.get("properties", {}).items():
+        if name not in node and "default" in sub:
+            node[name] = copy.deepcopy(sub["default"])
+        if isinstance(node.get(name), dict):
+            _apply_defaults(node[name], sub)
+
+
+def validate(config: dict, source: str = "config") -> dict:
+    """A validated copy of ``config`` with schema defaults filled in; ConfigError otherwise."""
+    import jsonschema
+
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+        raise ConfigError(f"{source} is invalid ({len(errors)} problem(s)):\n{lines}")
+    config = copy.deepcopy(config)
+    _apply_defaults(config, schema)
+    unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
+    if unknown:
+        raise ConfigError(
+            f"{source}: config key 'grid.models' names {unknown}, which are not defined under "
+            f"'models' (defined: {', '.join(config['models'])})"
+        )
+    return config
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    return validate(yaml.safe_load(path.read_text()) or {}, source=str(path))
+
+
+class Study:
+    """A validated config with the questions the workflow asks of it."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.grid = config["grid"]
+
+    # --- models ---
+    def model(self, name: str) -> dict:
+        return self.config["models"][name]
+
+    def is_built(self, model: str) -> bool:
+        return "build" in self.model(model)
+
+    def model_ref(self, model: str) -> str:
+        """Path or hub id from which the pretrained encoder is loaded."""
+        spec = self.model(model)
+        return layout.MODEL.format(model=model) if "build" in spec else spec["hub"]
+
+    def encoder(self, model: str, inter: str, seed: int | str) -> str:
+        """Where the target phase loads its encoder from (the pretrained model for ``none``)."""
+        if inter == registry.NONE:
+            return self.model_ref(model)
+        return layout.ENCODER.format(model=model, inter=inter, seed=seed)
+
+    # --- grid ---
+    def trained_intermediates(self) -> list[str]:
+        return [i for i in self.grid["intermediate"] if i != registry.NONE]
+
+    def data_tasks(self) -> list[str]:
+        """Every task whose data the grid needs."""
+        tasks = set()
+        for inter in self.trained_intermediates():
+            tasks |= set(self.intermediate_members(inter))
+        for target in self.grid["targets"]:
+            tasks |= set(registry.data_tasks(target))
+        return sorted(tasks)
+
+    def intermediate_members(self, inter: str) -> list[str]:
+        """The tasks an intermediate job trains on (all registered ones for ``multitask``)."""
+        return registry.intermediate_tasks() if inter == registry.MULTITASK else [inter]
+
+    def languages(self) -> list[str]:
+        """Every language the grid's tasks touch (English first)."""
+        langs = {lang for t in self.data_tasks() for lang in registry.get(t).languages}
+        return ["en", *sorted(langs - {"en"})]
+
+    # --- data ---
+    def data_source(self, task: str) -> dict:
+        data = self.config["data"]
+        override = data.get("tasks", {}).get(task, {})
+        spec = {
+            "source": override.get("source", data["source"]),
+            "root": data["root"],
+            "files": override.get("files", {}),
+            "max_eval_examples": data["max_eval_examples"],
+        }
+        if spec["source"] == "synthetic":
+            spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
+            spec["synthetic"].setdefault("seed", 0)
+        return spec
+
+    # --- training ---
+    def hparams(self, phase: str, task: str) -> dict:
+        """Resolved hyper-parameters: base, registry, then config all / phase / task."""
+        t = registry.get(task)
+        out = dict(BASE_HPARAMS)
+        out.update(
+            learning_rate=t.learning_rate,
+            epochs=t.epochs,
+            batch_size=t.batch_size,
+            max_length=t.max_length,
+        )
+        hp = self.config.get("hparams", {})
+        for layer in (hp.get("all", {}), hp.get(phase, {}), hp.get("tasks", {}).get(task, {})):
+            out.update(layer)
+        return out

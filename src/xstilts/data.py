@@ -1,0 +1,179 @@
+"""Prepare a task's data: from the hub, original files, or the synthetic generator, to Arrow.
+
+Every task becomes a ``datasets.DatasetDict`` whose splits are named ``{split}.{lang}``
+(``train.en``, ``validation.en``, ``test.de``...) and whose rows follow the task format's
+canonical record (see ``xstilts.formats``). The same prepared data serves every model and seed.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from pathlib import Path
+
+from xstilts import registry, synthetic
+from xstilts.loaders import LOADERS, DataFormatError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+
+
+def split_name(split: str, lang: str) -> str:
+    return f"{split}.{lang}"
+
+
+def parse_split(name: str) -> tuple[str, str]:
+    split, _, lang = name.partition(".")
+    return split, lang
+
+
+def wanted_splits(task) -> list[tuple[str, str]]:
+    """(split, language) pairs a task provides: English train/validation where it is trained,
+    every language for evaluation of a target."""
+    out = []
+    if task.role == "intermediate" or task.train_task == task.name:
+        out.append(("train", "en"))
+    out.append(("validation", "en"))
+    if task.role == "target":
+        out += [("test", lang) for lang in task.languages]
+    return out
+
+
+# --- synthetic ---
+def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
+    if task.format == "classification":
+        return synthetic.classification(lang, n, seed, task.labels)
+    if task.format == "tagging":
+        return synthetic.tagging(lang, n, seed, task.labels)
+    if task.format == "span_qa":
+        return synthetic.span_qa(lang, n, seed)
+    if task.format == "multiple_choice":
+        return synthetic.multiple_choice(lang, n, seed, task.num_labels)
+    raise ValueError(f"no synthetic generator for format {task.format!r} (task {task.name})")
+
+
+def load_synthetic(task, spec: dict) -> dict[str, list[dict]]:
+    cfg = spec["synthetic"]
+    out = {}
+    for i, (split, lang) in enumerate(wanted_splits(task)):
+        n = cfg["train_size"] if split == "train" else cfg["eval_size"]
+        out[split_name(split, lang)] = _synthetic(task, n, lang, cfg["seed"] * 1000 + i)
+    return out
+
+
+# --- original files ---
+def _files(root: Path, pattern: str, lang: str) -> list[Path]:
+    return sorted(Path(p) for p in glob.glob(str(root / pattern.format(lang=lang))))
+
+
+def load_local(task, spec: dict) -> dict[str, list[dict]]:
+    """Read the original files named by the registry (or the config's ``files``) under ``root``."""
+    root = Path(spec["root"])
+    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
+    loader = LOADERS[task.local["loader"]]
+    if not root.is_dir():
+        raise DataFormatError(
+            f"data.root {root} is not a folder (task {task.name}, source: local); "
+            "point data.root at the folder holding the original files"
+        )
+    out, missing = {}, []
+    for split, lang in wanted_splits(task):
+        pattern = files.get(split)
+        paths = _files(root, pattern, lang) if pattern else []
+        if paths:
+            out[split_name(split, lang)] = [row for p in paths for row in loader(p)]
+        elif split == "train":
+            raise DataFormatError(
+                f"task {task.name}: no English training file "
+                f"{root / pattern.format(lang=lang) if pattern else '(no train pattern)'}"
+            )
+        else:
+            missing.append(split_name(split, lang))
+    if not out:
+        raise DataFormatError(f"task {task.name}: no data files found under {root}")
+    if missing:
+        log.warning("task %s: no local files for %s", task.name, ", ".join(missing))
+    return out
+
+
+# --- hub (cluster) ---
+def load_hub(task, spec: dict) -> dict[str, list[dict]]:
+    """Load from the Hugging Face hub as declared in the registry's ``hub`` entry."""
+    import datasets
+
+    hub = task.hub
+    if not hub:
+        raise ValueError(f"task {task.name} has no hub source; use data source 'local'")
+    out = {}
+    for split, lang in wanted_splits(task):
+        name = hub.get("name", "").format(lang=lang, lang_name=hub.get("lang_names", {}).get(lang))
+        hub_split = hub.get(split, split)
+        ds = datasets.load_dataset(hub["path"], name or None, split=hub_split,
+                                   revision=hub.get("revision"))
+        out[split_name(split, lang)] = [_from_hub(task, row, i) for i, row in enumerate(ds)]
+    return out
+
+
+def _from_hub(task, row: dict, i: int) -> dict:
+    """A hub row in the canonical record of the task's format (hub column names differ)."""
+    cols = task.hub.get("columns", {})
+    get = lambda key, default=None: row.get(cols.get(key, key), default)  # noqa: E731
+    if task.format == "classification":
+        label = get("label")
+        label = task.labels[label] if isinstance(label, int) else str(label)
+        return {"id": str(get("id", i)), "text_a": get("text_a"), "text_b": get("text_b", ""),
+                "label": label}
+    if task.format == "tagging":
+        tags = get("tags")
+        if tags and isinstance(tags[0], int):
+            tags = [task.labels[t] for t in tags]
+        return {"id": str(get("id", i)), "tokens": get("tokens"), "tags": tags}
+    if task.format == "span_qa":
+        return {k: get(k, "" if k == "title" else None) for k in
+                ("id", "title", "context", "question", "answers")}
+    raise ValueError(f"no hub adapter for format {task.format!r} (task {task.name})")
+
+
+LOADERS_BY_SOURCE = {"synthetic": load_synthetic, "local": load_local, "hub": load_hub}
+
+
+def _encode_labels(task, rows: list[dict], where: str) -> list[dict]:
+    if task.format != "classification":
+        return rows
+    index = {name: i for i, name in enumerate(task.labels)}
+    out = []
+    for row in rows:
+        if row["label"] not in index:
+            raise DataFormatError(
+                f"{where}: row {row['id']!r} has label {row['label']!r}; "
+                f"task {task.name} expects one of {list(task.labels)}"
+            )
+        out.append({**row, "label": index[row["label"]]})
+    return out
+
+
+def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
+    """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary."""
+    import datasets
+
+    task = registry.get(task_name)
+    rows = LOADERS_BY_SOURCE[spec["source"]](task, spec)
+    cap = spec.get("max_eval_examples")
+    dd = datasets.DatasetDict()
+    for name, split_rows in rows.items():
+        if cap and not name.startswith("train"):
+            split_rows = split_rows[:cap]
+        dd[name] = datasets.Dataset.from_list(
+            _encode_labels(task, split_rows, f"task {task_name} split {name}")
+        )
+    dd.save_to_disk(str(out_dir))
+    return {
+        "task": task_name,
+        "source": spec["source"],
+        "rows": {name: len(ds) for name, ds in dd.items()},
+        "fingerprints": {name: ds._fingerprint for name, ds in dd.items()},
+        "languages_missing": sorted(
+            {lang for split, lang in wanted_splits(task)} - {parse_split(n)[1] for n in dd}
+        ),
+    }

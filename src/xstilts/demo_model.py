@@ -1,0 +1,107 @@
+"""A tiny XLM-R for the embedded demo and the tests: tokenizer trained locally, MLM warm-up.
+
+The result is an ordinary Hugging Face model directory (config, safetensors, tokenizer), so every
+later phase loads it exactly as it loads ``FacebookAI/xlm-roberta-large`` from the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def train_tokenizer(texts, vocab_size: int):
+    """A Unigram tokenizer with XLM-R's special tokens and templates, wrapped for transformers."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import UnigramTrainer
+    from transformers import XLMRobertaTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
+    tok.train_from_iterator(texts, trainer=trainer)
+    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", bos), ("</s>", eos)],
+    )
+    return XLMRobertaTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    )
+
+
+def build_model(tokenizer, architecture: dict):
+    """A randomly initialised XLM-R masked LM of the given size."""
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        max_position_embeddings=architecture.get("max_position_embeddings", 514),
+        hidden_size=architecture["hidden_size"],
+        num_hidden_layers=architecture["num_hidden_layers"],
+        num_attention_heads=architecture["num_attention_heads"],
+        intermediate_size=architecture["intermediate_size"],
+    )
+    return XLMRobertaForMaskedLM(config)
+
+
+def mlm_warmup(model, tokenizer, texts: list[str], steps: int, seed: int, batch_size: int = 32,
+               learning_rate: float = 1e-3, max_length: int = 64) -> float:
+    """Masked-language-model training for ``steps`` updates; returns the last loss."""
+    import torch
+    from transformers import DataCollatorForLanguageModeling
+
+    torch.manual_seed(seed)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / max(1, steps // 10)) * max(0.0, 1 - s / steps)
+    )
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    loss = math.nan
+    for step in range(steps):
+        idx = torch.randint(len(encoded), (batch_size,), generator=generator).tolist()
+        batch = collator([{"input_ids": encoded[i]} for i in idx])
+        out = model(**batch)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        loss = out.loss.item()
+        if step % 50 == 0 or step == steps - 1:
+            log.info("mlm step %d/%d loss %.3f", step + 1, steps, loss)
+    return loss
+
+
+def build(out_dir: Path, spec: dict, languages: list[str], seed: int) -> dict:
+    """Train the tokenizer, build the model, warm it up with MLM and save both to ``out_dir``."""
+    from xstilts import synthetic
+
+    texts = list(synthetic.corpus(languages, spec.get("corpus_sentences_per_language", 400), seed))
+    tokenizer = train_tokenizer(texts, spec.get("vocab_size", 4000))
+    model = build_model(tokenizer, spec["architecture"])
+    loss = mlm_warmup(model, tokenizer, texts, spec.get("mlm_steps", 200), seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return {"corpus_sentences": len(texts), "vocab_size": len(tokenizer), "final_mlm_loss": loss}

@@ -1,0 +1,17 @@
+"""Where every artefact lives: the file layout of a run, in one place (rules and tools read it)."""
+
+MODEL = "resources/models/{model}"
+DATA = "resources/data/{task}"
+CACHE = "resources/cache/{model}/{task}"
+ENCODER = "results/{model}/intermediate/{inter}/seed{seed}/encoder"
+RUN = "results/{model}/{inter}/{target}/seed{seed}"
+TARGET_MODEL = RUN + "/model"
+METRICS = RUN + "/metrics.json"
+RUN_MANIFEST = RUN + "/manifest.json"
+PREDICTIONS = RUN + "/predictions"
+SCORES = "results/{model}/scores.parquet"
+MATRIX_CSV = "results/{model}/transfer_matrix.csv"
+MATRIX_PNG = "results/{model}/transfer_matrix.png"
+LOG = "logs/{rule}/{name}.log"
+
+MANIFEST = "manifest.json"

@@ -1,0 +1,88 @@
+"""Multiple choice: HellaSwag JSONL, CosmosQA CSV, CommonsenseQA JSONL (original or HF export).
+
+Records: ``{"id": str, "context": str, "question": str, "choices": [str, ...], "label": int}``;
+``label`` indexes ``choices`` and is -1 where a (test) file has no label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xstilts.loaders._io import at_line, iter_csv, iter_jsonl
+
+ChoiceRecord = dict[str, Any]
+
+
+def _int_label(raw: Any) -> int:
+    return -1 if raw is None or raw == "" else int(raw)
+
+
+def load_hellaswag(path: str | Path) -> list[ChoiceRecord]:
+    """Read HellaSwag JSONL: context = ``ctx_a``, question = ``ctx_b`` (the ending's start).
+
+    ``ctx`` is ``ctx_a`` and ``ctx_b`` joined by a space; ids are ``ind`` (else the row index).
+    """
+    expected = "HellaSwag JSONL object with ctx_a/ctx_b/endings"
+    records = []
+    for i, (lineno, obj) in enumerate(iter_jsonl(path, expected)):
+        with at_line(Path(path), lineno, expected):
+            records.append(
+                {
+                    "id": str(obj.get("ind", i)),
+                    "context": obj["ctx_a"],
+                    "question": obj["ctx_b"],
+                    "choices": list(obj["endings"]),
+                    "label": _int_label(obj.get("label")),
+                }
+            )
+    return records
+
+
+def load_cosmosqa(path: str | Path) -> list[ChoiceRecord]:
+    """Read a CosmosQA CSV (``id,context,question,answer0..answer3,label``)."""
+    answers = [f"answer{k}" for k in range(4)]
+    expected = "CosmosQA CSV"
+    records = []
+    for lineno, row in iter_csv(path, expected, ["id", "context", "question", *answers]):
+        with at_line(Path(path), lineno, "an integer label"):
+            records.append(
+                {
+                    "id": row["id"],
+                    "context": row["context"],
+                    "question": row["question"],
+                    "choices": [row[a] for a in answers],
+                    "label": _int_label(row.get("label")),
+                }
+            )
+    return records
+
+
+def load_commonsenseqa(path: str | Path) -> list[ChoiceRecord]:
+    """Read CommonsenseQA JSONL in the original (``question.stem``, ``question.choices``) or the
+    HF export (``question`` string, ``choices{label,text}``) format; context is empty.
+    """
+    expected = "CommonsenseQA JSONL object (original or HF export format)"
+    records = []
+    for lineno, obj in iter_jsonl(path, expected):
+        with at_line(Path(path), lineno, expected):
+            if isinstance(obj["question"], dict):
+                question = obj["question"]["stem"]
+                choice_list = obj["question"]["choices"]
+                labels = [c["label"] for c in choice_list]
+                texts = [c["text"] for c in choice_list]
+            else:
+                question = obj["question"]
+                labels = list(obj["choices"]["label"])
+                texts = list(obj["choices"]["text"])
+            answer = obj.get("answerKey", "")
+            records.append(
+                {
+                    "id": str(obj["id"]),
+                    "context": "",
+                    "question": question,
+                    "choices": texts,
+                    "label": labels.index(answer) if answer else -1,
+                }
+            )
+    return records

@@ -1,0 +1,122 @@
+# Config validation, wildcard constraints and every input function. No logic beyond lookups:
+# the task registry and the Study (src/xstilts) answer every question.
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from snakemake.exceptions import WorkflowError
+
+from xstilts import layout, registry
+from xstilts.config import ConfigError, Study, load, validate
+
+if not config:
+    config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+try:
+    STUDY = Study(validate(config))
+except ConfigError as e:
+    raise WorkflowError(str(e)) from None
+
+
+def _alternatives(values):
+    return "|".join(sorted(values, key=len, reverse=True))
+
+
+wildcard_constraints:
+    model=_alternatives(config["models"]),
+    inter=_alternatives(registry.intermediate_choices()),
+    target=_alternatives(registry.target_tasks()),
+    task=_alternatives(registry.TASKS),
+    seed=r"\d+",
+
+
+def all_outputs():
+    return expand(layout.SCORES, model=STUDY.grid["models"]) + expand(
+        layout.MATRIX_PNG, model=STUDY.grid["models"]
+    )
+
+
+def as_json(obj):
+    return json.dumps(obj, sort_keys=True)
+
+
+def wildcards_json(wildcards):
+    return as_json(dict(wildcards.items()))
+
+
+def model_ref(wildcards):
+    return STUDY.model_ref(wildcards.model)
+
+
+def built_model(wildcards):
+    """The local model folder when the model is built here (hub models are not files)."""
+    return [layout.MODEL.format(model=wildcards.model)] if STUDY.is_built(wildcards.model) else []
+
+
+def model_spec(wildcards):
+    return as_json(STUDY.model(wildcards.model)["build"])
+
+
+def model_languages(wildcards):
+    return " ".join(STUDY.languages())
+
+
+def data_spec(wildcards):
+    return as_json(STUDY.data_source(wildcards.task))
+
+
+def max_length(wildcards):
+    task = registry.get(wildcards.task)
+    return STUDY.hparams(task.role, wildcards.task)["max_length"]
+
+
+def encoder(wildcards):
+    return STUDY.encoder(wildcards.model, wildcards.inter, wildcards.seed)
+
+
+def encoder_input(wildcards):
+    """The intermediate encoder folder, or the built model for ``none``."""
+    if wildcards.inter == registry.NONE:
+        return built_model(wildcards)
+    return [layout.ENCODER.format(**wildcards)]
+
+
+def intermediate_cache(wildcards):
+    return layout.CACHE.format(model=wildcards.model, task=wildcards.inter)
+
+
+def intermediate_hparams(wildcards):
+    return as_json(STUDY.hparams("intermediate", wildcards.inter))
+
+
+def target_train_cache(wildcards):
+    task = registry.get(wildcards.target).train_task
+    return layout.CACHE.format(model=wildcards.model, task=task)
+
+
+def target_cache(wildcards):
+    return layout.CACHE.format(model=wildcards.model, task=wildcards.target)
+
+
+def target_data(wildcards):
+    return layout.DATA.format(task=wildcards.target)
+
+
+def target_hparams(wildcards):
+    return as_json(STUDY.hparams("target", wildcards.target))
+
+
+def target_model(path):
+    """Fine-tuned target models are temporary unless the config keeps them."""
+    return directory(path) if config["keep_target_models"] else temp(directory(path))
+
+
+def model_metrics(wildcards):
+    return expand(
+        layout.METRICS,
+        model=wildcards.model,
+        inter=STUDY.grid["intermediate"],
+        target=STUDY.grid["targets"],
+        seed=STUDY.grid["seeds"],
+    )

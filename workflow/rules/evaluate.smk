@@ -1,0 +1,23 @@
+# Phase 3: zero-shot evaluation in every language of the target task.
+
+
+rule evaluate:
+    input:
+        model=layout.TARGET_MODEL,
+        data=target_data,
+        cache=target_cache,
+    output:
+        metrics=layout.METRICS,
+        manifest=layout.RUN_MANIFEST,
+        predictions=directory(layout.PREDICTIONS),
+    params:
+        wildcards=wildcards_json,
+    log:
+        "logs/evaluate/{model}/{inter}/{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/evaluate/{model}/{inter}/{target}/seed{seed}.tsv"
+    shell:
+        "xstilts evaluate --model {input.model} --task {wildcards.target} --data {input.data}"
+        " --cache {input.cache} --metrics {output.metrics} --predictions {output.predictions}"
+        " --manifest {output.manifest} --rule evaluate --wildcards {params.wildcards:q}"
+        " --log {log} > {log} 2>&1"

@@ -1,0 +1,49 @@
+# Phase 1: one intermediate encoder per (model, task, seed), shared by every target.
+# Phase 2: fine-tune that encoder, with a new head, on each target's English training data.
+
+
+rule train_intermediate:
+    input:
+        model=built_model,
+        train=intermediate_cache,
+    output:
+        directory(layout.ENCODER),
+    params:
+        model_ref=model_ref,
+        hparams=intermediate_hparams,
+        wildcards=wildcards_json,
+        checkpoints="checkpoints/intermediate/{model}/{inter}/seed{seed}",
+    log:
+        "logs/train_intermediate/{model}/{inter}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train_intermediate/{model}/{inter}/seed{seed}.tsv"
+    shell:
+        "xstilts train --encoder {params.model_ref:q} --task {wildcards.inter}"
+        " --train-cache {input.train} --select-cache {input.train} --encoder-only"
+        " --hparams {params.hparams:q} --seed {wildcards.seed}"
+        " --checkpoints {params.checkpoints} --out {output}"
+        " --rule train_intermediate --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
+
+
+rule train_target:
+    input:
+        encoder=encoder_input,
+        train=target_train_cache,
+        select=target_cache,
+    output:
+        target_model(layout.TARGET_MODEL),
+    params:
+        encoder=encoder,
+        hparams=target_hparams,
+        wildcards=wildcards_json,
+        checkpoints="checkpoints/target/{model}/{inter}/{target}/seed{seed}",
+    log:
+        "logs/train_target/{model}/{inter}/{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
+    shell:
+        "xstilts train --encoder {params.encoder:q} --task {wildcards.target}"
+        " --train-cache {input.train} --select-cache {input.select}"
+        " --hparams {params.hparams:q} --seed {wildcards.seed}"
+        " --checkpoints {params.checkpoints} --out {output}"
+        " --rule train_target --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
