@@ -1,1 +1,1 @@
-"""xstilts: X-STILTs (English intermediate-task training, zero-shot cross-lingual transfer) as a workflow."""
+"""xstilts: X-STILTs (English intermediate-task training, zero-shot cross-lingual transfer)."""

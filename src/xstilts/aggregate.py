@@ -30,10 +30,19 @@ def collect(metrics_files: list[Path]) -> list[dict]:
                 for metric, value in values.items():
                     if metric == "n" or not isinstance(value, int | float):
                         continue
-                    rows.append({"model": m["model"], "intermediate": m["intermediate"],
-                                 "target": m["task"], "seed": int(m["seed"]), "split": split,
-                                 "lang": lang, "metric": metric, "value": float(value),
-                                 "run_id": run_id})
+                    rows.append(
+                        {
+                            "model": m["model"],
+                            "intermediate": m["intermediate"],
+                            "target": m["task"],
+                            "seed": int(m["seed"]),
+                            "split": split,
+                            "lang": lang,
+                            "metric": metric,
+                            "value": float(value),
+                            "run_id": run_id,
+                        }
+                    )
     return rows
 
 
@@ -49,8 +58,11 @@ def run_scores(rows: list[dict]) -> dict[tuple, dict]:
         for r in rs:
             if r["split"] == split:
                 per_lang.setdefault(r["lang"], {})[r["metric"]] = r["value"]
-        out[key] = {"split": split, "score": xtreme.task_score(key[1], per_lang),
-                    "run_id": rs[0]["run_id"]}
+        out[key] = {
+            "split": split,
+            "score": xtreme.task_score(key[1], per_lang),
+            "run_id": rs[0]["run_id"],
+        }
     return out
 
 
@@ -62,13 +74,18 @@ def matrix(rows: list[dict]) -> list[dict]:
     out = []
     for (inter, target), runs in cells.items():
         scores = [s["score"] for _, s in runs]
-        out.append({
-            "intermediate": inter, "target": target, "split": runs[0][1]["split"],
-            "n_seeds": len(scores), "mean": statistics.fmean(scores),
-            "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-            "seeds": ";".join(str(seed) for seed, _ in runs),
-            "run_ids": ";".join(s["run_id"] for _, s in runs),
-        })
+        out.append(
+            {
+                "intermediate": inter,
+                "target": target,
+                "split": runs[0][1]["split"],
+                "n_seeds": len(scores),
+                "mean": statistics.fmean(scores),
+                "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+                "seeds": ";".join(str(seed) for seed, _ in runs),
+                "run_ids": ";".join(s["run_id"] for _, s in runs),
+            }
+        )
     baseline = {r["target"]: r["mean"] for r in out if r["intermediate"] == registry.NONE}
     for r in out:
         base = baseline.get(r["target"])
@@ -92,8 +109,12 @@ def heatmap(cells: list[dict], path: Path, title: str) -> None:
     panels = [("mean", "score (mean over seeds)", "viridis")]
     if any(c["delta_vs_none"] is not None for c in cells):
         panels.append(("delta_vs_none", "difference from none", "RdBu"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 1.1 * len(targets) * len(panels),
-                                                      1.0 + 0.5 * len(inters)), squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(1.2 + 1.1 * len(targets) * len(panels), 1.0 + 0.5 * len(inters)),
+        squeeze=False,
+    )
     for ax, (key, label, cmap) in zip(axes[0], panels, strict=True):
         grid = np.full((len(inters), len(targets)), np.nan)
         for c in cells:
@@ -120,22 +141,51 @@ def heatmap(cells: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def write(rows: list[dict], cells: list[dict], scores_path: Path, csv_path: Path,
-          png_path: Path, title: str) -> None:
+def write(
+    rows: list[dict],
+    cells: list[dict],
+    scores_path: Path,
+    csv_path: Path,
+    png_path: Path,
+    title: str,
+) -> None:
     import csv
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows, schema=pa.schema([
-        ("model", pa.string()), ("intermediate", pa.string()), ("target", pa.string()),
-        ("seed", pa.int64()), ("split", pa.string()), ("lang", pa.string()),
-        ("metric", pa.string()), ("value", pa.float64()), ("run_id", pa.string()),
-    ]))
+    table = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("model", pa.string()),
+                ("intermediate", pa.string()),
+                ("target", pa.string()),
+                ("seed", pa.int64()),
+                ("split", pa.string()),
+                ("lang", pa.string()),
+                ("metric", pa.string()),
+                ("value", pa.float64()),
+                ("run_id", pa.string()),
+            ]
+        ),
+    )
     pq.write_table(table, scores_path)
     with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["intermediate", "target", "split", "n_seeds", "mean",
-                                          "sd", "delta_vs_none", "seeds", "run_ids"])
+        w = csv.DictWriter(
+            f,
+            fieldnames=[
+                "intermediate",
+                "target",
+                "split",
+                "n_seeds",
+                "mean",
+                "sd",
+                "delta_vs_none",
+                "seeds",
+                "run_ids",
+            ],
+        )
         w.writeheader()
         for c in cells:
             w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in c.items()})

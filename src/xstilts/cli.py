@@ -52,8 +52,11 @@ def cmd_prepare_data(args) -> None:
 def cmd_tokenize(args) -> None:
     from xstilts import features
 
-    job = _job(args, {"task": args.task, "max_length": args.max_length,
-                      "model_ref": args.model_ref}, [args.data, args.model_ref])
+    job = _job(
+        args,
+        {"task": args.task, "max_length": args.max_length, "model_ref": args.model_ref},
+        [args.data, args.model_ref],
+    )
     with staged(args.out) as tmp:
         info = features.tokenize(args.model_ref, Path(args.data), args.task, args.max_length, tmp)
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
@@ -63,14 +66,28 @@ def cmd_train(args) -> None:
     from xstilts import train
 
     inputs = [args.encoder, args.train_cache] + ([args.select_cache] if args.select_cache else [])
-    job = _job(args, {"task": args.task, "hparams": args.hparams, "seed": args.seed,
-                      "encoder_only": args.encoder_only}, inputs)
+    job = _job(
+        args,
+        {
+            "task": args.task,
+            "hparams": args.hparams,
+            "seed": args.seed,
+            "encoder_only": args.encoder_only,
+        },
+        inputs,
+    )
     with staged(args.out) as tmp:
         info = train.train(
-            encoder=args.encoder, task_name=args.task, train_cache=Path(args.train_cache),
-            select_cache=Path(args.select_cache) if args.select_cache else None, out_dir=tmp,
-            checkpoint_dir=Path(args.checkpoints), hp=args.hparams, seed=args.seed,
-            encoder_only=args.encoder_only, fingerprint=job.fingerprint(),
+            encoder=args.encoder,
+            task_name=args.task,
+            train_cache=Path(args.train_cache),
+            select_cache=Path(args.select_cache) if args.select_cache else None,
+            out_dir=tmp,
+            checkpoint_dir=Path(args.checkpoints),
+            hp=args.hparams,
+            seed=args.seed,
+            encoder_only=args.encoder_only,
+            fingerprint=job.fingerprint(),
             micro_batch=args.micro_batch,
             deepspeed=args.deepspeed,
         )
@@ -80,12 +97,19 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     from xstilts import evaluate
 
-    job = _job(args, {"task": args.task, "batch_size": args.batch_size},
-               [args.model, args.data, args.cache])
+    job = _job(
+        args,
+        {"task": args.task, "batch_size": args.batch_size},
+        [args.model, args.data, args.cache],
+    )
     with staged(args.predictions) as pred_tmp:
         result = evaluate.evaluate(
-            model_dir=Path(args.model), task_name=args.task, data_dir=Path(args.data),
-            cache_dir=Path(args.cache), predictions_dir=pred_tmp, batch_size=args.batch_size,
+            model_dir=Path(args.model),
+            task_name=args.task,
+            data_dir=Path(args.data),
+            cache_dir=Path(args.cache),
+            predictions_dir=pred_tmp,
+            batch_size=args.batch_size,
         )
         result.update({k: args.wildcards[k] for k in ("model", "inter", "seed")})
         result["intermediate"] = result.pop("inter")
@@ -113,9 +137,11 @@ def cmd_check_config(args) -> None:
 
     for path in args.configfile:
         study = config.Study(config.load(path))
-        print(f"{path}: ok ({len(study.grid['models'])} model(s), "
-              f"{len(study.grid['intermediate'])} intermediate, {len(study.grid['targets'])} "
-              f"targets, {len(study.grid['seeds'])} seed(s))")
+        print(
+            f"{path}: ok ({len(study.grid['models'])} model(s), "
+            f"{len(study.grid['intermediate'])} intermediate, {len(study.grid['targets'])} "
+            f"targets, {len(study.grid['seeds'])} seed(s))"
+        )
 
 
 def cmd_bench(args) -> None:
@@ -205,7 +231,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         args.func(args)
     except (ValueError, FileNotFoundError, KeyError) as e:

@@ -66,8 +66,9 @@ def _describe(error) -> str:
     key = _key(error.absolute_path)
     schema = error.schema
     if error.validator == "enum":
-        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: " + ", ".join(
-            map(str, schema["enum"])
+        return (
+            f"config key '{key}': {error.instance!r} is not allowed; allowed values: "
+            + ", ".join(map(str, schema["enum"]))
         )
     if error.validator == "additionalProperties" and "properties" in schema:
         extra = sorted(set(error.instance) - set(schema["properties"]))

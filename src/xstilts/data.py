@@ -28,14 +28,17 @@ def parse_split(name: str) -> tuple[str, str]:
     return split, lang
 
 
-def wanted_splits(task) -> list[tuple[str, str]]:
-    """(split, language) pairs a task provides: English train/validation where it is trained,
-    every language for evaluation of a target."""
+def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, str]]:
+    """(split, language) pairs a task provides: English train where it is trained, English
+    validation (checkpoint selection), and for a target validation and test in every language
+    (synthetic data skips the non-English validation splits: ``validation_languages=False``)."""
     out = []
     if task.role == "intermediate" or task.train_task == task.name:
         out.append(("train", "en"))
     out.append(("validation", "en"))
     if task.role == "target":
+        if validation_languages:
+            out += [("validation", lang) for lang in task.languages if lang != "en"]
         out += [("test", lang) for lang in task.languages]
     return out
 
@@ -56,7 +59,7 @@ def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
 def load_synthetic(task, spec: dict) -> dict[str, list[dict]]:
     cfg = spec["synthetic"]
     out = {}
-    for i, (split, lang) in enumerate(wanted_splits(task)):
+    for i, (split, lang) in enumerate(wanted_splits(task, validation_languages=False)):
         n = cfg["train_size"] if split == "train" else cfg["eval_size"]
         out[split_name(split, lang)] = _synthetic(task, n, lang, cfg["seed"] * 1000 + i)
     return out
@@ -80,6 +83,8 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
     out, missing = {}, []
     for split, lang in wanted_splits(task):
         pattern = files.get(split)
+        if pattern and "{lang}" not in pattern and lang != "en":
+            pattern = None  # a file without a language slot holds English only
         paths = _files(root, pattern, lang) if pattern else []
         if paths:
             out[split_name(split, lang)] = [row for p in paths for row in loader(p)]
@@ -109,8 +114,9 @@ def load_hub(task, spec: dict) -> dict[str, list[dict]]:
     for split, lang in wanted_splits(task):
         name = hub.get("name", "").format(lang=lang, lang_name=hub.get("lang_names", {}).get(lang))
         hub_split = hub.get(split, split)
-        ds = datasets.load_dataset(hub["path"], name or None, split=hub_split,
-                                   revision=hub.get("revision"))
+        ds = datasets.load_dataset(
+            hub["path"], name or None, split=hub_split, revision=hub.get("revision")
+        )
         out[split_name(split, lang)] = [_from_hub(task, row, i) for i, row in enumerate(ds)]
     return out
 
@@ -122,16 +128,22 @@ def _from_hub(task, row: dict, i: int) -> dict:
     if task.format == "classification":
         label = get("label")
         label = task.labels[label] if isinstance(label, int) else str(label)
-        return {"id": str(get("id", i)), "text_a": get("text_a"), "text_b": get("text_b", ""),
-                "label": label}
+        return {
+            "id": str(get("id", i)),
+            "text_a": get("text_a"),
+            "text_b": get("text_b", ""),
+            "label": label,
+        }
     if task.format == "tagging":
         tags = get("tags")
         if tags and isinstance(tags[0], int):
             tags = [task.labels[t] for t in tags]
         return {"id": str(get("id", i)), "tokens": get("tokens"), "tags": tags}
     if task.format == "span_qa":
-        return {k: get(k, "" if k == "title" else None) for k in
-                ("id", "title", "context", "question", "answers")}
+        return {
+            k: get(k, "" if k == "title" else None)
+            for k in ("id", "title", "context", "question", "answers")
+        }
     raise ValueError(f"no hub adapter for format {task.format!r} (task {task.name})")
 
 
@@ -173,7 +185,7 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
         "source": spec["source"],
         "rows": {name: len(ds) for name, ds in dd.items()},
         "fingerprints": {name: ds._fingerprint for name, ds in dd.items()},
-        "languages_missing": sorted(
-            {lang for split, lang in wanted_splits(task)} - {parse_split(n)[1] for n in dd}
+        "splits_missing": sorted(
+            {split_name(*s) for s in wanted_splits(task, spec["source"] != "synthetic")} - set(dd)
         ),
     }

@@ -14,17 +14,21 @@ log = logging.getLogger(__name__)
 
 
 def train_tokenizer(texts, vocab_size: int):
-    """A Unigram tokenizer with XLM-R's special tokens and templates, wrapped for transformers."""
+    """A sentencepiece-style tokenizer with XLM-R's special tokens and templates.
+
+    BPE over Metaspace pre-tokens rather than XLM-R's Unigram: the ``tokenizers`` Unigram trainer
+    is not deterministic, and the demo must be reproducible to the bit.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import UnigramTrainer
-    from transformers import XLMRobertaTokenizerFast
+    from tokenizers.trainers import BpeTrainer
+    from transformers import PreTrainedTokenizerFast
 
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    tok = Tokenizer(models.Unigram())
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
+    trainer = BpeTrainer(vocab_size=vocab_size, special_tokens=specials)
     tok.train_from_iterator(texts, trainer=trainer)
     bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(
@@ -32,7 +36,7 @@ def train_tokenizer(texts, vocab_size: int):
         pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", bos), ("</s>", eos)],
     )
-    return XLMRobertaTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<s>",
         eos_token="</s>",
@@ -62,8 +66,16 @@ def build_model(tokenizer, architecture: dict):
     return XLMRobertaForMaskedLM(config)
 
 
-def mlm_warmup(model, tokenizer, texts: list[str], steps: int, seed: int, batch_size: int = 32,
-               learning_rate: float = 1e-3, max_length: int = 64) -> float:
+def mlm_warmup(
+    model,
+    tokenizer,
+    texts: list[str],
+    steps: int,
+    seed: int,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    max_length: int = 64,
+) -> float:
     """Masked-language-model training for ``steps`` updates; returns the last loss."""
     import torch
     from transformers import DataCollatorForLanguageModeling
@@ -100,6 +112,7 @@ def build(out_dir: Path, spec: dict, languages: list[str], seed: int) -> dict:
     texts = list(synthetic.corpus(languages, spec.get("corpus_sentences_per_language", 400), seed))
     tokenizer = train_tokenizer(texts, spec.get("vocab_size", 4000))
     model = build_model(tokenizer, spec["architecture"])
+    tokenizer.model_max_length = model.config.max_position_embeddings - 2
     loss = mlm_warmup(model, tokenizer, texts, spec.get("mlm_steps", 200), seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

@@ -42,16 +42,24 @@ def evaluation_trainer(model, tokenizer, fmt, batch_size: int):
         report_to=[],
         disable_tqdm=True,
     )
-    return Trainer(model=model, args=args, processing_class=tokenizer,
-                   data_collator=fmt.collator(tokenizer))
+    return Trainer(
+        model=model, args=args, processing_class=tokenizer, data_collator=fmt.collator(tokenizer)
+    )
 
 
 def evaluation_splits(names) -> list[str]:
     return [n for n in names if data.parse_split(n)[0] in ("validation", "test")]
 
 
-def evaluate(*, model_dir: Path, task_name: str, data_dir: Path, cache_dir: Path,
-             predictions_dir: Path, batch_size: int = 64) -> dict:
+def evaluate(
+    *,
+    model_dir: Path,
+    task_name: str,
+    data_dir: Path,
+    cache_dir: Path,
+    predictions_dir: Path,
+    batch_size: int = 64,
+) -> dict:
     """Score every evaluation split; write predictions per split and language; return metrics."""
     import datasets
     from transformers import AutoTokenizer
@@ -76,5 +84,10 @@ def evaluate(*, model_dir: Path, task_name: str, data_dir: Path, cache_dir: Path
         with open(predictions_dir / f"{name}.jsonl", "w", encoding="utf-8") as f:
             for row in predictions:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return {"task": task_name, "format": task.format, "metric": task.metric, "results": results,
-            "selection_split": features.SELECTION}
+    return {
+        "task": task_name,
+        "format": task.format,
+        "metric": task.metric,
+        "results": results,
+        "selection_split": features.SELECTION,
+    }

@@ -19,8 +19,14 @@ def _n_tokens(ids) -> int:
     return sum(map(len, ids)) if ids and isinstance(ids[0], list) else len(ids)
 
 
-def tokenize(model_ref: str, data_dir: Path, task_name: str, max_length: int, out_dir: Path,
-             num_proc: int = 1) -> dict:
+def tokenize(
+    model_ref: str,
+    data_dir: Path,
+    task_name: str,
+    max_length: int,
+    out_dir: Path,
+    num_proc: int = 1,
+) -> dict:
     import datasets
     from transformers import AutoTokenizer
 
@@ -32,11 +38,13 @@ def tokenize(model_ref: str, data_dir: Path, task_name: str, max_length: int, ou
     for name, ds in prepared.items():
         out[name] = fmt.featurize(ds, tokenizer, task, max_length, train=name.startswith("train"))
     if "validation.en" in prepared:
-        out[SELECTION] = fmt.featurize(prepared["validation.en"], tokenizer, task, max_length,
-                                       train=True)
+        out[SELECTION] = fmt.featurize(
+            prepared["validation.en"], tokenizer, task, max_length, train=True
+        )
     for name in out:
         out[name] = out[name].map(
-            lambda b: {"length": [_n_tokens(x) for x in b["input_ids"]]}, batched=True,
+            lambda b: {"length": [_n_tokens(x) for x in b["input_ids"]]},
+            batched=True,
             num_proc=num_proc,
         )
     out.save_to_disk(str(out_dir))

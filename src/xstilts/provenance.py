@@ -25,8 +25,18 @@ from pathlib import Path
 from xstilts import layout
 
 PACKAGES = (
-    "xstilts", "torch", "transformers", "datasets", "tokenizers", "accelerate", "deepspeed",
-    "faiss-cpu", "faiss-gpu", "pyarrow", "numpy", "snakemake",
+    "xstilts",
+    "torch",
+    "transformers",
+    "datasets",
+    "tokenizers",
+    "accelerate",
+    "deepspeed",
+    "faiss-cpu",
+    "faiss-gpu",
+    "pyarrow",
+    "numpy",
+    "snakemake",
 )
 REPO = Path(__file__).resolve().parents[2]
 
@@ -150,10 +160,15 @@ class Job:
             "platform": platform.platform(),
             "slurm": {
                 k: os.environ[v]
-                for k, v in (("job_id", "SLURM_JOB_ID"), ("array_task_id", "SLURM_ARRAY_TASK_ID"),
-                             ("partition", "SLURM_JOB_PARTITION"), ("nodelist", "SLURM_JOB_NODELIST"))
+                for k, v in (
+                    ("job_id", "SLURM_JOB_ID"),
+                    ("array_task_id", "SLURM_ARRAY_TASK_ID"),
+                    ("partition", "SLURM_JOB_PARTITION"),
+                    ("nodelist", "SLURM_JOB_NODELIST"),
+                )
                 if v in os.environ
-            } or None,
+            }
+            or None,
             "started": _now(),
             "log": log,
         }

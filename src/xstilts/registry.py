@@ -85,8 +85,11 @@ _TASKS = (
         metric="accuracy",
         labels=NLI_LABELS,
         hub={"path": "nyu-mll/glue", "name": "mnli", "validation": "validation_matched"},
-        local={"loader": "mnli_jsonl", "train": "mnli/mnli_train.jsonl",
-               "validation": "mnli/mnli_val.jsonl"},
+        local={
+            "loader": "mnli_jsonl",
+            "train": "mnli/mnli_train.jsonl",
+            "validation": "mnli/mnli_val.jsonl",
+        },
         description="MultiNLI, 3-way NLI (392,702 train)",
     ),
     # --- target tasks (XTREME) ---
@@ -101,8 +104,11 @@ _TASKS = (
         epochs=2,
         batch_size=32,
         hub={"path": "facebook/xnli", "name": "{lang}"},
-        local={"loader": "xtreme_pair_tsv", "validation": "xnli/dev-{lang}.tsv",
-               "test": "xnli/test-{lang}.tsv"},
+        local={
+            "loader": "xtreme_pair_tsv",
+            "validation": "xnli/dev-{lang}.tsv",
+            "test": "xnli/test-{lang}.tsv",
+        },
         description="XNLI: zero-shot NLI in 15 languages, fine-tuned on MNLI",
     ),
     Task(
@@ -116,8 +122,12 @@ _TASKS = (
         epochs=10,
         batch_size=32,
         hub={"path": "google/xtreme", "name": "udpos.{lang_name}"},
-        local={"loader": "conllu", "train": "udpos/en_gum-ud-train.conllu",
-               "validation": "udpos/en_ewt-ud-dev.conllu", "test": "udpos/{lang}_*-ud-test.conllu"},
+        local={
+            "loader": "conllu",
+            "train": "udpos/en_gum-ud-train.conllu",
+            "validation": "udpos/en_ewt-ud-dev.conllu",
+            "test": "udpos/{lang}_*-ud-test.conllu",
+        },
         description="UD v2.5 part-of-speech tagging, seqeval F1",
     ),
 )

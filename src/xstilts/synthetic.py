@@ -2,9 +2,9 @@
 
 A small artificial "world" of concepts, each rendered as a word in every language: a stem made of
 that language's own syllables behind a prefix, shared by all languages, that marks the concept's
-class (the way cognates and morphology leak across real languages). Labels are functions of the classes,
-so they are learnable from English and transfer, imperfectly, to other languages: the demo's
-numbers move above chance without being trivial. The same seed always yields the same data.
+class (the way cognates and morphology leak across real languages). Labels are functions of the
+classes, so they are learnable from English and transfer, imperfectly, to other languages: the
+demo's numbers move above chance without being trivial. The same seed always yields the same data.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def tagging(lang: str, n: int, seed: int, labels: tuple[str, ...]) -> list[dict]
                 tokens += _render(lang, _concepts(rng, 1, (3, 4, 5)))
                 tags.append("O")
             else:
-                (k, c), = _concepts(rng, 1, tuple(range(N_CLASSES)))
+                ((k, c),) = _concepts(rng, 1, tuple(range(N_CLASSES)))
                 tokens += _render(lang, [(k, c)])
                 tags.append(labels[k % len(labels)])
         rows.append({"id": f"{lang}-{seed}-{i}", "tokens": tokens, "tags": tags})

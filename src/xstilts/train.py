@@ -33,13 +33,24 @@ def _batching(hp: dict, micro_batch: int | None) -> tuple[int, int]:
     if micro * accum * world != hp["batch_size"]:
         log.warning(
             "effective batch %d (micro %d x accum %d x %d processes) differs from batch_size %d",
-            micro * accum * world, micro, accum, world, hp["batch_size"],
+            micro * accum * world,
+            micro,
+            accum,
+            world,
+            hp["batch_size"],
         )
     return micro, accum
 
 
-def training_arguments(hp: dict, out: Path, seed: int, select: bool, fmt, micro_batch=None,
-                       deepspeed: str | None = None):
+def training_arguments(
+    hp: dict,
+    out: Path,
+    seed: int,
+    select: bool,
+    fmt,
+    micro_batch=None,
+    deepspeed: str | None = None,
+):
     import torch
     from transformers import TrainingArguments
 
@@ -97,10 +108,21 @@ def resumable_checkpoint(folder: Path, fingerprint: str) -> str | None:
     return get_last_checkpoint(str(folder))
 
 
-def train(*, encoder: str, task_name: str, train_cache: Path, select_cache: Path | None,
-          out_dir: Path, checkpoint_dir: Path, hp: dict, seed: int, encoder_only: bool,
-          fingerprint: str, micro_batch: int | None = None,
-          deepspeed: str | None = None) -> dict:
+def train(
+    *,
+    encoder: str,
+    task_name: str,
+    train_cache: Path,
+    select_cache: Path | None,
+    out_dir: Path,
+    checkpoint_dir: Path,
+    hp: dict,
+    seed: int,
+    encoder_only: bool,
+    fingerprint: str,
+    micro_batch: int | None = None,
+    deepspeed: str | None = None,
+) -> dict:
     """Train ``task_name`` on top of ``encoder``; save to ``out_dir``; return a summary."""
     import datasets
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, set_seed
@@ -111,15 +133,17 @@ def train(*, encoder: str, task_name: str, train_cache: Path, select_cache: Path
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     train_ds = datasets.load_from_disk(str(train_cache))["train.en"]
     if hp.get("max_train_examples"):
-        train_ds = train_ds.shuffle(seed=seed).select(range(min(len(train_ds),
-                                                                  hp["max_train_examples"])))
+        train_ds = train_ds.shuffle(seed=seed).select(
+            range(min(len(train_ds), hp["max_train_examples"]))
+        )
     select_ds = None
     if select_cache is not None:
         cached = datasets.load_from_disk(str(select_cache))
         select_ds = cached.get(features.SELECTION)
     model = load_model(encoder, task)
-    args = training_arguments(hp, checkpoint_dir, seed, select_ds is not None, fmt, micro_batch,
-                              deepspeed)
+    args = training_arguments(
+        hp, checkpoint_dir, seed, select_ds is not None, fmt, micro_batch, deepspeed
+    )
     callbacks = []
     if select_ds is not None:
         callbacks.append(EarlyStoppingCallback(hp["early_stopping_patience"]))

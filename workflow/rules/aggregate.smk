@@ -9,10 +9,10 @@ rule aggregate:
         csv=layout.MATRIX_CSV,
         png=layout.MATRIX_PNG,
         manifest="results/{model}/manifest.json",
-    params:
-        wildcards=wildcards_json,
     log:
         "logs/aggregate/{model}.log",
+    params:
+        wildcards=wildcards_json,
     shell:
         "xstilts aggregate --model {wildcards.model} --metrics {input} --scores {output.scores}"
         " --csv {output.csv} --png {output.png} --manifest {output.manifest}"

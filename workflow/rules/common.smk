@@ -32,8 +32,19 @@ wildcard_constraints:
 
 
 def all_outputs():
-    return expand(layout.SCORES, model=STUDY.grid["models"]) + expand(
-        layout.MATRIX_PNG, model=STUDY.grid["models"]
+    """Every result of the grid: naming encoders and metrics (not only the tables built from
+    them) makes a deleted one re-run, with exactly what depends on it."""
+    grid = STUDY.grid
+    return (
+        expand(layout.SCORES, model=grid["models"])
+        + expand(layout.MATRIX_PNG, model=grid["models"])
+        + expand(
+            layout.ENCODER,
+            model=grid["models"],
+            inter=STUDY.trained_intermediates(),
+            seed=grid["seeds"],
+        )
+        + [m for model in grid["models"] for m in model_metrics(model)]
     )
 
 
@@ -51,7 +62,11 @@ def model_ref(wildcards):
 
 def built_model(wildcards):
     """The local model folder when the model is built here (hub models are not files)."""
-    return [layout.MODEL.format(model=wildcards.model)] if STUDY.is_built(wildcards.model) else []
+    return (
+        [layout.MODEL.format(model=wildcards.model)]
+        if STUDY.is_built(wildcards.model)
+        else []
+    )
 
 
 def model_spec(wildcards):
@@ -113,9 +128,10 @@ def target_model(path):
 
 
 def model_metrics(wildcards):
+    """Every metrics.json of one model (``wildcards`` may be the model's name)."""
     return expand(
         layout.METRICS,
-        model=wildcards.model,
+        model=getattr(wildcards, "model", wildcards),
         inter=STUDY.grid["intermediate"],
         target=STUDY.grid["targets"],
         seed=STUDY.grid["seeds"],

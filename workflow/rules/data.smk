@@ -4,14 +4,14 @@
 rule build_model:
     output:
         directory(layout.MODEL),
-    params:
-        spec=model_spec,
-        languages=model_languages,
-        wildcards=wildcards_json,
     log:
         "logs/build_model/{model}.log",
     benchmark:
         "benchmarks/build_model/{model}.tsv"
+    params:
+        spec=model_spec,
+        languages=model_languages,
+        wildcards=wildcards_json,
     shell:
         "xstilts build-model --spec {params.spec:q} --languages {params.languages}"
         " --out {output} --rule build_model --wildcards {params.wildcards:q} --log {log}"
@@ -21,13 +21,13 @@ rule build_model:
 rule prepare_data:
     output:
         directory(layout.DATA),
-    params:
-        spec=data_spec,
-        wildcards=wildcards_json,
     log:
         "logs/prepare_data/{task}.log",
     benchmark:
         "benchmarks/prepare_data/{task}.tsv"
+    params:
+        spec=data_spec,
+        wildcards=wildcards_json,
     shell:
         "xstilts prepare-data --task {wildcards.task} --spec {params.spec:q} --out {output}"
         " --rule prepare_data --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
@@ -39,14 +39,14 @@ rule tokenize:
         model=built_model,
     output:
         directory(layout.CACHE),
-    params:
-        model_ref=model_ref,
-        max_length=max_length,
-        wildcards=wildcards_json,
     log:
         "logs/tokenize/{model}/{task}.log",
     benchmark:
         "benchmarks/tokenize/{model}/{task}.tsv"
+    params:
+        model_ref=model_ref,
+        max_length=max_length,
+        wildcards=wildcards_json,
     shell:
         "xstilts tokenize --model-ref {params.model_ref:q} --data {input.data}"
         " --task {wildcards.task} --max-length {params.max_length} --out {output}"

@@ -10,12 +10,12 @@ rule evaluate:
         metrics=layout.METRICS,
         manifest=layout.RUN_MANIFEST,
         predictions=directory(layout.PREDICTIONS),
-    params:
-        wildcards=wildcards_json,
     log:
         "logs/evaluate/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
         "benchmarks/evaluate/{model}/{inter}/{target}/seed{seed}.tsv"
+    params:
+        wildcards=wildcards_json,
     shell:
         "xstilts evaluate --model {input.model} --task {wildcards.target} --data {input.data}"
         " --cache {input.cache} --metrics {output.metrics} --predictions {output.predictions}"

@@ -8,15 +8,15 @@ rule train_intermediate:
         train=intermediate_cache,
     output:
         directory(layout.ENCODER),
+    log:
+        "logs/train_intermediate/{model}/{inter}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train_intermediate/{model}/{inter}/seed{seed}.tsv"
     params:
         model_ref=model_ref,
         hparams=intermediate_hparams,
         wildcards=wildcards_json,
         checkpoints="checkpoints/intermediate/{model}/{inter}/seed{seed}",
-    log:
-        "logs/train_intermediate/{model}/{inter}/seed{seed}.log",
-    benchmark:
-        "benchmarks/train_intermediate/{model}/{inter}/seed{seed}.tsv"
     shell:
         "xstilts train --encoder {params.model_ref:q} --task {wildcards.inter}"
         " --train-cache {input.train} --select-cache {input.train} --encoder-only"
@@ -32,15 +32,15 @@ rule train_target:
         select=target_cache,
     output:
         target_model(layout.TARGET_MODEL),
+    log:
+        "logs/train_target/{model}/{inter}/{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
     params:
         encoder=encoder,
         hparams=target_hparams,
         wildcards=wildcards_json,
         checkpoints="checkpoints/target/{model}/{inter}/{target}/seed{seed}",
-    log:
-        "logs/train_target/{model}/{inter}/{target}/seed{seed}.log",
-    benchmark:
-        "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
     shell:
         "xstilts train --encoder {params.encoder:q} --task {wildcards.target}"
         " --train-cache {input.train} --select-cache {input.select}"

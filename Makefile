@@ -1,0 +1,48 @@
+# xstilts: `make demo` runs the whole study in miniature; `make test` runs the test suite.
+SHELL := /bin/bash
+VENV ?= .venv
+CORES ?= 2
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export TOKENIZERS_PARALLELISM := false
+export DS_ACCELERATOR := cpu
+
+.PHONY: install demo test bench lint format plan clean
+
+# CPU environment for this machine (the cluster's GPU environments are in workflow/envs/).
+# torch is pinned to the CPU wheel first, or pip would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e ".[dev,deepspeed]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	snakemake --configfile config/demo.yaml --cores $(CORES)
+	@echo "results: $$(ls -d results/*/transfer_matrix.csv)"
+
+test: install
+	pytest -q
+
+bench: install
+	xstilts bench
+
+plan: install
+	snakemake -n --configfile config/config.yaml --quiet rules
+
+lint: install
+	ruff check src tests
+	ruff format --check src tests
+	snakefmt --check Snakefile workflow/rules
+	snakemake --lint --configfile config/demo.yaml
+
+format: install
+	ruff format src tests
+	ruff check --fix src tests
+	snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf results resources logs benchmarks checkpoints .snakemake

@@ -1,0 +1,152 @@
+"""Sentence retrieval straight from an encoder (no fine-tuning): Tatoeba and BUCC 2018.
+
+A sentence is represented by pooling one hidden layer (``hidden_states[layer]``, 0 being the
+embedding output): the mean over the tokens the attention mask keeps (special tokens included),
+or the first token (``"cls"``), then L2-normalised. Tatoeba retrieves each non-English sentence's
+nearest English sentence; BUCC mines ratio-margin pairs (see ``xstilts.metrics.retrieval``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xstilts.metrics.retrieval import (
+    best_threshold,
+    bucc_scores,
+    knn,
+    margin_candidates,
+    tatoeba_accuracy,
+)
+
+POOLINGS = ("mean", "cls")
+
+
+def default_layer(num_hidden_layers: int) -> int:
+    """Layer 14 of 24 (XLM-R Large), scaled to the encoder's depth."""
+    return round(num_hidden_layers * 14 / 24)
+
+
+def load_encoder(path_or_hub_id: str):
+    """``(model, tokenizer)`` of a bare encoder in eval mode (task heads are dropped)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(path_or_hub_id)
+    tokenizer = AutoTokenizer.from_pretrained(path_or_hub_id)
+    return model.eval(), tokenizer
+
+
+def embed(
+    model,
+    tokenizer,
+    sentences: list[str],
+    layer: int,
+    pooling: str = "mean",
+    batch_size: int = 64,
+    max_length: int = 512,
+) -> np.ndarray:
+    """L2-normalised ``(len(sentences), hidden)`` float32 sentence vectors, in input order.
+
+    Sentences are batched by token length (each batch padded to its own longest) and the rows
+    put back in the original order.
+    """
+    import torch
+
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
+    encoded = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
+    order = sorted(range(len(sentences)), key=lambda i: len(encoded[i]))
+    device = next(model.parameters()).device
+    out = np.zeros((len(sentences), model.config.hidden_size), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
+            mask = batch["attention_mask"].to(device)
+            hidden = model(
+                input_ids=batch["input_ids"].to(device),
+                attention_mask=mask,
+                output_hidden_states=True,
+            ).hidden_states[layer]
+            if pooling == "mean":
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+            else:
+                pooled = hidden[:, 0]
+            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
+            out[rows] = pooled.cpu().numpy()
+    return out
+
+
+def evaluate_tatoeba(
+    model,
+    tokenizer,
+    pairs: list[dict[str, str]],
+    layer: int,
+    pooling: str = "mean",
+    batch_size: int = 64,
+    max_length: int = 512,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Accuracy (%) of retrieving each ``source``'s own ``target`` among all targets.
+
+    Predictions hold, per pair, the index of the retrieved English line and the gold index.
+    """
+    kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
+    src = embed(model, tokenizer, [p["source"] for p in pairs], layer, **kwargs)
+    tgt = embed(model, tokenizer, [p["target"] for p in pairs], layer, **kwargs)
+    _, idx = knn(src, tgt, 1)
+    predictions = [
+        {"id": p["id"], "prediction": int(idx[i, 0]), "gold": i} for i, p in enumerate(pairs)
+    ]
+    return {"accuracy": tatoeba_accuracy(src, tgt)}, predictions
+
+
+def _mine(model, tokenizer, split: dict[str, Any], layer: int, k: int, **kwargs) -> list:
+    """Margin candidates ``(score, source_id, target_id)`` of one BUCC split, best first."""
+    source, target = split["source"], split["target"]
+    src = embed(model, tokenizer, [s["text"] for s in source], layer, **kwargs)
+    tgt = embed(model, tokenizer, [t["text"] for t in target], layer, **kwargs)
+    return [
+        (score, source[i]["id"], target[j]["id"]) for score, i, j in margin_candidates(src, tgt, k)
+    ]
+
+
+def evaluate_bucc(
+    model,
+    tokenizer,
+    dev: dict[str, Any],
+    test: dict[str, Any] | None,
+    layer: int,
+    k: int = 4,
+    pooling: str = "mean",
+    batch_size: int = 64,
+    max_length: int = 512,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """BUCC precision/recall/F1 (%) with the F1-optimal threshold of ``dev``.
+
+    With a ``test`` split the dev threshold is applied to the test candidates (``split: "test"``);
+    without one, the dev scores at their own optimal threshold are reported (``split: "dev"``).
+    Predictions list the evaluated split's candidates with their score, whether the threshold
+    keeps them and whether they are gold.
+    """
+    kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
+    dev_candidates = _mine(model, tokenizer, dev, layer, k, **kwargs)
+    threshold, _, _, _ = best_threshold(dev_candidates, set(dev["gold"]))
+    if test is None:
+        split, candidates, gold = "dev", dev_candidates, set(dev["gold"])
+    else:
+        split, gold = "test", set(test["gold"])
+        candidates = _mine(model, tokenizer, test, layer, k, **kwargs)
+    metrics: dict[str, Any] = {**bucc_scores(candidates, gold, threshold), "split": split}
+    predictions = [
+        {
+            "source_id": src,
+            "target_id": tgt,
+            "score": score,
+            "predicted": score >= threshold,
+            "gold": (src, tgt) in gold,
+        }
+        for score, src, tgt in candidates
+    ]
+    return metrics, predictions

@@ -1,0 +1,79 @@
+"""Real Trainer steps on the tiny model: both phases, encoder carry-over, fresh heads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from xstilts import config, data, features, train
+from xstilts.registry import get
+
+HP = dict(
+    config.BASE_HPARAMS, learning_rate=1e-3, batch_size=8, max_length=64, max_steps=3, eval_steps=2
+)
+SPEC = {
+    "source": "synthetic",
+    "synthetic": {"train_size": 32, "eval_size": 8, "seed": 0},
+    "max_eval_examples": None,
+}
+
+
+@pytest.fixture(scope="module")
+def caches(tiny_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("caches")
+    out = {}
+    for task in ("mnli", "xnli", "udpos"):
+        data.prepare(task, SPEC, root / "data" / task)
+        features.tokenize(str(tiny_model), root / "data" / task, task, 64, root / "cache" / task)
+        out[task] = root
+    return root
+
+
+def _train(tiny_model, caches, tmp_path, task, train_task, encoder, encoder_only):
+    out = tmp_path / f"{task}-out"
+    info = train.train(
+        encoder=str(encoder),
+        task_name=task,
+        train_cache=caches / "cache" / train_task,
+        select_cache=caches / "cache" / task,
+        out_dir=out,
+        checkpoint_dir=tmp_path / "ckpt",
+        hp=HP,
+        seed=1,
+        encoder_only=encoder_only,
+        fingerprint="test",
+    )
+    return out, info
+
+
+def test_intermediate_saves_encoder_only_and_target_gets_fresh_head(tiny_model, caches, tmp_path):
+    enc, info = _train(tiny_model, caches, tmp_path, "mnli", "mnli", tiny_model, True)
+    assert info["global_step"] == 3 and info["train_tokens"] > 0
+    assert json.loads((enc / "config.json").read_text())["architectures"] == ["XLMRobertaModel"]
+    assert not (tmp_path / "ckpt").exists()  # checkpoints are removed once the model is saved
+
+    intermediate = train.load_model(str(enc), get("mnli"))  # encoder + a new NLI head
+    target = train.load_model(str(enc), get("udpos"))
+    inter_sd, target_sd = intermediate.state_dict(), target.state_dict()
+    encoder_keys = [k for k in target_sd if k.startswith("roberta.")]
+    assert encoder_keys and all(torch.equal(target_sd[k], inter_sd[k]) for k in encoder_keys)
+    # the intermediate model's (trained) head never reaches the target model
+    from safetensors.torch import load_file
+
+    saved = load_file(enc / "model.safetensors")
+    assert not any(k.startswith("classifier") for k in saved)
+    assert target.classifier.weight.shape[0] == get("udpos").num_labels
+
+
+def test_target_training_resumes_only_its_own_checkpoints(tiny_model, caches, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    (ckpt / "checkpoint-2").mkdir(parents=True)
+    (ckpt / "FINGERPRINT").write_text("another job")
+    assert train.resumable_checkpoint(ckpt, "this job") is None
+    assert not (ckpt / "checkpoint-2").exists()
+
+    out, info = _train(tiny_model, caches, tmp_path, "xnli", "mnli", tiny_model, False)
+    assert info["resumed_from"] is None and info["best_checkpoint"]
+    assert (out / "model.safetensors").is_file()
