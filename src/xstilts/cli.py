@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 from xstilts import layout, provenance
+from xstilts.config import ConfigError
+from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
 
 log = logging.getLogger("xstilts")
@@ -97,22 +100,37 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     from xstilts import evaluate
 
-    job = _job(
-        args,
-        {"task": args.task, "batch_size": args.batch_size},
-        [args.model, args.data, args.cache],
-    )
+    params = {"task": args.task, "batch_size": args.batch_size}
+    if args.cache:  # a fine-tuned model on its tokenised features
+        job = _job(args, params, [args.model, args.data, args.cache])
+    else:  # retrieval straight from an encoder
+        params.update(layer=args.layer, pooling=args.pooling)
+        job = _job(args, params, [args.model, args.data])
     with staged(args.predictions) as pred_tmp:
-        result = evaluate.evaluate(
-            model_dir=Path(args.model),
-            task_name=args.task,
-            data_dir=Path(args.data),
-            cache_dir=Path(args.cache),
-            predictions_dir=pred_tmp,
-            batch_size=args.batch_size,
+        if args.cache:
+            result = evaluate.evaluate(
+                model_dir=Path(args.model),
+                task_name=args.task,
+                data_dir=Path(args.data),
+                cache_dir=Path(args.cache),
+                predictions_dir=pred_tmp,
+                batch_size=args.batch_size,
+            )
+        else:
+            result = evaluate.evaluate_retrieval(
+                encoder=args.model,
+                task_name=args.task,
+                data_dir=Path(args.data),
+                predictions_dir=pred_tmp,
+                layer=args.layer,
+                pooling=args.pooling,
+                batch_size=args.batch_size,
+            )
+        result.update(
+            model=args.wildcards["model"],
+            intermediate=args.wildcards["inter"],
+            seed=args.wildcards["seed"],
         )
-        result.update({k: args.wildcards[k] for k in ("model", "inter", "seed")})
-        result["intermediate"] = result.pop("inter")
         metrics = Path(args.metrics)
         with staged(metrics) as m_tmp:
             provenance.write_json(m_tmp, result)
@@ -196,10 +214,12 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="zero-shot evaluation in every language")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, help="fine-tuned model, or encoder for retrieval")
     p.add_argument("--task", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--cache", required=True)
+    p.add_argument("--cache", help="tokenised features (omit for retrieval tasks)")
+    p.add_argument("--layer", type=int, help="retrieval: hidden layer (default 14/24 of depth)")
+    p.add_argument("--pooling", choices=("mean", "cls"), default="mean")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--metrics", required=True)
     p.add_argument("--predictions", required=True)
@@ -231,14 +251,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, KeyError) as e:
-        log.debug("traceback", exc_info=True)
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"xstilts {args.command}: error: {message}", file=sys.stderr)
+    except (ConfigError, DataFormatError, FileNotFoundError) as e:  # bad input, not a bug
+        print(f"xstilts {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0

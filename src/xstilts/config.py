@@ -80,9 +80,13 @@ def _describe(error) -> str:
 
 
 def _apply_defaults(node: dict, schema: dict) -> None:
+    """Fill schema defaults in, creating absent objects whose members have defaults."""
     for name, sub in schema.get("properties", {}).items():
-        if name not in node and "default" in sub:
-            node[name] = copy.deepcopy(sub["default"])
+        if name not in node:
+            if "default" in sub:
+                node[name] = copy.deepcopy(sub["default"])
+            elif sub.get("type") == "object" and "properties" in sub:
+                node[name] = {}
         if isinstance(node.get(name), dict):
             _apply_defaults(node[name], sub)
 
@@ -170,6 +174,7 @@ class Study:
             "source": override.get("source", data["source"]),
             "root": data["root"],
             "files": override.get("files", {}),
+            "loader": override.get("loader"),
             "max_eval_examples": data["max_eval_examples"],
         }
         if spec["source"] == "synthetic":

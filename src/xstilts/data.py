@@ -12,7 +12,13 @@ import logging
 from pathlib import Path
 
 from xstilts import registry, synthetic
-from xstilts.loaders import LOADERS, DataFormatError
+from xstilts.loaders import (
+    LOADERS,
+    TATOEBA_LANG3,
+    DataFormatError,
+    load_bucc,
+    load_tatoeba_pair,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,9 @@ def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, st
     """(split, language) pairs a task provides: English train where it is trained, English
     validation (checkpoint selection), and for a target validation and test in every language
     (synthetic data skips the non-English validation splits: ``validation_languages=False``)."""
+    if task.format == "retrieval":  # no training; BUCC's dev set tunes its threshold
+        splits = [s for s in ("validation", "test") if s in task.local]
+        return [(s, lang) for s in splits for lang in task.languages]
     out = []
     if task.role == "intermediate" or task.train_task == task.name:
         out.append(("train", "en"))
@@ -41,6 +50,28 @@ def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, st
             out += [("validation", lang) for lang in task.languages if lang != "en"]
         out += [("test", lang) for lang in task.languages]
     return out
+
+
+# --- retrieval records ---
+def bucc_rows(corpus: dict) -> list[dict]:
+    """A BUCC corpus (``source``, ``target``, ``gold`` pairs) as one row per sentence."""
+    gold: dict[str, list[str]] = {}
+    for src, tgt in corpus["gold"]:
+        gold.setdefault(src, []).append(tgt)
+    return [
+        {"id": s["id"], "text": s["text"], "side": "source", "gold": gold.get(s["id"], [])}
+        for s in corpus["source"]
+    ] + [{"id": t["id"], "text": t["text"], "side": "target", "gold": []} for t in corpus["target"]]
+
+
+def bucc_corpus(rows) -> dict:
+    """The inverse of :func:`bucc_rows`."""
+    rows = list(rows)
+    return {
+        "source": [{"id": r["id"], "text": r["text"]} for r in rows if r["side"] == "source"],
+        "target": [{"id": r["id"], "text": r["text"]} for r in rows if r["side"] == "target"],
+        "gold": [(r["id"], g) for r in rows if r["side"] == "source" for g in r["gold"]],
+    }
 
 
 # --- synthetic ---
@@ -53,6 +84,10 @@ def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
         return synthetic.span_qa(lang, n, seed)
     if task.format == "multiple_choice":
         return synthetic.multiple_choice(lang, n, seed, task.num_labels)
+    if task.name == "bucc":
+        return bucc_rows(synthetic.bitext(lang, n, seed))
+    if task.format == "retrieval":
+        return synthetic.parallel(lang, n, seed)
     raise ValueError(f"no synthetic generator for format {task.format!r} (task {task.name})")
 
 
@@ -67,14 +102,29 @@ def load_synthetic(task, spec: dict) -> dict[str, list[dict]]:
 
 # --- original files ---
 def _files(root: Path, pattern: str, lang: str) -> list[Path]:
-    return sorted(Path(p) for p in glob.glob(str(root / pattern.format(lang=lang))))
+    name = pattern.format(lang=lang, lang3=TATOEBA_LANG3.get(lang, lang))
+    return sorted(Path(p) for p in glob.glob(str(root / name)))
+
+
+def _read(loader: str, path: Path, lang: str) -> list[dict]:
+    """Rows of one original file; multi-file formats find their siblings from ``path``."""
+    if loader == "bucc":  # {lang}-en.{split}.gold beside .{lang} and .en
+        return bucc_rows(load_bucc(path.with_suffix(f".{lang}"), path.with_suffix(".en"), path))
+    if loader == "tatoeba":  # tatoeba.{lang3}-eng.{lang3} beside .eng
+        return load_tatoeba_pair(path, path.with_suffix(".eng"))
+    return LOADERS[loader](path)
 
 
 def load_local(task, spec: dict) -> dict[str, list[dict]]:
     """Read the original files named by the registry (or the config's ``files``) under ``root``."""
     root = Path(spec["root"])
     files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
-    loader = LOADERS[task.local["loader"]]
+    loader = spec.get("loader") or task.local.get("loader")
+    if loader not in LOADERS:
+        raise DataFormatError(
+            f"task {task.name}: data loader {loader!r} unknown (config key "
+            f"data.tasks.{task.name}.loader); known loaders: {', '.join(sorted(LOADERS))}"
+        )
     if not root.is_dir():
         raise DataFormatError(
             f"data.root {root} is not a folder (task {task.name}, source: local); "
@@ -83,11 +133,11 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
     out, missing = {}, []
     for split, lang in wanted_splits(task):
         pattern = files.get(split)
-        if pattern and "{lang}" not in pattern and lang != "en":
+        if pattern and "{lang" not in pattern and lang != "en":
             pattern = None  # a file without a language slot holds English only
         paths = _files(root, pattern, lang) if pattern else []
         if paths:
-            out[split_name(split, lang)] = [row for p in paths for row in loader(p)]
+            out[split_name(split, lang)] = [row for p in paths for row in _read(loader, p, lang)]
         elif split == "train":
             raise DataFormatError(
                 f"task {task.name}: no English training file "
@@ -103,20 +153,46 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
 
 
 # --- hub (cluster) ---
+TYDIQA_LANG_NAMES = dict(
+    ar="arabic",
+    bn="bengali",
+    en="english",
+    fi="finnish",
+    id="indonesian",
+    ko="korean",
+    ru="russian",
+    sw="swahili",
+    te="telugu",
+)
+
+
 def load_hub(task, spec: dict) -> dict[str, list[dict]]:
     """Load from the Hugging Face hub as declared in the registry's ``hub`` entry."""
     import datasets
 
     hub = task.hub
     if not hub:
-        raise ValueError(f"task {task.name} has no hub source; use data source 'local'")
+        raise DataFormatError(
+            f"task {task.name} has no hub source (the hub copy lacks what its metric needs); "
+            f"set data.tasks.{task.name}.source to local and point data.root at the original files"
+        )
     out = {}
     for split, lang in wanted_splits(task):
-        name = hub.get("name", "").format(lang=lang, lang_name=hub.get("lang_names", {}).get(lang))
-        hub_split = hub.get(split, split)
-        ds = datasets.load_dataset(
-            hub["path"], name or None, split=hub_split, revision=hub.get("revision")
+        name = hub.get("name", "").format(
+            lang=lang,
+            lang3=TATOEBA_LANG3.get(lang, lang),
+            lang_name=hub.get("lang_names", {}).get(lang, lang),
         )
+        try:
+            ds = datasets.load_dataset(
+                hub["path"], name or None, split=hub.get(split, split), revision=hub.get("revision")
+            )
+        except ValueError as e:  # a split or configuration the hub copy does not have
+            log.warning("task %s: no hub data for %s.%s (%s)", task.name, split, lang, e)
+            continue
+        if hub.get("language_from_id"):  # TyDiQA-GoldP: ids start with the language's name
+            prefix = TYDIQA_LANG_NAMES[lang] + "-"
+            ds = ds.filter(lambda r, prefix=prefix: r["id"].startswith(prefix))
         out[split_name(split, lang)] = [_from_hub(task, row, i) for i, row in enumerate(ds)]
     return out
 
@@ -124,7 +200,10 @@ def load_hub(task, spec: dict) -> dict[str, list[dict]]:
 def _from_hub(task, row: dict, i: int) -> dict:
     """A hub row in the canonical record of the task's format (hub column names differ)."""
     cols = task.hub.get("columns", {})
-    get = lambda key, default=None: row.get(cols.get(key, key), default)  # noqa: E731
+
+    def get(key, default=None):
+        return row.get(cols.get(key, key), default)
+
     if task.format == "classification":
         label = get("label")
         label = task.labels[label] if isinstance(label, int) else str(label)
@@ -141,9 +220,14 @@ def _from_hub(task, row: dict, i: int) -> dict:
         return {"id": str(get("id", i)), "tokens": get("tokens"), "tags": tags}
     if task.format == "span_qa":
         return {
-            k: get(k, "" if k == "title" else None)
-            for k in ("id", "title", "context", "question", "answers")
+            "id": str(get("id", i)),
+            "title": get("title", ""),
+            "context": get("context"),
+            "question": get("question"),
+            "answers": get("answers"),
         }
+    if task.format == "retrieval":
+        return {"id": str(i), "source": get("source"), "target": get("target")}
     raise ValueError(f"no hub adapter for format {task.format!r} (task {task.name})")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xstilts import data, features, formats, registry
+from xstilts import data, formats, registry
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,12 @@ def evaluation_splits(names) -> list[str]:
     return [n for n in names if data.parse_split(n)[0] in ("validation", "test")]
 
 
+def _write_predictions(folder: Path, name: str, rows: list[dict]) -> None:
+    with open(folder / f"{name}.jsonl", "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def evaluate(
     *,
     model_dir: Path,
@@ -69,8 +75,7 @@ def evaluate(
     task = registry.get(task_name)
     fmt = formats.get(task.format)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_model(str(model_dir), task)
-    trainer = evaluation_trainer(model, tokenizer, fmt, batch_size)
+    trainer = evaluation_trainer(load_model(str(model_dir), task), tokenizer, fmt, batch_size)
     prepared = datasets.load_from_disk(str(data_dir))
     feats = datasets.load_from_disk(str(cache_dir))
     results: dict[str, dict[str, dict]] = {}
@@ -81,13 +86,67 @@ def evaluate(
         metrics, predictions = fmt.score(logits, prepared[name], feats[name], task, lang)
         results.setdefault(split, {})[lang] = {**metrics, "n": len(prepared[name])}
         log.info("%s %s: %s", task_name, name, metrics)
-        with open(predictions_dir / f"{name}.jsonl", "w", encoding="utf-8") as f:
-            for row in predictions:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        _write_predictions(predictions_dir, name, predictions)
     return {
         "task": task_name,
         "format": task.format,
-        "metric": task.metric,
+        "metrics": list(task.metrics),
         "results": results,
-        "selection_split": features.SELECTION,
+    }
+
+
+def evaluate_retrieval(
+    *,
+    encoder: str,
+    task_name: str,
+    data_dir: Path,
+    predictions_dir: Path,
+    layer: int | None = None,
+    pooling: str = "mean",
+    batch_size: int = 64,
+) -> dict:
+    """Tatoeba accuracy or BUCC F1 straight from an encoder, per language."""
+    import datasets
+
+    from xstilts.formats import retrieval
+
+    task = registry.get(task_name)
+    model, tokenizer = retrieval.load_encoder(encoder)
+    if layer is None:
+        layer = retrieval.default_layer(model.config.num_hidden_layers)
+    opts = {"pooling": pooling, "batch_size": batch_size, "max_length": task.max_length}
+    prepared = datasets.load_from_disk(str(data_dir))
+    results: dict[str, dict[str, dict]] = {}
+    predictions_dir.mkdir(parents=True, exist_ok=True)
+    for lang in task.languages:
+        dev, test = (prepared.get(data.split_name(s, lang)) for s in ("validation", "test"))
+        if task.name == "bucc":
+            if dev is None:
+                log.warning("bucc %s: no dev (sample) split to tune the threshold on", lang)
+                continue
+            test_corpus = data.bucc_corpus(test) if test is not None else None
+            metrics, predictions = retrieval.evaluate_bucc(
+                model, tokenizer, data.bucc_corpus(dev), test_corpus, layer, **opts
+            )
+            split = "test" if metrics.pop("split") == "test" else "validation"
+            runs = [(split, metrics, predictions, len(test if test is not None else dev))]
+        else:
+            runs = []
+            for split, rows in (("validation", dev), ("test", test)):
+                if rows is not None:
+                    metrics, predictions = retrieval.evaluate_tatoeba(
+                        model, tokenizer, list(rows), layer, **opts
+                    )
+                    runs.append((split, metrics, predictions, len(rows)))
+        for split, metrics, predictions, n in runs:
+            results.setdefault(split, {})[lang] = {**metrics, "n": n}
+            log.info("%s %s.%s: %s", task_name, split, lang, metrics)
+            _write_predictions(predictions_dir, data.split_name(split, lang), predictions)
+    return {
+        "task": task_name,
+        "format": task.format,
+        "metrics": list(task.metrics),
+        "results": results,
+        "layer": layer,
+        "pooling": pooling,
     }

@@ -210,3 +210,23 @@ def corpus(languages: list[str], n_per_lang: int, seed: int, code_switch: float 
             if rng.random() < 0.1:
                 words.append(NEGATION)
             yield " ".join(words)
+
+
+def bitext(lang: str, n: int, seed: int, pivot: str = "en") -> dict:
+    """A BUCC-style comparable corpus: ``n`` translation pairs hidden among as many unrelated
+    sentences on each side, with shuffled ids; ``gold`` lists the pairs."""
+    rng = _rng("bitext", lang, seed)
+    pairs = parallel(lang, n, seed, pivot)
+    source = [p["source"] for p in pairs] + [p["source"] for p in parallel(lang, n, seed + 1)]
+    target = [p["target"] for p in pairs] + [p["target"] for p in parallel(lang, n, seed + 2)]
+    src_ids = rng.sample(range(10 * len(source)), len(source))
+    tgt_ids = rng.sample(range(10 * len(target)), len(target))
+    return {
+        "source": [
+            {"id": f"{lang}-{i:06d}", "text": t} for i, t in zip(src_ids, source, strict=True)
+        ],
+        "target": [
+            {"id": f"{pivot}-{i:06d}", "text": t} for i, t in zip(tgt_ids, target, strict=True)
+        ],
+        "gold": [(f"{lang}-{src_ids[i]:06d}", f"{pivot}-{tgt_ids[i]:06d}") for i in range(n)],
+    }

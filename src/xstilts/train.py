@@ -140,6 +140,7 @@ def train(
     if select_cache is not None:
         cached = datasets.load_from_disk(str(select_cache))
         select_ds = cached.get(features.SELECTION)
+    resume = resumable_checkpoint(checkpoint_dir, fingerprint)
     model = load_model(encoder, task)
     args = training_arguments(
         hp, checkpoint_dir, seed, select_ds is not None, fmt, micro_batch, deepspeed
@@ -157,12 +158,14 @@ def train(
         compute_metrics=fmt.selection_metric if select_ds is not None else None,
         callbacks=callbacks,
     )
-    resume = resumable_checkpoint(checkpoint_dir, fingerprint)
     if resume:
         log.info("resuming from checkpoint %s", resume)
     result = trainer.train(resume_from_checkpoint=resume)
     if trainer.is_world_process_zero():
         to_save = trainer.model.base_model if encoder_only else trainer.model
+        if encoder_only:  # the encoder carries no trace of the intermediate task's head
+            to_save.config.num_labels = 2  # resets id2label / label2id to neutral names
+            to_save.config.problem_type = None
         to_save.save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
         shutil.rmtree(checkpoint_dir, ignore_errors=True)

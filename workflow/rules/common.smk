@@ -31,6 +31,10 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+TRAINED_TARGETS = _alternatives(t for t in registry.target_tasks() if registry.trains(t))
+RETRIEVAL_TARGETS = _alternatives(t for t in registry.target_tasks() if not registry.trains(t))
+
+
 def all_outputs():
     """Every result of the grid: naming encoders and metrics (not only the tables built from
     them) makes a deleted one re-run, with exactly what depends on it."""
@@ -114,6 +118,18 @@ def target_cache(wildcards):
     return layout.CACHE.format(model=wildcards.model, task=wildcards.target)
 
 
+def selection_cache(wildcards):
+    """The cache whose English validation split picks the target's checkpoint."""
+    task = registry.selection_task(wildcards.target)
+    return layout.CACHE.format(model=wildcards.model, task=task)
+
+
+def retrieval_options(wildcards):
+    r = STUDY.config["retrieval"]
+    layer = "" if r["layer"] is None else f"--layer {r['layer']}"
+    return f"{layer} --pooling {r['pooling']} --batch-size {r['batch_size']}"
+
+
 def target_data(wildcards):
     return layout.DATA.format(task=wildcards.target)
 
@@ -124,7 +140,7 @@ def target_hparams(wildcards):
 
 def target_model(path):
     """Fine-tuned target models are temporary unless the config keeps them."""
-    return directory(path) if config["keep_target_models"] else temp(directory(path))
+    return directory(path) if STUDY.config["keep_target_models"] else temp(directory(path))
 
 
 def model_metrics(wildcards):

@@ -21,3 +21,28 @@ rule evaluate:
         " --cache {input.cache} --metrics {output.metrics} --predictions {output.predictions}"
         " --manifest {output.manifest} --rule evaluate --wildcards {params.wildcards:q}"
         " --log {log} > {log} 2>&1"
+
+
+rule retrieve:
+    input:
+        encoder=encoder_input,
+        data=target_data,
+    output:
+        metrics=layout.METRICS,
+        manifest=layout.RUN_MANIFEST,
+        predictions=directory(layout.PREDICTIONS),
+    wildcard_constraints:
+        target=RETRIEVAL_TARGETS,
+    params:
+        encoder=encoder,
+        options=retrieval_options,
+        wildcards=wildcards_json,
+    log:
+        "logs/retrieve/{model}/{inter}/{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
+    shell:
+        "xstilts evaluate --model {params.encoder:q} --task {wildcards.target}"
+        " --data {input.data} {params.options} --metrics {output.metrics}"
+        " --predictions {output.predictions} --manifest {output.manifest}"
+        " --rule retrieve --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

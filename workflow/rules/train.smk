@@ -29,9 +29,11 @@ rule train_target:
     input:
         encoder=encoder_input,
         train=target_train_cache,
-        select=target_cache,
+        select=selection_cache,
     output:
         target_model(layout.TARGET_MODEL),
+    wildcard_constraints:
+        target=TRAINED_TARGETS,
     log:
         "logs/train_target/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:

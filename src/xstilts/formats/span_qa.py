@@ -30,7 +30,8 @@ selection_metric = None
 
 
 def model_kwargs(task) -> dict:
-    return {}
+    """Two outputs per token (start, end), whatever labels the encoder's config carries."""
+    return {"num_labels": 2}
 
 
 def allows_null(task) -> bool:
@@ -73,8 +74,10 @@ def featurize(
     (both ``CLS_INDEX`` when the first gold answer is missing or not fully inside the window).
     Evaluation features: ``input_ids``, ``attention_mask``, ``example_id`` and ``offset_mapping``
     (character spans in the context; ``None`` for question and special tokens). Drop
-    ``example_id`` and ``offset_mapping`` before calling the model.
+    ``example_id`` and ``offset_mapping`` before calling the model. Windows shorter than the
+    official 384 (smoke runs) shrink the stride to fit: it must stay below the context room.
     """
+    doc_stride = min(doc_stride, (max_length - max_query_length) // 2)
 
     def encode(batch):
         enc = tokenizer(

@@ -2,35 +2,20 @@
 
 A task's score is the mean over its languages of the task's metric; for the QA tasks it
 is the average of mean exact match and mean F1. Group scores average the tasks present
-in each XTREME task group, and the overall score averages all tasks present.
+in each XTREME task group, and the overall score averages all tasks present. Each task's metrics
+and group are read from the task registry.
 """
 
 from collections.abc import Mapping
 from statistics import fmean
 
-TASK_GROUPS: dict[str, tuple[str, ...]] = {
-    "classification": ("xnli", "pawsx"),
-    "structured_prediction": ("udpos", "panx"),
-    "question_answering": ("xquad", "mlqa", "tydiqa"),
-    "retrieval": ("bucc", "tatoeba"),
-}
-
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "xnli": ("accuracy",),
-    "pawsx": ("accuracy",),
-    "udpos": ("f1",),
-    "panx": ("f1",),
-    "xquad": ("exact_match", "f1"),
-    "mlqa": ("exact_match", "f1"),
-    "tydiqa": ("exact_match", "f1"),
-    "bucc": ("f1",),
-    "tatoeba": ("accuracy",),
-}
+from xstilts import registry
 
 
 def _check_task(task: str) -> None:
-    if task not in TASK_METRICS:
-        raise KeyError(f"unknown XTREME task {task!r}; known: {sorted(TASK_METRICS)}")
+    if task not in registry.TASKS or registry.TASKS[task].group is None:
+        known = sorted(n for n, t in registry.TASKS.items() if t.group)
+        raise KeyError(f"unknown XTREME task {task!r}; known: {known}")
 
 
 def task_score(task: str, per_language: Mapping[str, Mapping[str, float]]) -> float:
@@ -39,7 +24,7 @@ def task_score(task: str, per_language: Mapping[str, Mapping[str, float]]) -> fl
     if not per_language:
         raise ValueError(f"task {task!r}: no per-language results")
     metric_means = []
-    for metric in TASK_METRICS[task]:
+    for metric in registry.get(task).metrics:
         values = []
         for lang, metrics in per_language.items():
             if metric not in metrics:
@@ -53,9 +38,10 @@ def group_scores(task_scores: Mapping[str, float]) -> dict[str, float]:
     """Mean score of the tasks present in each group; groups with no task are omitted."""
     for task in task_scores:
         _check_task(task)
+    groups = {group: registry.group_tasks(group) for group in registry.GROUPS}
     return {
         group: fmean(task_scores[task] for task in tasks if task in task_scores)
-        for group, tasks in TASK_GROUPS.items()
+        for group, tasks in groups.items()
         if any(task in task_scores for task in tasks)
     }
 
