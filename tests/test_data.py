@@ -31,7 +31,7 @@ def test_local_udpos_and_mnli(shared_data, tmp_path):
 
 
 def test_local_errors_name_the_file(shared_data, tmp_path):
-    with pytest.raises(DataFormatError, match="no English training file .*nope.jsonl"):
+    with pytest.raises(DataFormatError, match="no training file for en .*nope.jsonl"):
         data.prepare("mnli", _local(shared_data, {"train": "mnli/nope.jsonl"}), tmp_path / "m")
     bad = tmp_path / "bad"
     bad.mkdir()

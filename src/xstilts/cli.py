@@ -66,35 +66,56 @@ def cmd_tokenize(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from xstilts import train
-
-    inputs = [args.encoder, args.train_cache] + ([args.select_cache] if args.select_cache else [])
-    job = _job(
-        args,
-        {
-            "task": args.task,
-            "hparams": args.hparams,
-            "seed": args.seed,
-            "encoder_only": args.encoder_only,
-        },
-        inputs,
-    )
+    select = [args.select_cache] if args.select_cache else []
+    params = {
+        "task": args.task,
+        "hparams": args.hparams,
+        "seed": args.seed,
+        "encoder_only": args.encoder_only,
+        "multitask": args.multitask,
+    }
+    job = _job(args, params, [args.encoder, *args.train_cache, *select])
+    common = {
+        "encoder": args.encoder,
+        "checkpoint_dir": Path(args.checkpoints),
+        "hp": args.hparams,
+        "seed": args.seed,
+        "fingerprint": job.fingerprint(),
+        "micro_batch": args.micro_batch,
+        "deepspeed": args.deepspeed,
+    }
     with staged(args.out) as tmp:
-        info = train.train(
-            encoder=args.encoder,
-            task_name=args.task,
-            train_cache=Path(args.train_cache),
-            select_cache=Path(args.select_cache) if args.select_cache else None,
-            out_dir=tmp,
-            checkpoint_dir=Path(args.checkpoints),
-            hp=args.hparams,
-            seed=args.seed,
-            encoder_only=args.encoder_only,
-            fingerprint=job.fingerprint(),
-            micro_batch=args.micro_batch,
-            deepspeed=args.deepspeed,
-        )
+        if args.multitask:
+            info = _train_multitask(args, tmp, common)
+        else:
+            from xstilts import train
+
+            (cache,) = args.train_cache
+            info = train.train(
+                task_name=args.task,
+                train_cache=Path(cache),
+                select_cache=Path(args.select_cache) if args.select_cache else None,
+                out_dir=tmp,
+                encoder_only=args.encoder_only,
+                **common,
+            )
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def _train_multitask(args, out: Path, common: dict) -> dict:
+    from xstilts import multitask
+
+    spec = args.multitask
+    mlm = spec["mlm"]
+    corpus = multitask.corpus_lines(mlm, mlm["languages"], args.seed) if mlm else None
+    return multitask.train(
+        caches={Path(c).name: Path(c) for c in args.train_cache},
+        out_dir=out,
+        sampling=spec["sampling"],
+        mlm_corpus=corpus,
+        mlm_share=mlm["share"] if mlm else 0.0,
+        **common,
+    )
 
 
 def cmd_evaluate(args) -> None:
@@ -202,11 +223,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train an encoder with a fresh task head")
     p.add_argument("--encoder", required=True)
     p.add_argument("--task", required=True)
-    p.add_argument("--train-cache", required=True)
+    p.add_argument("--train-cache", nargs="+", required=True, help="one cache per task")
     p.add_argument("--select-cache")
     p.add_argument("--hparams", type=_json, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--encoder-only", action="store_true", help="save the encoder without head")
+    p.add_argument("--multitask", type=_json, help="multi-task sampling / MLM settings (JSON)")
     p.add_argument("--micro-batch", type=int)
     p.add_argument("--deepspeed", help="DeepSpeed config file")
     p.add_argument("--checkpoints", required=True)

@@ -103,6 +103,7 @@ def validate(config: dict, source: str = "config") -> dict:
         raise ConfigError(f"{source} is invalid ({len(errors)} problem(s)):\n{lines}")
     config = copy.deepcopy(config)
     _apply_defaults(config, schema)
+    _check_ccgbank(config, source)
     unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
     if unknown:
         raise ConfigError(
@@ -110,6 +111,22 @@ def validate(config: dict, source: str = "config") -> dict:
             f"'models' (defined: {', '.join(config['models'])})"
         )
     return config
+
+
+def _check_ccgbank(config: dict, source: str) -> None:
+    """CCG needs a local, licensed CCGbank: say so before any job when the grid needs it."""
+    if "ccg" not in Study(config).data_tasks():
+        return
+    ccg = config["data"].get("tasks", {}).get("ccg", {})
+    if ccg.get("source", config["data"]["source"]) == "synthetic":
+        return
+    if ccg.get("source") != "local" or not ccg.get("root"):
+        from xstilts.loaders.ccgbank import CCGBANK_HELP
+
+        raise ConfigError(
+            f"{source}: the grid trains on ccg (directly or in multitask) but config key "
+            f"data.tasks.ccg is not {{source: local, root: <CCGbank folder>}}. {CCGBANK_HELP}"
+        )
 
 
 def load(path: str | Path) -> dict:
@@ -158,8 +175,16 @@ class Study:
         return sorted(tasks)
 
     def intermediate_members(self, inter: str) -> list[str]:
-        """The tasks an intermediate job trains on (all registered ones for ``multitask``)."""
-        return registry.intermediate_tasks() if inter == registry.MULTITASK else [inter]
+        """The tasks an intermediate job trains on (the study's nine for multi-task)."""
+        return registry.multitask_members() if inter in registry.MULTITASKS else [inter]
+
+    def multitask_spec(self, inter: str) -> dict:
+        """Sampling (and, for ``multitask_mlm``, MLM corpus) settings of a multi-task job."""
+        mt = self.config["multitask"]
+        spec = {"sampling": {k: mt[k] for k in ("sampling", "temperature", "cap")}, "mlm": None}
+        if inter == registry.MULTITASK_MLM:
+            spec["mlm"] = {**mt["mlm"], "languages": self.languages()}
+        return spec
 
     def languages(self) -> list[str]:
         """Every language the grid's tasks touch (English first)."""
@@ -172,7 +197,7 @@ class Study:
         override = data.get("tasks", {}).get(task, {})
         spec = {
             "source": override.get("source", data["source"]),
-            "root": data["root"],
+            "root": override.get("root", data["root"]),
             "files": override.get("files", {}),
             "loader": override.get("loader"),
             "max_eval_examples": data["max_eval_examples"],
@@ -185,14 +210,15 @@ class Study:
     # --- training ---
     def hparams(self, phase: str, task: str) -> dict:
         """Resolved hyper-parameters: base, registry, then config all / phase / task."""
-        t = registry.get(task)
-        out = dict(BASE_HPARAMS)
-        out.update(
-            learning_rate=t.learning_rate,
-            epochs=t.epochs,
-            batch_size=t.batch_size,
-            max_length=t.max_length,
-        )
+        out = dict(BASE_HPARAMS, max_length=256)
+        if task not in registry.MULTITASKS:
+            t = registry.get(task)
+            out.update(
+                learning_rate=t.learning_rate,
+                epochs=t.epochs,
+                batch_size=t.batch_size,
+                max_length=t.max_length,
+            )
         hp = self.config.get("hparams", {})
         for layer in (hp.get("all", {}), hp.get(phase, {}), hp.get("tasks", {}).get(task, {})):
             out.update(layer)

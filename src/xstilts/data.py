@@ -7,7 +7,9 @@ canonical record (see ``xstilts.formats``). The same prepared data serves every 
 
 from __future__ import annotations
 
+import dataclasses
 import glob
+import json
 import logging
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from xstilts.loaders import (
     load_bucc,
     load_tatoeba_pair,
 )
+from xstilts.loaders.ccgbank import CCGBANK_HELP
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,9 @@ def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, st
         splits = [s for s in ("validation", "test") if s in task.local]
         return [(s, lang) for s in splits for lang in task.languages]
     out = []
-    if task.role == "intermediate" or task.train_task == task.name:
+    if task.role == "intermediate":  # English, or every language of a translated variant
+        out += [("train", lang) for lang in task.languages]
+    elif task.train_task == task.name:
         out.append(("train", "en"))
     out.append(("validation", "en"))
     if task.role == "target":
@@ -79,7 +84,7 @@ def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
     if task.format == "classification":
         return synthetic.classification(lang, n, seed, task.labels)
     if task.format == "tagging":
-        return synthetic.tagging(lang, n, seed, task.labels)
+        return synthetic.tagging(lang, n, seed, task.labels or synthetic.SUPERTAGS)
     if task.format == "span_qa":
         return synthetic.span_qa(lang, n, seed)
     if task.format == "multiple_choice":
@@ -101,6 +106,16 @@ def load_synthetic(task, spec: dict) -> dict[str, list[dict]]:
 
 
 # --- original files ---
+def _patterns(value) -> list[tuple[str | None, str]]:
+    """(loader override, glob pattern) pairs of a ``files`` entry: one pattern or a list, each
+    optionally prefixed ``loader:`` when a split mixes formats (ANLI+: ANLI, SNLI, MNLI)."""
+    out = []
+    for item in [value] if isinstance(value, str) else list(value or []):
+        loader, sep, pattern = item.partition(":")
+        out.append((loader, pattern) if sep and loader in LOADERS else (None, item))
+    return out
+
+
 def _files(root: Path, pattern: str, lang: str) -> list[Path]:
     name = pattern.format(lang=lang, lang3=TATOEBA_LANG3.get(lang, lang))
     return sorted(Path(p) for p in glob.glob(str(root / name)))
@@ -115,6 +130,17 @@ def _read(loader: str, path: Path, lang: str) -> list[dict]:
     return LOADERS[loader](path)
 
 
+def _check_root(task, root: Path) -> None:
+    if root.is_dir():
+        return
+    key = f"data.tasks.{task.name}.root" if task.name == "ccg" else "data.root"
+    extra = f" {CCGBANK_HELP}" if task.name == "ccg" else ""
+    raise DataFormatError(
+        f"{root} is not a folder (task {task.name}, source: local); point {key} at the folder "
+        f"holding the original files.{extra}"
+    )
+
+
 def load_local(task, spec: dict) -> dict[str, list[dict]]:
     """Read the original files named by the registry (or the config's ``files``) under ``root``."""
     root = Path(spec["root"])
@@ -125,23 +151,22 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
             f"task {task.name}: data loader {loader!r} unknown (config key "
             f"data.tasks.{task.name}.loader); known loaders: {', '.join(sorted(LOADERS))}"
         )
-    if not root.is_dir():
-        raise DataFormatError(
-            f"data.root {root} is not a folder (task {task.name}, source: local); "
-            "point data.root at the folder holding the original files"
-        )
+    _check_root(task, root)
     out, missing = {}, []
     for split, lang in wanted_splits(task):
-        pattern = files.get(split)
-        if pattern and "{lang" not in pattern and lang != "en":
-            pattern = None  # a file without a language slot holds English only
-        paths = _files(root, pattern, lang) if pattern else []
-        if paths:
-            out[split_name(split, lang)] = [row for p in paths for row in _read(loader, p, lang)]
+        rows, looked = [], []
+        for part_loader, pattern in _patterns(files.get(split)):
+            if "{lang" not in pattern and lang != "en":
+                continue  # a file without a language slot holds English only
+            looked.append(str(root / pattern))
+            for path in _files(root, pattern, lang):
+                rows += _read(part_loader or loader, path, lang)
+        if rows:
+            out[split_name(split, lang)] = rows
         elif split == "train":
             raise DataFormatError(
-                f"task {task.name}: no English training file "
-                f"{root / pattern.format(lang=lang) if pattern else '(no train pattern)'}"
+                f"task {task.name}: no training file for {lang} (looked for "
+                f"{', '.join(looked) or 'nothing: the task names no train files'})"
             )
         else:
             missing.append(split_name(split, lang))
@@ -166,51 +191,73 @@ TYDIQA_LANG_NAMES = dict(
 )
 
 
+def _hub_parts(hub: dict) -> list[dict]:
+    """The hub sources of a task: one, or several concatenated (ANLI+), ANLI's per round."""
+    parts = []
+    for part in hub.get("parts", [hub]):
+        for r in part.get("rounds", (None,)):
+            parts.append(
+                {
+                    k: v.format(round=r) if isinstance(v, str) and r is not None else v
+                    for k, v in part.items()
+                    if k != "rounds"
+                }
+            )
+    return parts
+
+
 def load_hub(task, spec: dict) -> dict[str, list[dict]]:
     """Load from the Hugging Face hub as declared in the registry's ``hub`` entry."""
     import datasets
 
-    hub = task.hub
-    if not hub:
+    if not task.hub:
         raise DataFormatError(
-            f"task {task.name} has no hub source (the hub copy lacks what its metric needs); "
-            f"set data.tasks.{task.name}.source to local and point data.root at the original files"
+            f"task {task.name} has no hub source (the hub copy lacks what its metric needs, or "
+            f"the data is licensed); set data.tasks.{task.name}.source to local and its root"
         )
-    out = {}
-    for split, lang in wanted_splits(task):
-        name = hub.get("name", "").format(
-            lang=lang,
-            lang3=TATOEBA_LANG3.get(lang, lang),
-            lang_name=hub.get("lang_names", {}).get(lang, lang),
-        )
-        try:
-            ds = datasets.load_dataset(
-                hub["path"], name or None, split=hub.get(split, split), revision=hub.get("revision")
+    out: dict[str, list[dict]] = {}
+    for part in _hub_parts(task.hub):
+        for split, lang in wanted_splits(task):
+            hub_split = part.get(split, split)
+            if hub_split is None:  # this part does not contribute to this split
+                continue
+            name = part.get("name", "").format(
+                lang=lang,
+                lang3=TATOEBA_LANG3.get(lang, lang),
+                lang_name=part.get("lang_names", {}).get(lang, lang),
             )
-        except ValueError as e:  # a split or configuration the hub copy does not have
-            log.warning("task %s: no hub data for %s.%s (%s)", task.name, split, lang, e)
-            continue
-        if hub.get("language_from_id"):  # TyDiQA-GoldP: ids start with the language's name
-            prefix = TYDIQA_LANG_NAMES[lang] + "-"
-            ds = ds.filter(lambda r, prefix=prefix: r["id"].startswith(prefix))
-        out[split_name(split, lang)] = [_from_hub(task, row, i) for i, row in enumerate(ds)]
+            try:
+                ds = datasets.load_dataset(
+                    part["path"], name or None, split=hub_split, revision=part.get("revision")
+                )
+            except ValueError as e:  # a split or configuration the hub copy does not have
+                log.warning("task %s: no hub data for %s.%s (%s)", task.name, split, lang, e)
+                continue
+            if part.get("language_from_id"):  # TyDiQA-GoldP: ids start with the language name
+                prefix = TYDIQA_LANG_NAMES[lang] + "-"
+                ds = ds.filter(lambda r, prefix=prefix: r["id"].startswith(prefix))
+            rows = [_from_hub(task, part, row, i) for i, row in enumerate(ds)]
+            out.setdefault(split_name(split, lang), []).extend(r for r in rows if r is not None)
     return out
 
 
-def _from_hub(task, row: dict, i: int) -> dict:
-    """A hub row in the canonical record of the task's format (hub column names differ)."""
-    cols = task.hub.get("columns", {})
+def _from_hub(task, part: dict, row: dict, i: int) -> dict | None:
+    """A hub row in the canonical record of the task's format (None: a row without gold label,
+    as SNLI's annotator-disagreement pairs)."""
+    cols = part.get("columns", {})
 
     def get(key, default=None):
         return row.get(cols.get(key, key), default)
 
     if task.format == "classification":
         label = get("label")
+        if isinstance(label, int) and label < 0:
+            return None
         label = task.labels[label] if isinstance(label, int) else str(label)
         return {
             "id": str(get("id", i)),
             "text_a": get("text_a"),
-            "text_b": get("text_b", ""),
+            "text_b": get("text_b") or "",
             "label": label,
         }
     if task.format == "tagging":
@@ -225,6 +272,21 @@ def _from_hub(task, row: dict, i: int) -> dict:
             "context": get("context"),
             "question": get("question"),
             "answers": get("answers"),
+        }
+    if task.format == "multiple_choice":
+        choices = get("choices")
+        if isinstance(choices, dict):  # CommonsenseQA: {"label": [...], "text": [...]}
+            choices = choices["text"]
+        if choices is None:
+            choices = [row[c] for c in part["choice_columns"]]
+        label = get("answerKey", get("label"))
+        label = task.labels.index(label) if label in task.labels else int(label or -1)
+        return {
+            "id": str(get("id", i)),
+            "context": part.get("context", get("context", "")),
+            "question": get("question", ""),
+            "choices": list(choices),
+            "label": label,
         }
     if task.format == "retrieval":
         return {"id": str(i), "source": get("source"), "target": get("target")}
@@ -249,6 +311,30 @@ def _encode_labels(task, rows: list[dict], where: str) -> list[dict]:
     return out
 
 
+LABELS_FILE = "labels.json"
+
+
+def resolve(task_name: str, folder: Path):
+    """The task, with its label inventory read from prepared data when the registry has none
+    (CCG supertags are whatever the training data holds)."""
+    task = registry.get(task_name)
+    labels = Path(folder) / LABELS_FILE
+    if task.labels or not labels.is_file():
+        return task
+    return dataclasses.replace(task, labels=tuple(json.loads(labels.read_text())))
+
+
+def _tag_inventory(rows: dict[str, list[dict]]) -> list[str]:
+    tags = {
+        t
+        for name, split in rows.items()
+        if name.startswith("train")
+        for r in split
+        for t in r["tags"]
+    }
+    return sorted(tags)
+
+
 def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary."""
     import datasets
@@ -264,6 +350,8 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
             _encode_labels(task, split_rows, f"task {task_name} split {name}")
         )
     dd.save_to_disk(str(out_dir))
+    if task.format == "tagging" and not task.labels:
+        (Path(out_dir) / LABELS_FILE).write_text(json.dumps(_tag_inventory(rows)))
     return {
         "task": task_name,
         "source": spec["source"],

@@ -72,7 +72,7 @@ def evaluate(
 
     from xstilts.train import load_model
 
-    task = registry.get(task_name)
+    task = data.resolve(task_name, data_dir)
     fmt = formats.get(task.format)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     trainer = evaluation_trainer(load_model(str(model_dir), task), tokenizer, fmt, batch_size)

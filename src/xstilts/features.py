@@ -7,9 +7,10 @@ the best checkpoint. A ``length`` column feeds length-grouped batching.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from xstilts import formats, registry
+from xstilts import data, formats
 
 SELECTION = "selection"
 
@@ -30,7 +31,7 @@ def tokenize(
     import datasets
     from transformers import AutoTokenizer
 
-    task = registry.get(task_name)
+    task = data.resolve(task_name, data_dir)
     fmt = formats.get(task.format)
     tokenizer = AutoTokenizer.from_pretrained(model_ref)
     prepared = datasets.load_from_disk(str(data_dir))
@@ -48,6 +49,8 @@ def tokenize(
             num_proc=num_proc,
         )
     out.save_to_disk(str(out_dir))
+    if (Path(data_dir) / data.LABELS_FILE).is_file():  # travels with the features
+        shutil.copy(Path(data_dir) / data.LABELS_FILE, Path(out_dir) / data.LABELS_FILE)
     return {
         "tokenizer": tokenizer.name_or_path,
         "max_length": max_length,

@@ -7,7 +7,7 @@ It imports nothing heavy, so the Snakefile can read it while planning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval")
 
@@ -112,6 +112,7 @@ class Task:
     batch_size: int = 32
     learning_rate: float = 1e-5
     null_answers: bool = False
+    in_multitask: bool = True  # part of the study's nine-task multi-task mixture
     hub: dict = field(default_factory=dict)
     local: dict = field(default_factory=dict)
     description: str = ""
@@ -161,6 +162,155 @@ _TASKS = (
             "validation": "squad/dev-v1.1.json",
         },
         description="SQuAD v1.1 extractive QA",
+    ),
+    Task(
+        name="anli_plus",
+        format="classification",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=NLI_LABELS,
+        hub={
+            "parts": [
+                {
+                    "path": "facebook/anli",
+                    "train": "train_r{round}",
+                    "validation": "dev_r{round}",
+                    "rounds": (1, 2, 3),
+                    "columns": {"text_a": "premise", "text_b": "hypothesis", "id": "uid"},
+                },
+                {
+                    "path": "stanfordnlp/snli",
+                    "columns": {"text_a": "premise", "text_b": "hypothesis"},
+                    "validation": None,
+                },
+                {
+                    "path": "nyu-mll/glue",
+                    "name": "mnli",
+                    "validation": None,
+                    "columns": {"text_a": "premise", "text_b": "hypothesis", "id": "idx"},
+                },
+            ]
+        },
+        local={
+            "loader": "anli_jsonl",
+            "train": [
+                "anli_v1.0/R[123]/train.jsonl",
+                "mnli_tsv:SNLI/train.tsv",
+                "mnli_tsv:MNLI/train.tsv",
+            ],
+            "validation": "anli_v1.0/R[123]/dev.jsonl",
+        },
+        description="ANLI rounds 1-3 + SNLI + MNLI, one NLI head (validation: ANLI dev)",
+    ),
+    Task(
+        name="qqp",
+        format="classification",
+        role="intermediate",
+        metrics=("accuracy", "f1"),
+        labels=("0", "1"),
+        hub={
+            "path": "nyu-mll/glue",
+            "name": "qqp",
+            "columns": {"text_a": "question1", "text_b": "question2", "id": "idx"},
+        },
+        local={"loader": "qqp_tsv", "train": "QQP/train.tsv", "validation": "QQP/dev.tsv"},
+        description="Quora Question Pairs, paraphrase (363,846 train; accuracy and F1)",
+    ),
+    Task(
+        name="sst2",
+        format="classification",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("0", "1"),
+        hub={
+            "path": "nyu-mll/glue",
+            "name": "sst2",
+            "columns": {"text_a": "sentence", "id": "idx"},
+        },
+        local={"loader": "sst2_tsv", "train": "SST-2/train.tsv", "validation": "SST-2/dev.tsv"},
+        in_multitask=False,
+        description="SST-2 sentiment (67,349 train): in some versions of the study",
+    ),
+    Task(
+        name="squad_v2",
+        format="span_qa",
+        role="intermediate",
+        metrics=QA,
+        null_answers=True,
+        max_length=384,
+        hub={"path": "rajpurkar/squad_v2"},
+        local={
+            "loader": "squad_json",
+            "train": "squad/train-v2.0.json",
+            "validation": "squad/dev-v2.0.json",
+        },
+        description="SQuAD v2.0: unanswerable questions predicted through the CLS position",
+    ),
+    Task(
+        name="hellaswag",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("0", "1", "2", "3"),
+        hub={
+            "path": "Rowan/hellaswag",
+            "columns": {"id": "ind", "context": "ctx_a", "question": "ctx_b", "choices": "endings"},
+        },
+        local={
+            "loader": "hellaswag",
+            "train": "hellaswag/hellaswag_train.jsonl",
+            "validation": "hellaswag/hellaswag_val.jsonl",
+        },
+        description="HellaSwag, 4 endings",
+    ),
+    Task(
+        name="cosmosqa",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("0", "1", "2", "3"),
+        hub={
+            "path": "allenai/cosmos_qa",
+            "choice_columns": ("answer0", "answer1", "answer2", "answer3"),
+        },
+        local={
+            "loader": "cosmosqa",
+            "train": "cosmosqa/train.csv",
+            "validation": "cosmosqa/valid.csv",
+        },
+        description="CosmosQA, 4 answers",
+    ),
+    Task(
+        name="commonsenseqa",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("A", "B", "C", "D", "E"),
+        hub={"path": "tau/commonsense_qa", "context": ""},
+        local={
+            "loader": "commonsenseqa",
+            "train": "commonsenseqa/train_rand_split.jsonl",
+            "validation": "commonsenseqa/dev_rand_split.jsonl",
+        },
+        description="CommonsenseQA, 5 answers (random split)",
+    ),
+    Task(
+        name="ccg",
+        format="tagging",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=(),  # the supertag inventory is read off the training data
+        hub={},
+        local={
+            "loader": "ccgbank_auto",
+            "train": [
+                "data/AUTO/0[2-9]/*.auto",
+                "data/AUTO/1[0-9]/*.auto",
+                "data/AUTO/2[01]/*.auto",
+            ],
+            "validation": "data/AUTO/00/*.auto",
+        },
+        description="CCG supertagging on CCGbank (LDC2005T13; licensed: local copy only)",
     ),
     # --- target tasks (XTREME) ---
     Task(
@@ -344,11 +494,46 @@ _TASKS = (
     ),
 )
 
+TRANSLATE_TRAIN = "@translate-train"
+
+
+# The study's second alternative: intermediate training on XTREME's machine translations of the
+# English training data (train.{lang} per language; English validation for selection).
+def _translated(base: Task, languages: tuple[str, ...], train: str, validation: str) -> Task:
+    return replace(
+        base,
+        name=base.name + TRANSLATE_TRAIN,
+        languages=languages,
+        hub={},
+        local={**base.local, "train": train, "validation": validation},
+        in_multitask=False,
+        description=f"{base.name} machine-translated into {len(languages)} languages (XTREME)",
+    )
+
+
+_BASE = {t.name: t for t in _TASKS}
+_TASKS += (
+    _translated(
+        replace(_BASE["mnli"], local={"loader": "xnli_mt_tsv"}),
+        tuple(lang for lang in XNLI_LANGS if lang != "en"),
+        "xnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
+        "mnli_jsonl:mnli/mnli_val.jsonl",
+    ),
+    _translated(
+        _BASE["squad_v1"],
+        tuple(lang for lang in XQUAD_LANGS if lang != "en"),
+        "squad/translate-train/squad.translate.train.en-{lang}.json",
+        "squad/dev-v1.1.json",
+    ),
+)
 TASKS: dict[str, Task] = {t.name: t for t in _TASKS}
 
-# Pseudo-intermediates: the pretrained model itself, and all intermediate tasks at once.
+# Pseudo-intermediates: the pretrained model itself; all intermediate tasks at once; and the
+# study's first alternative, multi-task training mixed with multilingual masked-LM batches.
 NONE = "none"
 MULTITASK = "multitask"
+MULTITASK_MLM = "multitask_mlm"
+MULTITASKS = (MULTITASK, MULTITASK_MLM)
 
 
 def get(name: str) -> Task:
@@ -367,9 +552,14 @@ def target_tasks() -> list[str]:
     return [n for n, t in TASKS.items() if t.role == "target"]
 
 
+def multitask_members() -> list[str]:
+    """The tasks of the multi-task mixture (the study's nine)."""
+    return [n for n, t in TASKS.items() if t.role == "intermediate" and t.in_multitask]
+
+
 def intermediate_choices() -> list[str]:
     """Every value the ``intermediate`` grid axis accepts."""
-    return [NONE, MULTITASK, *intermediate_tasks()]
+    return [NONE, *MULTITASKS, *intermediate_tasks()]
 
 
 def trains(target: str) -> bool:

@@ -16,6 +16,7 @@ N_CLASSES = 6
 CONCEPTS_PER_CLASS = 40
 PREFIXES = ("ka", "ro", "mi", "tu", "se", "lo")
 NEGATION = "nai"  # shared negation marker (contradiction cue)
+SUPERTAGS = ("N", "N/N", "NP", "S\\NP", "(S\\NP)/NP", "NP/N")  # demo stand-in for CCG
 _CONSONANTS = "bcdfghjklmnpqrstvwxz"
 _VOWELS = "aeiouy"
 

@@ -1,6 +1,7 @@
 # Config validation, wildcard constraints and every input function. No logic beyond lookups:
 # the task registry and the Study (src/xstilts) answer every question.
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -101,8 +102,25 @@ def encoder_input(wildcards):
     return [layout.ENCODER.format(**wildcards)]
 
 
-def intermediate_cache(wildcards):
-    return layout.CACHE.format(model=wildcards.model, task=wildcards.inter)
+def intermediate_caches(wildcards):
+    """One cache per task the intermediate job trains on (nine for multi-task)."""
+    return [
+        layout.CACHE.format(model=wildcards.model, task=t)
+        for t in STUDY.intermediate_members(wildcards.inter)
+    ]
+
+
+def selection_option(wildcards):
+    """Single-task jobs pick their checkpoint on the task's English validation split."""
+    if wildcards.inter in registry.MULTITASKS:
+        return ""
+    return "--select-cache " + layout.CACHE.format(model=wildcards.model, task=wildcards.inter)
+
+
+def multitask_spec(wildcards):
+    if wildcards.inter not in registry.MULTITASKS:
+        return ""
+    return "--multitask " + shlex.quote(as_json(STUDY.multitask_spec(wildcards.inter)))
 
 
 def intermediate_hparams(wildcards):

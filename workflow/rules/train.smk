@@ -5,7 +5,7 @@
 rule train_intermediate:
     input:
         model=built_model,
-        train=intermediate_cache,
+        train=intermediate_caches,
     output:
         directory(layout.ENCODER),
     log:
@@ -15,11 +15,13 @@ rule train_intermediate:
     params:
         model_ref=model_ref,
         hparams=intermediate_hparams,
+        select=selection_option,
+        multitask=multitask_spec,
         wildcards=wildcards_json,
         checkpoints="checkpoints/intermediate/{model}/{inter}/seed{seed}",
     shell:
         "xstilts train --encoder {params.model_ref:q} --task {wildcards.inter}"
-        " --train-cache {input.train} --select-cache {input.train} --encoder-only"
+        " --train-cache {input.train} {params.select} {params.multitask} --encoder-only"
         " --hparams {params.hparams:q} --seed {wildcards.seed}"
         " --checkpoints {params.checkpoints} --out {output}"
         " --rule train_intermediate --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

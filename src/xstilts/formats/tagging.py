@@ -34,7 +34,9 @@ def featurize(dataset, tokenizer, task, max_length: int, train: bool):
         for i, tags in enumerate(batch["tags"]):
             row, previous = [], None
             for word in enc.word_ids(i):
-                row.append(IGNORE if word is None or word == previous else label_id[tags[word]])
+                first = word is not None and word != previous
+                # a tag unseen in training (open CCG inventory) is not a training target
+                row.append(label_id.get(tags[word], IGNORE) if first else IGNORE)
                 previous = word
             labels.append(row)
         enc["labels"] = labels

@@ -5,20 +5,29 @@ from typing import Any
 
 from xstilts.loaders.anli import load_anli_csv, load_anli_jsonl
 from xstilts.loaders.bucc import load_bucc
+from xstilts.loaders.ccgbank import CCGBANK_HELP, load_ccgbank_auto
 from xstilts.loaders.conllu import load_conllu
 from xstilts.loaders.errors import DataFormatError
-from xstilts.loaders.glue import load_mnli_jsonl, load_mnli_tsv, load_qqp_tsv
+from xstilts.loaders.glue import load_mnli_jsonl, load_mnli_tsv, load_qqp_tsv, load_sst2_tsv
 from xstilts.loaders.multiple_choice import load_commonsenseqa, load_cosmosqa, load_hellaswag
 from xstilts.loaders.panx import load_panx_csv, load_panx_tokens
 from xstilts.loaders.squad_json import load_squad_json
 from xstilts.loaders.tatoeba import TATOEBA_LANG3, load_tatoeba, load_tatoeba_pair
-from xstilts.loaders.xtreme_tsv import load_pawsx_tsv, load_xnli_tsv, load_xtreme_pair_tsv
+from xstilts.loaders.xtreme_tsv import (
+    load_pawsx_tsv,
+    load_xnli_mt_tsv,
+    load_xnli_tsv,
+    load_xtreme_pair_tsv,
+)
 
 LOADERS: dict[str, Callable[..., Any]] = {
     "xtreme_pair_tsv": load_xtreme_pair_tsv,
     "pawsx_tsv": load_pawsx_tsv,
     "xnli_tsv": load_xnli_tsv,
+    "xnli_mt_tsv": load_xnli_mt_tsv,
     "qqp_tsv": load_qqp_tsv,
+    "sst2_tsv": load_sst2_tsv,
+    "ccgbank_auto": load_ccgbank_auto,
     "mnli_tsv": load_mnli_tsv,
     "mnli_jsonl": load_mnli_jsonl,
     "anli_csv": load_anli_csv,
@@ -37,6 +46,10 @@ LOADERS: dict[str, Callable[..., Any]] = {
 """Format name -> loader function."""
 
 __all__ = [
+    "CCGBANK_HELP",
+    "load_ccgbank_auto",
+    "load_sst2_tsv",
+    "load_xnli_mt_tsv",
     "DataFormatError",
     "LOADERS",
     "TATOEBA_LANG3",

@@ -58,3 +58,13 @@ def load_mnli_jsonl(path: str | Path) -> list[PairRecord]:
                 }
             )
     return records
+
+
+def load_sst2_tsv(path: str | Path) -> list[PairRecord]:
+    """Read GLUE SST-2 (header ``sentence label``): single sentences, ``text_b`` empty."""
+    return [
+        {"id": str(i), "text_a": r["sentence"], "text_b": "", "label": r["label"]}
+        for i, (_, r) in enumerate(
+            iter_tsv_with_header(path, "GLUE SST-2 TSV", ("sentence", "label"))
+        )
+    ]

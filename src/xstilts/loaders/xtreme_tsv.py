@@ -50,3 +50,18 @@ def load_xnli_tsv(path: str | Path, language: str) -> list[PairRecord]:
         }
         for i, r in enumerate(selected)
     ]
+
+
+def load_xnli_mt_tsv(path: str | Path) -> list[PairRecord]:
+    """Read XNLI-MT's machine-translated MultiNLI training file (header ``premise hypo label``),
+    spelling its ``contradictory`` label as MNLI's ``contradiction``."""
+    columns = ("premise", "hypo", "label")
+    return [
+        {
+            "id": str(i),
+            "text_a": r["premise"],
+            "text_b": r["hypo"],
+            "label": "contradiction" if r["label"] == "contradictory" else r["label"],
+        }
+        for i, (_, r) in enumerate(iter_tsv_with_header(path, "XNLI-MT TSV", columns))
+    ]

@@ -1,0 +1,254 @@
+"""Multi-task intermediate training: one shared encoder, one head per task, one task per batch.
+
+Every task keeps its own Hugging Face head (the same classes single-task training uses) whose
+encoder is replaced by a single shared one. The batch schedule is drawn up front from a seeded
+generator: at each step a task is drawn with probability proportional to its training-set size
+(optionally capped), uniformly, or with temperature ``T`` (p ~ n^(1/T)), and its next batch is
+taken from a per-task shuffled cycle. A fixed schedule makes resumption exact: ``Trainer`` skips
+the batches already seen. Optionally masked-language-model batches on a text corpus are mixed in
+at a fixed share (the study's "multi-task + MLM" alternative). Only the encoder is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+from pathlib import Path
+
+from xstilts import data
+from xstilts.train import _batching, load_model, resumable_checkpoint, training_arguments
+
+log = logging.getLogger(__name__)
+
+MLM = "mlm"
+SAMPLINGS = ("proportional", "uniform", "temperature")
+
+
+def probabilities(
+    sizes: dict[str, int],
+    sampling: str = "proportional",
+    temperature: float = 2.0,
+    cap: int | None = None,
+) -> dict[str, float]:
+    """Probability of drawing each task's next batch."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"multitask.sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    counts = {t: min(n, cap) if cap else n for t, n in sizes.items()}
+    if sampling == "uniform":
+        weights = {t: 1.0 for t in counts}
+    elif sampling == "temperature":
+        weights = {t: n ** (1.0 / temperature) for t, n in counts.items()}
+    else:
+        weights = {t: float(n) for t, n in counts.items()}
+    total = sum(weights.values())
+    return {t: w / total for t, w in weights.items()}
+
+
+def schedule(
+    sizes: dict[str, int], probs: dict[str, float], batch_size: int, n_batches: int, seed: int
+) -> list[tuple[str, list[int]]]:
+    """``n_batches`` (task, example indices) pairs; each task cycles through reshuffled passes."""
+    rng = random.Random(seed)
+    tasks = sorted(probs)
+    weights = [probs[t] for t in tasks]
+    order: dict[str, list[int]] = {t: [] for t in tasks}
+    out = []
+    for _ in range(n_batches):
+        task = rng.choices(tasks, weights)[0]
+        while len(order[task]) < batch_size:  # next shuffled pass over the task's examples
+            fresh = list(range(sizes[task]))
+            rng.shuffle(fresh)
+            order[task] += fresh
+        out.append((task, order[task][:batch_size]))
+        order[task] = order[task][batch_size:]
+    return out
+
+
+def mixture(sizes: dict[str, int], mlm_share: float, **sampling) -> dict[str, float]:
+    """Task probabilities, with the MLM corpus taking a fixed share of the batches."""
+    probs = probabilities({t: n for t, n in sizes.items() if t != MLM}, **sampling)
+    if mlm_share <= 0:
+        return probs
+    return {**{t: p * (1 - mlm_share) for t, p in probs.items()}, MLM: mlm_share}
+
+
+def _model_class():
+    import torch
+
+    class MultiTaskModel(torch.nn.Module):
+        """A shared encoder and the heads of several task models built around it."""
+
+        def __init__(self, encoder, task_models: dict):
+            super().__init__()
+            self.encoder = encoder
+            self._task_models = task_models  # plain dict: parameters register once, below
+            heads = {}
+            for name, m in task_models.items():
+                setattr(m, m.base_model_prefix, encoder)
+                if name == MLM:
+                    m.lm_head.decoder.weight = encoder.get_input_embeddings().weight
+                heads[name] = torch.nn.ModuleDict(
+                    {k: v for k, v in m.named_children() if k != m.base_model_prefix}
+                )
+            self.heads = torch.nn.ModuleDict(heads)
+
+        def forward(self, task: str, **batch):
+            batch.pop("num_items_in_batch", None)
+            return self._task_models[task](**batch)
+
+    return MultiTaskModel
+
+
+class ScheduledBatches:
+    """A map-style dataset whose items are whole, collated batches of the schedule."""
+
+    def __init__(self, plan, datasets: dict, collators: dict):
+        self.plan, self.datasets, self.collators = plan, datasets, collators
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, i: int) -> dict:
+        task, idxs = self.plan[i]
+        cols = self.datasets[task][idxs]
+        rows = [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+        return {**self.collators[task](rows), "task": task}
+
+
+def _trainer_class():
+    import safetensors.torch
+    from torch.utils.data import DataLoader
+    from transformers import Trainer
+
+    class MultiTaskTrainer(Trainer):
+        """Trainer over a fixed batch schedule; checkpoints keep tied weights once."""
+
+        def __init__(self, *args, batches: ScheduledBatches, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.batches = batches
+
+        def get_train_dataloader(self):
+            return DataLoader(self.batches, batch_size=None, shuffle=False)
+
+        def _save(self, output_dir=None, state_dict=None):
+            output_dir = Path(output_dir or self.args.output_dir)
+            output_dir.mkdir(parents=True, exist_ok=True)
+            seen, unique = set(), {}
+            for k, v in (state_dict or self.model.state_dict()).items():
+                if v.data_ptr() not in seen:
+                    seen.add(v.data_ptr())
+                    unique[k] = v.contiguous()
+            safetensors.torch.save_file(
+                unique, output_dir / "model.safetensors", metadata={"format": "pt"}
+            )
+
+    return MultiTaskTrainer
+
+
+def _mlm_dataset(tokenizer, corpus: list[str], max_length: int):
+    import datasets
+
+    enc = tokenizer(corpus, truncation=True, max_length=max_length)
+    return datasets.Dataset.from_dict({"input_ids": enc["input_ids"]})
+
+
+def train(
+    *,
+    encoder: str,
+    caches: dict[str, Path],
+    out_dir: Path,
+    checkpoint_dir: Path,
+    hp: dict,
+    seed: int,
+    fingerprint: str,
+    sampling: dict,
+    mlm_corpus: list[str] | None = None,
+    mlm_share: float = 0.0,
+    micro_batch: int | None = None,
+    deepspeed: str | None = None,
+) -> dict:
+    """Train the shared encoder on every task in ``caches`` (+ MLM); save the encoder alone."""
+    import datasets
+    from transformers import (
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        set_seed,
+    )
+
+    from xstilts import formats
+
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    train_sets, collators, models = {}, {}, {}
+    for name, cache in caches.items():
+        task = data.resolve(name, cache)
+        splits = datasets.load_from_disk(str(cache))
+        train_sets[name] = datasets.concatenate_datasets(
+            [splits[s] for s in splits if s.startswith("train.")]
+        ).remove_columns("length")
+        collators[name] = formats.get(task.format).collator(tokenizer)
+        models[name] = load_model(encoder, task)
+    if mlm_corpus:
+        train_sets[MLM] = _mlm_dataset(tokenizer, mlm_corpus, hp["max_length"])
+        collators[MLM] = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+        models[MLM] = AutoModelForMaskedLM.from_pretrained(encoder)
+    sizes = {t: len(ds) for t, ds in train_sets.items()}
+    probs = mixture(sizes, mlm_share if mlm_corpus else 0.0, **sampling)
+    micro, accum = _batching(hp, micro_batch)
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    per_epoch = sum(math.ceil(n / micro) for t, n in sizes.items() if t != MLM)
+    steps = hp["max_steps"] if hp["max_steps"] > 0 else math.ceil(hp["epochs"] * per_epoch / accum)
+    plan = schedule(sizes, probs, micro, steps * accum * world, seed)[rank::world]
+    model = _model_class()(AutoModel.from_pretrained(encoder), models)
+    hp = {**hp, "max_steps": steps}
+    resume = resumable_checkpoint(checkpoint_dir, fingerprint)
+    args = training_arguments(hp, checkpoint_dir, seed, False, None, micro_batch, deepspeed)
+    args.ddp_find_unused_parameters = True  # each batch uses one head only
+    trainer = _trainer_class()(
+        model=model,
+        args=args,
+        processing_class=tokenizer,
+        batches=ScheduledBatches(plan, train_sets, collators),
+    )
+    if resume:
+        log.info("resuming from checkpoint %s", resume)
+    result = trainer.train(resume_from_checkpoint=resume)
+    if trainer.is_world_process_zero():
+        model.encoder.save_pretrained(out_dir)
+        tokenizer.save_pretrained(out_dir)
+    drawn = {t: sum(1 for task, _ in plan if task == t) for t in sizes}
+    return {
+        "tasks": sorted(sizes),
+        "train_examples": sizes,
+        "probabilities": probs,
+        "batches_drawn": drawn,
+        "global_step": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "resumed_from": resume,
+        "log_history": trainer.state.log_history,
+    }
+
+
+def corpus_lines(spec: dict, languages: list[str], seed: int) -> list[str]:
+    """The MLM corpus: text files (one sentence per line) or the demo's synthetic corpus."""
+    from xstilts import synthetic
+
+    if spec["corpus"] == "synthetic":
+        return list(synthetic.corpus(languages, spec["max_lines"] // max(1, len(languages)), seed))
+    paths = sorted(Path().glob(spec["corpus"]))
+    if not paths:
+        raise data.DataFormatError(
+            f"multitask.mlm.corpus {spec['corpus']!r} matches no file (expected text files, "
+            "one sentence per line: Wikipedia or CC-100 text)"
+        )
+    lines: list[str] = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            lines += [line.strip() for line in f if line.strip()][: spec["max_lines"] - len(lines)]
+        if len(lines) >= spec["max_lines"]:
+            break
+    return lines
