@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from xstilts import layout, provenance
+from xstilts import audit, estimate, layout, provenance
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
@@ -29,8 +29,8 @@ def _json(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"not valid JSON ({e}): {text[:200]}") from e
 
 
-def _job(args, params: dict, inputs: list) -> Job:
-    return Job(args.rule or args.command, args.wildcards, params, inputs, args.log)
+def _job(args, params: dict, inputs: list, embed: tuple = ()) -> Job:
+    return Job(args.rule or args.command, args.wildcards, params, inputs, args.log, embed)
 
 
 # --- workflow steps ---
@@ -123,7 +123,8 @@ def cmd_evaluate(args) -> None:
 
     params = {"task": args.task, "batch_size": args.batch_size}
     if args.cache:  # a fine-tuned model on its tokenised features
-        job = _job(args, params, [args.model, args.data, args.cache])
+        # the fine-tuned model may be temporary: keep its training record in this manifest
+        job = _job(args, params, [args.model, args.data, args.cache], embed=(args.model,))
     else:  # retrieval straight from an encoder
         params.update(layer=args.layer, pooling=args.pooling)
         job = _job(args, params, [args.model, args.data])
@@ -265,8 +266,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=cmd_bench)
 
+    audit.register(sub)  # explain, verify
+    estimate.register(sub)
     for name, p in sub.choices.items():
-        if name not in ("check-config", "bench"):
+        if name not in ("check-config", "bench", "explain", "verify", "estimate"):
             _add_provenance(p)
     return ap
 

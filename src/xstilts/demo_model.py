@@ -26,7 +26,9 @@ def train_tokenizer(texts, vocab_size: int):
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Metaspace(), pre_tokenizers.Punctuation()]
+    )
     tok.decoder = decoders.Metaspace()
     trainer = BpeTrainer(vocab_size=vocab_size, special_tokens=specials)
     tok.train_from_iterator(texts, trainer=trainer)

@@ -68,6 +68,8 @@ def evaluate(
 ) -> dict:
     """Score every evaluation split; write predictions per split and language; return metrics."""
     import datasets
+
+    datasets.disable_caching()  # never write cache files into inputs' folders
     from transformers import AutoTokenizer
 
     from xstilts.train import load_model
@@ -107,6 +109,8 @@ def evaluate_retrieval(
 ) -> dict:
     """Tatoeba accuracy or BUCC F1 straight from an encoder, per language."""
     import datasets
+
+    datasets.disable_caching()  # never write cache files into inputs' folders
 
     from xstilts.formats import retrieval
 

@@ -29,6 +29,8 @@ def tokenize(
     num_proc: int = 1,
 ) -> dict:
     import datasets
+
+    datasets.disable_caching()  # never write cache files into inputs' folders
     from transformers import AutoTokenizer
 
     task = data.resolve(task_name, data_dir)

@@ -150,6 +150,8 @@ def _trainer_class():
 def _mlm_dataset(tokenizer, corpus: list[str], max_length: int):
     import datasets
 
+    datasets.disable_caching()  # never write cache files into inputs' folders
+
     enc = tokenizer(corpus, truncation=True, max_length=max_length)
     return datasets.Dataset.from_dict({"input_ids": enc["input_ids"]})
 
@@ -171,6 +173,8 @@ def train(
 ) -> dict:
     """Train the shared encoder on every task in ``caches`` (+ MLM); save the encoder alone."""
     import datasets
+
+    datasets.disable_caching()  # never write cache files into inputs' folders
     from transformers import (
         AutoModel,
         AutoModelForMaskedLM,

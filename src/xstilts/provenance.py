@@ -147,13 +147,23 @@ def staged(final: str | Path):
 class Job:
     """Collects one job's provenance; ``finish`` writes its manifest beside the outputs."""
 
-    def __init__(self, rule: str, wildcards: dict, params: dict, inputs: list, log: str | None):
+    def __init__(
+        self,
+        rule: str,
+        wildcards: dict,
+        params: dict,
+        inputs: list,
+        log: str | None,
+        embed: tuple = (),
+    ):
+        """``embed``: inputs whose manifest is copied in whole (temporary inputs, deleted once
+        consumed, would otherwise take their provenance with them)."""
         self.record = {
             "run_id": uuid.uuid4().hex,
             "rule": rule,
             "wildcards": wildcards,
             "params": params,
-            "inputs": [self._input(p) for p in inputs],
+            "inputs": [self._input(p, p in embed) for p in inputs],
             "git": _git(),
             "packages": _versions(),
             "host": socket.gethostname(),
@@ -183,7 +193,7 @@ class Job:
         return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
     @staticmethod
-    def _input(path) -> dict:
+    def _input(path, embed: bool = False) -> dict:
         """An input by path, with the sha256 of its manifest when it has one (hub ids have none)."""
         path = Path(path)
         entry = {"path": str(path)}
@@ -191,7 +201,10 @@ class Job:
             m = manifest_path(path)
             if m.is_file():
                 entry["manifest_sha256"] = sha256_file(m)
-                entry["run_id"] = json.loads(m.read_text()).get("run_id")
+                record = json.loads(m.read_text())
+                entry["run_id"] = record.get("run_id")
+                if embed:
+                    entry["manifest"] = record
             else:
                 entry["sha256"] = file_hashes(path)
         else:

@@ -1,10 +1,11 @@
 """Deterministic synthetic multilingual data for the embedded demo, one generator per format.
 
-A small artificial "world" of concepts, each rendered as a word in every language: a stem made of
-that language's own syllables behind a prefix, shared by all languages, that marks the concept's
-class (the way cognates and morphology leak across real languages). Labels are functions of the
-classes, so they are learnable from English and transfer, imperfectly, to other languages: the
-demo's numbers move above chance without being trivial. The same seed always yields the same data.
+A small artificial "world" of concepts, each rendered as a word in every language: a stem made
+of that language's own syllables behind a hyphenated prefix, shared by all languages, that marks
+the concept's class (the way cognates and morphology leak across real languages). Labels are
+functions of the classes (with language-specific exceptions), so they are learnable from English
+and transfer, imperfectly, to other languages: the demo's numbers move above chance without
+being trivial. The same seed always yields the same data.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Lexicon:
                 while stem in seen:
                     stem += rng.choice(syllables)
                 seen.add(stem)
-                row.append(PREFIXES[k] + stem)
+                row.append(f"{PREFIXES[k]}-{stem}")
             self.words.append(row)
 
     def word(self, cls: int, concept: int) -> str:
@@ -118,10 +119,10 @@ def tagging(lang: str, n: int, seed: int, labels: tuple[str, ...]) -> list[dict]
             elif entity_types:
                 tokens += _render(lang, _concepts(rng, 1, (3, 4, 5)))
                 tags.append("O")
-            else:
+            else:  # the tag follows the class, but one concept in five is an exception
                 ((k, c),) = _concepts(rng, 1, tuple(range(N_CLASSES)))
                 tokens += _render(lang, [(k, c)])
-                tags.append(labels[k % len(labels)])
+                tags.append(labels[(k + (c % 5 == 0)) % len(labels)])
         rows.append({"id": f"{lang}-{seed}-{i}", "tokens": tokens, "tags": tags})
     return rows
 

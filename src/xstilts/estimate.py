@@ -1,0 +1,411 @@
+"""``xstilts estimate``: the jobs a config plans and what they cost, before anything is submitted.
+
+The job list mirrors the rules (workflow/rules/*.smk) without running Snakemake: ``build_model``
+per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model, non-retrieval
+data task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
+over every registered intermediate task), ``train_target`` and ``evaluate`` per (model,
+intermediate, fine-tuned target, seed), ``retrieve`` per (model, intermediate, retrieval target,
+seed) and ``aggregate`` per model.
+
+Cost model (every number below is a default of ``ASSUMPTIONS``; ``--assumptions FILE`` overrides
+any of them, and all are printed):
+
+- Model size: parameters of known hub ids (xlm-roberta-base 270M, large 560M, xl 3.5B, xxl 10.7B),
+  else ``12 * layers * hidden^2 + vocab * hidden`` from a built model's architecture, else
+  ``default_model_params`` (reported as assumed). ``model_params`` maps a config model name or a
+  hub id to a count.
+- Training examples: the task's English training set (REFERENCE.md; a target trains on its
+  ``train_task``'s data: XNLI on MNLI, XQuAD and MLQA on SQuAD v1.1); ``data.synthetic.train_size``
+  for synthetic data; capped by ``max_train_examples``. Tasks missing from the table are assumed to
+  have ``default_train_examples`` (reported).
+- Tokens per example: ``mean_tokens`` by task name, else by format (sub-word tokens after dynamic
+  padding; a multiple-choice example counts all its choices, a span-QA example one window).
+- Training tokens: examples x tokens x epochs, or ``max_steps`` x batch size x tokens when
+  ``max_steps`` > 0 (hyper-parameters as the config resolves them: ``Study.hparams``). Multi-task
+  training is the sum of its members under the multi-task hyper-parameters (members share
+  ``max_steps`` in proportion to their size); the MLM batches of ``multitask_mlm`` are not counted.
+- FLOPs: training 6 x params x tokens x ``training_overhead`` (checkpoint-selection evaluations,
+  saving); evaluation 2 x params x tokens of ``eval_sequences_per_language`` (approximate test-set
+  sizes; both sides of a retrieval pair) in every language of the target. 6N counts embedding
+  parameters too (about 45% of XLM-R Large), so compute errs high.
+- Throughput: ``gpu_peak_tflops`` (dense bf16/fp16 tensor peak) x ``mfu`` achieved per GPU;
+  GPU-hours = FLOPs / throughput, wall-clock per job = GPU-hours / the model's ``gpus``.
+  Data preparation, tokenisation and aggregation run on CPUs (0 GPU-hours).
+- Disk: an encoder or target model is params x ``weight_bytes`` (bf16); a resumable checkpoint
+  adds ``optimizer_bytes`` per parameter (fp32 master weights and two Adam moments), and a running
+  training job holds ``checkpoints_per_job`` of them (``save_total_limit``) until it finishes.
+  Intermediate encoders are kept; target models are temporary unless ``keep_target_models``.
+  Data and tokenised caches are not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASSUMPTIONS: dict = {
+    "gpu_peak_tflops": {"V100": 125, "A100": 312, "H100": 989, "H200": 989, "L40S": 362},
+    "mfu": 0.4,
+    "model_params": {
+        "xlm-roberta-base": 270e6,
+        "xlm-roberta-large": 560e6,
+        "xlm-roberta-xl": 3.5e9,
+        "xlm-roberta-xxl": 10.7e9,
+    },
+    "default_model_params": 560e6,
+    "train_examples": {
+        "mnli": 392_702,
+        "qqp": 363_846,
+        "squad_v1": 87_599,
+        "squad_v2": 130_319,
+        "hellaswag": 39_905,
+        "cosmosqa": 25_262,
+        "commonsenseqa": 9_741,
+        "ccg": 39_604,
+        "anli_plus": 162_865 + 550_152 + 392_702,
+        "sst2": 67_349,
+        "pawsx": 49_401,
+        "udpos": 12_543,
+        "panx": 20_000,
+        "tydiqa": 3_696,
+    },
+    "default_train_examples": 50_000,
+    "mean_tokens": {
+        "classification": 50,
+        "tagging": 32,
+        "span_qa": 200,
+        "multiple_choice": 250,
+        "retrieval": 32,
+    },
+    "eval_sequences_per_language": {
+        "xnli": 5_010,
+        "pawsx": 2_000,
+        "udpos": 1_500,
+        "panx": 7_000,
+        "xquad": 1_250,
+        "mlqa": 5_000,
+        "tydiqa": 600,
+        "bucc": 660_000,
+        "tatoeba": 2_000,
+    },
+    "default_eval_sequences": 5_000,
+    "training_overhead": 1.1,
+    "weight_bytes": 2,
+    "optimizer_bytes": 12,
+    "checkpoints_per_job": 2,
+}
+TRAINING = ("train_intermediate", "train_target")
+RULES = (
+    "build_model",
+    "prepare_data",
+    "tokenize",
+    "train_intermediate",
+    "train_target",
+    "evaluate",
+    "retrieve",
+    "aggregate",
+)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One job: its rule, model, what it trains on ((data task, phase, hparams task) triples) and
+    the target it evaluates."""
+
+    rule: str
+    model: str | None = None
+    train: tuple[tuple[str, str, str], ...] = ()
+    evaluate: str | None = None
+
+
+@dataclass
+class Estimate:
+    """Jobs and GPU-hours per rule, longest training job per model, disk, assumed values."""
+
+    jobs: dict[str, int] = field(default_factory=dict)
+    gpu_hours: dict[str, float] = field(default_factory=dict)
+    longest_h: dict[str, float] = field(default_factory=dict)
+    disk: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_gpu_hours(self) -> float:
+        return sum(self.gpu_hours.values())
+
+
+def plan(study) -> list[Planned]:
+    """Every job the workflow would run for ``study`` (an ``xstilts.config.Study``)."""
+    from xstilts import registry
+
+    grid = study.grid
+    fmt = {t: registry.get(t).format for t in study.data_tasks()}
+    jobs = [Planned("build_model", m) for m in grid["models"] if study.is_built(m)]
+    jobs += [Planned("prepare_data", evaluate=t) for t in study.data_tasks()]
+    jobs += [
+        Planned("tokenize", m, evaluate=t)
+        for m in grid["models"]
+        for t in study.data_tasks()
+        if fmt[t] != "retrieval"
+    ]
+    for model in grid["models"]:
+        for _seed in grid["seeds"]:
+            jobs += [
+                Planned("train_intermediate", model, _members(study, inter))
+                for inter in study.trained_intermediates()
+            ]
+            jobs += [
+                job
+                for _inter in grid["intermediate"]
+                for target in grid["targets"]
+                for job in _target_jobs(model, target)
+            ]
+        jobs.append(Planned("aggregate", model))
+    return jobs
+
+
+def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
+    """(data task, phase, hparams task) of an intermediate job: multi-task jobs train every member
+    under the multi-task hyper-parameters."""
+    return tuple((t, "intermediate", inter) for t in study.intermediate_members(inter))
+
+
+def _target_jobs(model: str, target: str) -> list[Planned]:
+    """retrieve, or train_target + evaluate, for one (intermediate, target, seed)."""
+    from xstilts import registry
+
+    if not registry.trains(target):
+        return [Planned("retrieve", model, evaluate=target)]
+    train = ((registry.get(target).train_task, "target", target),)
+    return [Planned("train_target", model, train), Planned("evaluate", model, evaluate=target)]
+
+
+def load_assumptions(path: str | Path | None) -> dict:
+    """The defaults, with a YAML file's values over them (mappings merged key by key)."""
+    import yaml
+
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in ASSUMPTIONS.items()}
+    if path is None:
+        return out
+    override = yaml.safe_load(Path(path).read_text()) or {}
+    unknown = sorted(set(override) - set(ASSUMPTIONS))
+    if unknown:
+        raise ValueError(f"{path}: unknown assumption(s) {unknown}; known: {sorted(ASSUMPTIONS)}")
+    for key, value in override.items():
+        out[key] = {**out[key], **value} if isinstance(out[key], dict) else value
+    return out
+
+
+class CostModel:
+    """Parameters, tokens and FLOPs of planned jobs under a set of assumptions."""
+
+    def __init__(self, study, assumptions: dict, gpu_type: str):
+        peaks = assumptions["gpu_peak_tflops"]
+        if gpu_type not in peaks:
+            raise ValueError(f"unknown GPU type {gpu_type!r}; known: {', '.join(peaks)}")
+        self.study = study
+        self.a = assumptions
+        self.flops_per_s = peaks[gpu_type] * 1e12 * assumptions["mfu"]
+        self.notes: dict[str, str] = {}
+
+    def params(self, model: str) -> float:
+        """Parameter count: assumptions by name or hub id, known hub ids, else the architecture."""
+        spec = self.study.model(model)
+        table = self.a["model_params"]
+        hub = spec.get("hub", "")
+        for key in (model, hub, hub.rsplit("/", 1)[-1].lower()):
+            if key in table:
+                return float(table[key])
+        if "build" in spec:
+            arch = spec["build"]["architecture"]
+            layers, hidden = arch["num_hidden_layers"], arch["hidden_size"]
+            return 12.0 * layers * hidden**2 + spec["build"]["vocab_size"] * hidden
+        n = float(self.a["default_model_params"])
+        self.notes[model] = f"unknown model size for {model} ({hub}): assumed {n / 1e6:,.0f}M"
+        return n
+
+    def examples(self, task: str) -> float:
+        """Training examples of a data task (synthetic size, known size, else the default)."""
+        source = self.study.data_source(task)
+        if source["source"] == "synthetic":
+            return float(source["synthetic"]["train_size"])
+        table = self.a["train_examples"]
+        if task in table:
+            return float(table[task])
+        n = float(self.a["default_train_examples"])
+        self.notes[task] = f"unknown size: {task}: assumed {n:,.0f} training examples"
+        return n
+
+    def mean_tokens(self, task: str) -> float:
+        from xstilts import registry
+
+        table = self.a["mean_tokens"]
+        return float(table.get(task, table[registry.get(task).format]))
+
+    def train_tokens(self, train: tuple[tuple[str, str, str], ...]) -> float:
+        """Tokens a training job processes (its members share ``max_steps``)."""
+        sizes = {data: self.examples(data) for data, _, _ in train}
+        total = sum(sizes.values())
+        tokens = 0.0
+        for data, phase, hp_task in train:
+            hp = self.study.hparams(phase, hp_task)
+            n = min(sizes[data], hp["max_train_examples"] or sizes[data])
+            if hp["max_steps"] > 0:
+                n = hp["max_steps"] * hp["batch_size"] * sizes[data] / total
+            else:
+                n *= hp["epochs"]
+            tokens += n * self.mean_tokens(data)
+        return tokens
+
+    def eval_tokens(self, target: str) -> float:
+        from xstilts import registry
+
+        source = self.study.data_source(target)
+        if source["source"] == "synthetic":
+            per_lang = float(source["synthetic"]["eval_size"])
+        else:
+            per_lang = float(
+                self.a["eval_sequences_per_language"].get(target, self.a["default_eval_sequences"])
+            )
+        if source["max_eval_examples"]:
+            per_lang = min(per_lang, source["max_eval_examples"])
+        return per_lang * len(registry.get(target).languages) * self.mean_tokens(target)
+
+    def gpu_hours(self, job: Planned) -> float:
+        if job.train:
+            flops = 6 * self.params(job.model) * self.train_tokens(job.train)
+            flops *= self.a["training_overhead"]
+        elif job.rule in ("evaluate", "retrieve"):
+            flops = 2 * self.params(job.model) * self.eval_tokens(job.evaluate)
+        else:
+            return 0.0
+        return flops / self.flops_per_s / 3600
+
+
+def estimate(study, assumptions: dict, gpu_type: str) -> Estimate:
+    """Jobs and GPU-hours per rule, and disk, for every planned job of ``study``."""
+    cost = CostModel(study, assumptions, gpu_type)
+    out = Estimate()
+    for job in plan(study):
+        hours = cost.gpu_hours(job)
+        out.jobs[job.rule] = out.jobs.get(job.rule, 0) + 1
+        out.gpu_hours[job.rule] = out.gpu_hours.get(job.rule, 0.0) + hours
+        if job.train:  # wall-clock hours on the model's GPUs
+            wall = hours / max(1, study.model(job.model)["gpus"])
+            out.longest_h[job.model] = max(out.longest_h.get(job.model, 0.0), wall)
+    out.disk = _disk(study, cost, out.jobs)
+    out.notes = list(cost.notes.values())
+    return out
+
+
+def _gb(n: float) -> str:
+    """Bytes in GB, or MB below 1 GB."""
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
+
+
+def _disk(study, cost: CostModel, jobs: dict[str, int]) -> list[str]:
+    a = cost.a
+    models = study.grid["models"]
+    weights = max(cost.params(m) for m in models) * a["weight_bytes"]
+    checkpoint = weights / a["weight_bytes"] * (a["weight_bytes"] + a["optimizer_bytes"])
+    n_enc, n_tgt = jobs.get("train_intermediate", 0), jobs.get("train_target", 0)
+    keep = study.config["keep_target_models"]
+    kept = "kept" if keep else "temporary: deleted after evaluate"
+    return [
+        f"kept when the study is done: {_gb((n_enc + keep * n_tgt) * weights)}",
+        f"intermediate encoders (kept): {n_enc} x {_gb(weights)} = {_gb(n_enc * weights)}",
+        f"target models ({kept}): {n_tgt} x {_gb(weights)} = {_gb(n_tgt * weights)}",
+        f"resumable checkpoints: {a['checkpoints_per_job']} x {_gb(checkpoint)} = "
+        f"{_gb(a['checkpoints_per_job'] * checkpoint)} per running training job "
+        "(removed when it finishes)",
+    ]
+
+
+def _hparam_lines(study) -> list[str]:
+    """Epochs (or max_steps) and batch size of every trained task, as the config resolves them."""
+    from xstilts import registry
+
+    phases = [("intermediate", t) for t in study.trained_intermediates()]
+    phases += [("target", t) for t in study.grid["targets"] if registry.trains(t)]
+    lines = []
+    for phase, task in phases:
+        hp = study.hparams(phase, task)
+        length = (
+            f"max_steps {hp['max_steps']}" if hp["max_steps"] > 0 else f"{hp['epochs']:g} epochs"
+        )
+        lines.append(f"{phase} {task}: {length}, batch {hp['batch_size']}")
+    return lines
+
+
+def _assumption_lines(study, cost: CostModel, gpu_type: str) -> list[str]:
+    from xstilts import registry
+
+    a = cost.a
+    peak = a["gpu_peak_tflops"][gpu_type]
+    sizes = ", ".join(f"{m} {cost.params(m) / 1e6:,.1f}M" for m in study.grid["models"])
+    trained = sorted({data for job in plan(study) for data, _, _ in job.train})
+    per_lang = {
+        t: cost.eval_tokens(t) / cost.mean_tokens(t) / len(registry.get(t).languages)
+        for t in study.grid["targets"]
+    }
+    return [
+        f"throughput: {gpu_type} {peak} TFLOP/s peak x {a['mfu']:.0%} MFU = "
+        f"{peak * a['mfu']:,.0f} TFLOP/s achieved per GPU",
+        f"model parameters: {sizes}",
+        f"FLOPs: training 6 x params x tokens x {a['training_overhead']} overhead; "
+        "evaluation 2 x params x tokens",
+        "training examples: " + ", ".join(f"{t} {cost.examples(t):,.0f}" for t in trained),
+        "mean tokens per example: " + ", ".join(f"{k} {v}" for k, v in a["mean_tokens"].items()),
+        "evaluation sequences per language: "
+        + ", ".join(f"{t} {n:,.0f}" for t, n in per_lang.items()),
+        *_hparam_lines(study),
+        f"disk: weights {a['weight_bytes']} B/param, resumable checkpoint "
+        f"{a['weight_bytes']} + {a['optimizer_bytes']} B/param, "
+        f"{a['checkpoints_per_job']} per running training job",
+        *cost.notes.values(),
+    ]
+
+
+def report(study, assumptions: dict, gpu_type: str, source: str) -> str:
+    """The printed estimate: assumptions, a table per rule, totals, disk."""
+    cost = CostModel(study, assumptions, gpu_type)
+    est = estimate(study, assumptions, gpu_type)
+    lines = [f"Estimate for {source} on {gpu_type}", "", "Assumptions (override: --assumptions):"]
+    lines += [f"  {line}" for line in _assumption_lines(study, cost, gpu_type)]
+    lines += ["", f"{'rule':<20}{'jobs':>6}{'GPU-hours':>12}"]
+    for rule in RULES:
+        if rule in est.jobs:
+            hours = est.gpu_hours[rule]
+            shown = f"{hours:,.1f}" if hours or rule in TRAINING else "cpu"
+            lines.append(f"{rule:<20}{est.jobs[rule]:>6}{shown:>12}")
+    lines.append(f"{'total':<20}{sum(est.jobs.values()):>6}{est.total_gpu_hours:>12,.1f}")
+    lines += ["", "Disk:", *(f"  {d}" for d in est.disk), ""]
+    lines += [_runtime_line(study, m, h) for m, h in est.longest_h.items()]
+    return "\n".join(lines)
+
+
+def _runtime_line(study, model: str, hours: float) -> str:
+    spec = study.model(model)
+    line = f"longest training job of {model}: ~{hours:,.2f} h on {max(1, spec['gpus'])} GPU(s)"
+    limit = spec.get("runtime_h")
+    if limit and hours > limit:
+        line += f" (warning: exceeds runtime_h {limit})"
+    return line
+
+
+def cmd_estimate(args) -> None:
+    from xstilts import config
+
+    study = config.Study(config.load(args.configfile))
+    try:
+        assumptions = load_assumptions(args.assumptions)
+        print(report(study, assumptions, args.gpu_type, args.configfile))
+    except ValueError as e:
+        raise SystemExit(f"xstilts estimate: error: {e}") from None
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("estimate", help="planned jobs, GPU-hours and disk of a config")
+    p.add_argument("--configfile", required=True)
+    p.add_argument("--gpu-type", default="A100", help="a key of gpu_peak_tflops (default A100)")
+    p.add_argument("--assumptions", help="YAML overriding the cost model's assumptions")
+    p.set_defaults(func=cmd_estimate)

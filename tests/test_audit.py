@@ -1,0 +1,206 @@
+"""explain and verify on a tiny study run for real by Snakemake."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import REPO, tiny_study_config
+
+from xstilts import audit
+
+pytestmark = pytest.mark.slow
+RUN = "results/tiny/mnli/xnli/seed1"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    if shutil.which("snakemake") is None:
+        pytest.skip("snakemake is not on PATH")
+    workdir = tmp_path_factory.mktemp("audit-study")
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(tiny_study_config()))
+    run = subprocess.run(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return workdir
+
+
+@pytest.fixture
+def copy(study, tmp_path):
+    """A private copy of the study, to damage."""
+    out = tmp_path / "study"
+    shutil.copytree(study, out)
+    return out
+
+
+def cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Run a subcommand as the CLI would: (exit status, stdout, stderr)."""
+    ap = argparse.ArgumentParser()
+    audit.register(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(argv)
+    try:
+        args.func(args)
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+        print(e.code, file=sys.stderr)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def manifest(workdir, path: str) -> dict:
+    return json.loads((workdir / path / "manifest.json").read_text())
+
+
+def test_explain_prints_the_whole_chain(study, capsys):
+    code, out, _ = cli(
+        [
+            "explain",
+            str(study / "results/tiny/transfer_matrix.csv"),
+            "--row",
+            "mnli",
+            "--col",
+            "xnli",
+        ],
+        capsys,
+    )
+    assert code == 0
+    for rule in ("aggregate", "evaluate", "train_target", "train_intermediate", "tokenize"):
+        assert f"{rule} [" in out
+    assert "prepare_data [" in out and "build_model [" in out
+    with open(study / "results/tiny/transfer_matrix.csv") as f:
+        (cell,) = [
+            c for c in csv.DictReader(f) if (c["intermediate"], c["target"]) == ("mnli", "xnli")
+        ]
+    assert f"mnli -> xnli: cell (test split): mean {float(cell['mean']):.4f}" in out.splitlines()[0]
+    evaluate = manifest(study, RUN)
+    assert f"git        {evaluate['git']['commit'] or 'unknown commit'}" in out
+    for path in (RUN, f"{RUN}/model", "results/tiny/intermediate/mnli/seed1/encoder"):
+        assert f"log        {manifest(study, path)['log']}" in out
+    assert "resources/data/mnli/manifest.json" in out
+    assert "summary.fingerprints" in out
+
+
+def test_explain_json_and_language_value(study, capsys):
+    scores = study / "results/tiny/scores.parquet"
+    code, out, _ = cli(
+        ["explain", str(scores), "--row", "mnli", "--col", "xnli", "--lang", "de", "--json"],
+        capsys,
+    )
+    assert code == 0
+    result = json.loads(out)
+    chain = result["chain"]
+    assert [n["depth"] for n in chain][:4] == [0, 1, 2, 3]
+    rules = [n["record"]["rule"] for n in chain if "record" in n]
+    assert rules[:4] == ["aggregate", "evaluate", "train_target", "train_intermediate"]
+    assert {"tokenize", "prepare_data", "build_model"} <= set(rules)
+    (row,) = [
+        r
+        for r in pq.read_table(scores).to_pylist()
+        if (r["intermediate"], r["target"], r["lang"], r["split"]) == ("mnli", "xnli", "de", "test")
+    ]
+    (value,) = result["value"]["values"]
+    assert value["value"] == row["value"] and value["metric"] == row["metric"]
+    assert result["value"]["run_ids"] == [manifest(study, RUN)["run_id"]]
+
+
+def test_explain_seed_matches_the_matrix(study, capsys):
+    code, out, _ = cli(
+        ["explain", str(study / "results/tiny"), "--row", "none", "--col", "udpos", "--seed", "1"]
+        + ["--json"],
+        capsys,
+    )
+    cell = audit.cell_value(
+        study / "results/tiny", study / "results/tiny", "none", "udpos", None, None
+    )
+    assert code == 0 and json.loads(out)["value"]["score"] == pytest.approx(cell["mean"], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("row", "col", "missing", "available"),
+    [
+        ("squad_v1", "xnli", "intermediate 'squad_v1'", "mnli, none"),
+        ("mnli", "pawsx", "target 'pawsx'", "udpos, xnli"),
+    ],
+)
+def test_explain_missing_cell(study, capsys, row, col, missing, available):
+    matrix = study / "results/tiny/transfer_matrix.csv"
+    code, out, err = cli(["explain", str(matrix), "--row", row, "--col", col], capsys)
+    assert code != 0 and out == ""
+    assert str(matrix) in err and missing in err and available in err
+
+
+def test_verify_passes_on_a_fresh_run(copy, capsys):
+    code, out, _ = cli(["verify", str(copy / "results")], capsys)
+    assert code == 0
+    assert out.startswith("verified ") and out.strip().endswith("all intact")
+
+
+def flip_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_verify_names_a_changed_metrics_file(copy, capsys):
+    flip_byte(copy / RUN / "metrics.json")
+    code, out, _ = cli(["verify", str(copy / "results")], capsys)
+    assert code == 1
+    assert out.splitlines() == [f"CHANGED {RUN}/metrics.json (manifest: {RUN}/manifest.json)"]
+
+
+def test_verify_names_a_changed_data_file(copy, capsys):
+    data = copy / "resources/data/mnli"
+    name = next(
+        n
+        for n in manifest(copy, "resources/data/mnli")["outputs"]["resources/data/mnli"]
+        if n.endswith(".arrow")
+    )
+    flip_byte(data / name)
+    code, out, _ = cli(["verify", str(copy / "results")], capsys)
+    assert code == 1
+    assert (
+        f"CHANGED resources/data/mnli/{name} (manifest: resources/data/mnli/manifest.json)" in out
+    )
+
+
+def test_verify_reports_untracked_missing_and_stale(copy, capsys):
+    (copy / "results/tiny/notes.txt").write_text("mine")
+    (copy / f"{RUN}/.metrics.tmp99.json").write_text("{}")
+    (copy / f"{RUN}/predictions/test.de.jsonl").unlink()
+    data_manifest = copy / "resources/data/xnli/manifest.json"
+    data_manifest.write_text(data_manifest.read_text() + "\n")
+    code, out, _ = cli(["verify", str(copy / "results")], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert "UNTRACKED results/tiny/notes.txt" in lines
+    assert f"UNTRACKED {RUN}/.metrics.tmp99.json (leftover temporary file)" in lines
+    assert f"MISSING {RUN}/predictions/test.de.jsonl (manifest: {RUN}/manifest.json)" in lines
+    assert (
+        f"STALE-INPUT manifest {RUN}/manifest.json input resources/data/xnli (its manifest changed)"
+        in lines
+    )
+
+
+def test_a_deleted_temporary_target_model_is_expected(copy, capsys):
+    shutil.rmtree(copy / RUN / "model")  # what temp() does when keep_target_models is false
+    code, out, _ = cli(["verify", str(copy / "results")], capsys)
+    assert code == 0, out
+    code, out, _ = cli(
+        ["explain", str(copy / "results/tiny"), "--row", "mnli", "--col", "xnli"], capsys
+    )
+    assert code == 0
+    assert f"{RUN}/model: temporary target model, deleted with its manifest" in out
+    assert "train_target [" not in out

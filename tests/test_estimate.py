@@ -1,0 +1,142 @@
+"""estimate: planned jobs match Snakemake's plan; GPU-hours follow the grid and the assumptions."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from conftest import REPO
+
+from xstilts import config, estimate
+
+PAPER = REPO / "config" / "config.yaml"
+
+
+def study(seeds: list[int] | None = None, path=PAPER) -> config.Study:
+    raw = yaml.safe_load(path.read_text())
+    if seeds is not None:
+        raw = copy.deepcopy(raw)
+        raw["grid"]["seeds"] = seeds
+    return config.Study(config.validate(raw))
+
+
+def dry_run(configfile, workdir) -> dict[str, int]:
+    """Job counts per rule of ``snakemake -n`` (its "Job stats" table, without ``all``)."""
+    run = subprocess.run(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "-n", "--cores", "1"]
+        + ["--configfile", str(configfile)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    table = (run.stdout + run.stderr).split("Job stats:")[1]
+    return {
+        m[1]: int(m[2])
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+        if m[1] not in ("all", "total")
+    }
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "demo.yaml"])
+def test_jobs_match_the_snakemake_plan(name, tmp_path):
+    if shutil.which("snakemake") is None:
+        pytest.skip("snakemake is not on PATH: cannot compare with its plan")
+    path = REPO / "config" / name
+    planned = estimate.estimate(study(path=path), estimate.load_assumptions(None), "A100").jobs
+    assert planned == dry_run(path, tmp_path)
+
+
+def test_gpu_hours_scale_linearly_with_seeds():
+    a = estimate.load_assumptions(None)
+    one = estimate.estimate(study([1]), a, "A100")
+    three = estimate.estimate(study([1, 2, 3]), a, "A100")
+    assert one.total_gpu_hours > 0
+    assert three.total_gpu_hours == pytest.approx(3 * one.total_gpu_hours)
+    assert three.jobs["train_target"] == 3 * one.jobs["train_target"]
+    assert three.jobs["prepare_data"] == one.jobs["prepare_data"]
+
+
+def run_cli(argv: list[str], capsys) -> str:
+    ap = argparse.ArgumentParser()
+    estimate.register(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(argv)
+    args.func(args)
+    return capsys.readouterr().out
+
+
+def total(report: str) -> float:
+    (line,) = [x for x in report.splitlines() if x.startswith("total ")]
+    return float(line.split()[-1].replace(",", ""))
+
+
+def test_report_prints_assumptions_and_table(capsys):
+    out = run_cli(["estimate", "--configfile", str(PAPER), "--gpu-type", "H100"], capsys)
+    for text in (
+        "H100 989 TFLOP/s peak x 40% MFU",
+        "xlmr-large 560.0M",
+        "mnli 392,702",
+        "squad_v1 87,599",
+        "classification 50",
+        "intermediate mnli: 3 epochs",
+        "target xnli: 2 epochs",
+    ):
+        assert text in out
+    grid = study().grid
+    n_inter, n_seeds = len(grid["intermediate"]), len(grid["seeds"])
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:1].islower()}
+    assert int(rows["train_target"][0]) == n_inter * 7 * n_seeds  # 7 fine-tuned targets
+    assert int(rows["retrieve"][0]) == n_inter * 2 * n_seeds  # bucc, tatoeba
+    assert rows["tokenize"][1] == "cpu" and float(rows["train_intermediate"][1]) > 0
+    assert total(out) > 0
+    assert f"intermediate encoders (kept): {(n_inter - 1) * n_seeds} x 1.1 GB" in out
+
+
+def test_overriding_assumptions_changes_the_estimate(tmp_path, capsys):
+    base = total(run_cli(["estimate", "--configfile", str(PAPER)], capsys))
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(yaml.safe_dump({"mfu": 0.2, "mean_tokens": {"classification": 100}}))
+    out = run_cli(["estimate", "--configfile", str(PAPER), "--assumptions", str(slow)], capsys)
+    assert "40% MFU" not in out and "20% MFU" in out and "classification 100" in out
+    assert total(out) > 2 * base
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("mfuu: 0.3\n")
+    with pytest.raises(SystemExit, match="unknown assumption"):
+        run_cli(["estimate", "--configfile", str(PAPER), "--assumptions", str(wrong)], capsys)
+
+
+def test_unknown_sizes_are_assumed_and_said():
+    a = estimate.load_assumptions(None)
+    del a["train_examples"]["mnli"]
+    out = estimate.report(study(), a, "A100", "paper")
+    assert "unknown size: mnli: assumed 50,000 training examples" in out
+    raw = yaml.safe_load(PAPER.read_text())
+    raw["models"]["xlmr-large"]["hub"] = "someone/custom-encoder"
+    custom = config.Study(config.validate(raw))
+    assert "unknown model size for xlmr-large" in estimate.report(custom, a, "A100", "custom")
+
+
+def test_model_size_from_architecture_and_hub_id():
+    demo = study(path=REPO / "config" / "demo.yaml")
+    cost = estimate.CostModel(demo, estimate.load_assumptions(None), "A100")
+    assert cost.params("tiny-xlmr") == 12 * 4 * 64**2 + 4000 * 64
+    paper = estimate.CostModel(study(), estimate.load_assumptions(None), "V100")
+    assert paper.params("xlmr-large") == 560e6
+    with pytest.raises(ValueError, match="unknown GPU type 'TPU'"):
+        estimate.CostModel(study(), estimate.load_assumptions(None), "TPU")
+
+
+def test_training_tokens_follow_epochs_or_max_steps():
+    cost = estimate.CostModel(study(), estimate.load_assumptions(None), "A100")
+    mnli = (("mnli", "intermediate", "mnli"),)
+    assert cost.train_tokens(mnli) == 392_702 * 50 * 3
+    raw = yaml.safe_load(PAPER.read_text())
+    raw["hparams"] = {"intermediate": {"max_steps": 1000}}
+    capped = estimate.CostModel(config.Study(config.validate(raw)), cost.a, "A100")
+    assert capped.train_tokens(mnli) == 1000 * 32 * 50
