@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from xstilts import audit, estimate, layout, provenance
+from xstilts import audit, estimate, layout, provenance, report
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
@@ -268,6 +268,7 @@ def parser() -> argparse.ArgumentParser:
 
     audit.register(sub)  # explain, verify
     estimate.register(sub)
+    report.register(sub)
     for name, p in sub.choices.items():
         if name not in ("check-config", "bench", "explain", "verify", "estimate"):
             _add_provenance(p)

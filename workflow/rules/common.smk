@@ -67,11 +67,7 @@ def model_ref(wildcards):
 
 def built_model(wildcards):
     """The local model folder when the model is built here (hub models are not files)."""
-    return (
-        [layout.MODEL.format(model=wildcards.model)]
-        if STUDY.is_built(wildcards.model)
-        else []
-    )
+    return [layout.MODEL.format(model=wildcards.model)] if STUDY.is_built(wildcards.model) else []
 
 
 def model_spec(wildcards):

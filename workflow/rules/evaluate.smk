@@ -31,16 +31,16 @@ rule retrieve:
         metrics=layout.METRICS,
         manifest=layout.RUN_MANIFEST,
         predictions=directory(layout.PREDICTIONS),
+    log:
+        "logs/retrieve/{model}/{inter}/{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=RETRIEVAL_TARGETS,
     params:
         encoder=encoder,
         options=retrieval_options,
         wildcards=wildcards_json,
-    log:
-        "logs/retrieve/{model}/{inter}/{target}/seed{seed}.log",
-    benchmark:
-        "benchmarks/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
     shell:
         "xstilts evaluate --model {params.encoder:q} --task {wildcards.target}"
         " --data {input.data} {params.options} --metrics {output.metrics}"

@@ -34,12 +34,12 @@ rule train_target:
         select=selection_cache,
     output:
         target_model(layout.TARGET_MODEL),
-    wildcard_constraints:
-        target=TRAINED_TARGETS,
     log:
         "logs/train_target/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
         "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
+    wildcard_constraints:
+        target=TRAINED_TARGETS,
     params:
         encoder=encoder,
         hparams=target_hparams,

@@ -1,0 +1,181 @@
+"""Figures of the report (matplotlib, PNG and PDF): the transfer matrix as gains over ``none``,
+per-language gains of one target, and the best intermediate task per target against ``none``.
+
+Each function takes the report's records (see ``xstilts.report``) and a path stem; it writes
+``stem.png`` and ``stem.pdf``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+from xstilts import registry
+
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,  # embedded TrueType: editable text in the PDF
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, stem: Path) -> None:
+    for ext in ("png", "pdf"):
+        fig.savefig(Path(stem).with_name(f"{Path(stem).name}.{ext}"), dpi=200)
+    _pyplot().close(fig)
+
+
+def order(values, reference) -> list[str]:
+    values = set(values)
+    return [v for v in reference if v in values] + sorted(values - set(reference))
+
+
+def _num(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _cell_text(cell: dict) -> str:
+    if cell["intermediate"] == registry.NONE:
+        return f"{cell['mean']:.1f}\n(baseline)"
+    if cell["delta_vs_none"] is None:
+        return f"{cell['mean']:.1f}\n(no baseline)"
+    text = f"{cell['delta_vs_none']:+.1f}"
+    if cell.get("ci_low") is not None:
+        text += f"\n[{cell['ci_low']:+.1f}, {cell['ci_high']:+.1f}]"
+    return text
+
+
+def transfer_heatmap(cells: list[dict], stem: Path, title: str, level: str) -> None:
+    """Intermediate x target, coloured by the gain over ``none`` (diverging, centred on 0); cells
+    show the gain and its bootstrap interval, the ``none`` row its score."""
+    import numpy as np
+
+    plt = _pyplot()
+    inters = order((c["intermediate"] for c in cells), registry.intermediate_choices())
+    targets = order((c["target"] for c in cells), registry.target_tasks())
+    grid = np.full((len(inters), len(targets)), np.nan)
+    for c in cells:
+        grid[inters.index(c["intermediate"]), targets.index(c["target"])] = _num(c["delta_vs_none"])
+    span = float(np.nanmax(np.abs(grid), initial=0.0)) or 1.0
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(2.2 + 1.25 * len(targets), 1.4 + 0.62 * len(inters)))
+        cmap = plt.get_cmap("RdBu").copy()
+        cmap.set_bad("0.85")
+        image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span)
+        for c in cells:
+            i, j = inters.index(c["intermediate"]), targets.index(c["target"])
+            strong = abs(_num(c["delta_vs_none"])) > 0.6 * span
+            ax.text(
+                j,
+                i,
+                _cell_text(c),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if strong else "black",
+            )
+        ax.set_xticks(range(len(targets)), targets, rotation=30, ha="right")
+        ax.set_yticks(range(len(inters)), inters)
+        ax.set_xlabel("target task")
+        ax.set_ylabel("intermediate task")
+        ax.set_title(f"{title} ({level} bootstrap interval)")
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        fig.colorbar(image, ax=ax, shrink=0.85, label="difference from none (points)")
+        _save(fig, stem)
+
+
+def language_gains(lang_rows: list[dict], target: str, stem: Path, model: str) -> None:
+    """Per language of ``target``, each intermediate's gain over ``none`` (grouped bars)."""
+    import numpy as np
+
+    plt = _pyplot()
+    rows = [r for r in lang_rows if r["target"] == target and r["delta_vs_none"] is not None]
+    langs = order({r["lang"] for r in rows}, registry.get(target).languages)
+    inters = [
+        i
+        for i in order({r["intermediate"] for r in rows}, registry.intermediate_choices())
+        if i != registry.NONE
+    ]
+    gains = {(r["intermediate"], r["lang"]): r["delta_vs_none"] for r in rows}
+    width = 0.8 / max(len(inters), 1)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.5 + 0.32 * max(len(langs), 4) * max(len(inters), 1), 3))
+        x = np.arange(len(langs))
+        for k, inter in enumerate(inters):
+            heights = [gains.get((inter, lang), np.nan) for lang in langs]
+            ax.bar(x + (k - (len(inters) - 1) / 2) * width, heights, width, label=inter)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(x, langs)
+        ax.set_xlabel("language")
+        ax.set_ylabel("gain over none (points)")
+        ax.set_title(f"{model}: {target}, per-language gain over none (mean over seeds)")
+        if inters:
+            ax.legend(title="intermediate", frameon=False, fontsize=8)
+        else:
+            ax.text(
+                0.5, 0.5, "no intermediate task to compare", transform=ax.transAxes, ha="center"
+            )
+        _save(fig, stem)
+
+
+def _best(cells: list[dict], target: str) -> dict | None:
+    trained = [
+        c
+        for c in cells
+        if c["target"] == target
+        and c["intermediate"] != registry.NONE
+        and c["delta_vs_none"] is not None
+    ]
+    return max(trained, key=lambda c: c["mean"]) if trained else None
+
+
+def best_vs_baseline(cells: list[dict], stem: Path, model: str, level: str) -> None:
+    """Per target, the gain of its best intermediate task over ``none``, with the bootstrap
+    interval as error bar."""
+    import numpy as np
+
+    plt = _pyplot()
+    targets = order((c["target"] for c in cells), registry.target_tasks())
+    best = {t: _best(cells, t) for t in targets}
+    base = {c["target"]: c["mean"] for c in cells if c["intermediate"] == registry.NONE}
+    gains = np.array([_num(b and b["delta_vs_none"]) for b in best.values()])
+    low = np.array([_num(b and b.get("ci_low")) for b in best.values()])
+    high = np.array([_num(b and b.get("ci_high")) for b in best.values()])
+    errors = np.nan_to_num(np.clip([gains - low, high - gains], 0, None))
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.5 + 0.9 * len(targets), 3.2))
+        x = np.arange(len(targets))
+        colours = ["#2166ac" if g >= 0 else "#b2182b" for g in np.nan_to_num(gains)]
+        ax.bar(x, np.nan_to_num(gains), 0.6, yerr=errors, capsize=3, color=colours)
+        for k, b in enumerate(best.values()):
+            if b is not None:
+                ax.annotate(
+                    b["intermediate"],
+                    (k, max(gains[k], 0) + errors[1][k]),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                )
+        ax.axhline(0, color="black", linewidth=0.8)
+        labels = [f"{t}\n(none {base[t]:.1f})" if t in base else t for t in targets]
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_ylabel("best intermediate - none (points)")
+        ax.set_title(f"{model}: best intermediate task vs none ({level} bootstrap interval)")
+        _save(fig, stem)
