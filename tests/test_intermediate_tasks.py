@@ -21,41 +21,71 @@ LOCAL = {
     "squad_v2": {"train": "squad/dev-v2.0.json", "validation": "squad/dev-v2.0.json"},
     "hellaswag": {},  # the registry's own file names match the slices
     "cosmosqa": {"train": "cosmosqa/valid.csv"},
-    "commonsenseqa": {"train": "commonsenseqa/dev_rand_split.hf_format.jsonl",
-                      "validation": "commonsenseqa/dev_rand_split.jsonl"},
+    "commonsenseqa": {
+        "train": "commonsenseqa/dev_rand_split.hf_format.jsonl",
+        "validation": "commonsenseqa/dev_rand_split.jsonl",
+    },
 }
-HP = dict(config.BASE_HPARAMS, learning_rate=1e-3, batch_size=4, max_steps=2, eval_steps=1,
-          max_train_examples=24)
+HP = dict(
+    config.BASE_HPARAMS,
+    learning_rate=1e-3,
+    batch_size=4,
+    max_steps=2,
+    eval_steps=1,
+    max_train_examples=24,
+)
 
 
 @pytest.mark.parametrize("task", sorted(LOCAL))
 def test_real_sample_trains(task, shared_data, tiny_model, tmp_path):
-    spec = {"source": "local", "root": str(shared_data), "files": LOCAL[task], "loader": None,
-            "max_eval_examples": 16}
+    spec = {
+        "source": "local",
+        "root": str(shared_data),
+        "files": LOCAL[task],
+        "loader": None,
+        "max_eval_examples": 16,
+    }
     info = data.prepare(task, spec, tmp_path / "data")
     assert info["rows"]["train.en"] > 0 and info["rows"]["validation.en"] > 0
     max_length = 128 if registry.get(task).format == "span_qa" else 64
     features.tokenize(str(tiny_model), tmp_path / "data", task, max_length, tmp_path / "cache")
     out = tmp_path / "encoder"
     result = train.train(
-        encoder=str(tiny_model), task_name=task, train_cache=tmp_path / "cache",
-        select_cache=tmp_path / "cache", out_dir=out, checkpoint_dir=tmp_path / "ckpt",
-        hp=HP, seed=0, encoder_only=True, fingerprint=task,
+        encoder=str(tiny_model),
+        task_name=task,
+        train_cache=tmp_path / "cache",
+        select_cache=tmp_path / "cache",
+        out_dir=out,
+        checkpoint_dir=tmp_path / "ckpt",
+        hp=HP,
+        seed=0,
+        encoder_only=True,
+        fingerprint=task,
     )
     assert result["global_step"] == 2 and result["best_metric"] is not None
     assert json.loads((out / "config.json").read_text())["architectures"] == ["XLMRobertaModel"]
 
 
 def test_anli_plus_mixes_its_sources(shared_data, tmp_path):
-    spec = {"source": "local", "root": str(shared_data), "files": LOCAL["anli_plus"],
-            "loader": None, "max_eval_examples": None}
+    spec = {
+        "source": "local",
+        "root": str(shared_data),
+        "files": LOCAL["anli_plus"],
+        "loader": None,
+        "max_eval_examples": None,
+    }
     info = data.prepare("anli_plus", spec, tmp_path / "d")
     assert info["rows"]["train.en"] == 100 + 100 + 5  # ANLI r1, r2 (100 each) + jiant MNLI (5)
 
 
 def test_squad_v2_keeps_unanswerable_questions(shared_data, tmp_path):
-    spec = {"source": "local", "root": str(shared_data), "files": LOCAL["squad_v2"],
-            "loader": None, "max_eval_examples": None}
+    spec = {
+        "source": "local",
+        "root": str(shared_data),
+        "files": LOCAL["squad_v2"],
+        "loader": None,
+        "max_eval_examples": None,
+    }
     data.prepare("squad_v2", spec, tmp_path / "d")
     import datasets
 

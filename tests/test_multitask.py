@@ -52,21 +52,37 @@ def test_bad_sampling_is_named():
 
 
 def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path):
-    spec = {"source": "synthetic", "synthetic": {"train_size": 24, "eval_size": 4, "seed": 0},
-            "max_eval_examples": None}
+    spec = {
+        "source": "synthetic",
+        "synthetic": {"train_size": 24, "eval_size": 4, "seed": 0},
+        "max_eval_examples": None,
+    }
     caches = {}
     for task in ("mnli", "squad_v1", "ccg"):
         data.prepare(task, spec, tmp_path / "data" / task)
         caches[task] = tmp_path / "cache" / task
         features.tokenize(str(tiny_model), tmp_path / "data" / task, task, 64, caches[task])
     assert json.loads((caches["ccg"] / "labels.json").read_text())  # inventory from the data
-    hp = dict(config.BASE_HPARAMS, learning_rate=1e-3, batch_size=4, max_length=64, max_steps=9,
-              eval_steps=100)
+    hp = dict(
+        config.BASE_HPARAMS,
+        learning_rate=1e-3,
+        batch_size=4,
+        max_length=64,
+        max_steps=9,
+        eval_steps=100,
+    )
     out = tmp_path / "encoder"
     info = multitask.train(
-        encoder=str(tiny_model), caches=caches, out_dir=out, checkpoint_dir=tmp_path / "ckpt",
-        hp=hp, seed=0, fingerprint="t", sampling={"sampling": "uniform"},
-        mlm_corpus=["kaba rotu mise"] * 16, mlm_share=0.25,
+        encoder=str(tiny_model),
+        caches=caches,
+        out_dir=out,
+        checkpoint_dir=tmp_path / "ckpt",
+        hp=hp,
+        seed=0,
+        fingerprint="t",
+        sampling={"sampling": "uniform"},
+        mlm_corpus=["kaba rotu mise"] * 16,
+        mlm_share=0.25,
     )
     assert info["global_step"] == 9 and sum(info["batches_drawn"].values()) == 9
     assert set(info["tasks"]) == {"mnli", "squad_v1", "ccg", "mlm"}

@@ -92,7 +92,10 @@ def test_nothing_to_do_then_exact_reruns(study):
     assert planned(study, "tiny.yaml") == {}
     (study / "results/tiny/none/udpos/seed1/metrics.json").unlink()
     assert planned(study, "tiny.yaml") == {
-        "evaluate": 1, "aggregate": 1, "report_tables": 1, "all": 1
+        "evaluate": 1,
+        "aggregate": 1,
+        "report_tables": 1,
+        "all": 1,
     }
     snakemake(study, "--configfile", "tiny.yaml")
     shutil.rmtree(study / "results/tiny/intermediate/mnli/seed1/encoder")

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from xstilts import audit, estimate, layout, provenance, report
@@ -84,22 +85,29 @@ def cmd_train(args) -> None:
         "micro_batch": args.micro_batch,
         "deepspeed": args.deepspeed,
     }
+    if int(os.environ.get("RANK", "0")) != 0:  # other torchrun workers train, write nothing
+        with tempfile.TemporaryDirectory() as scratch:
+            _train(args, Path(scratch), common)
+        return
     with staged(args.out) as tmp:
-        if args.multitask:
-            info = _train_multitask(args, tmp, common)
-        else:
-            from xstilts import train
-
-            (cache,) = args.train_cache
-            info = train.train(
-                task_name=args.task,
-                train_cache=Path(cache),
-                select_cache=Path(args.select_cache) if args.select_cache else None,
-                out_dir=tmp,
-                encoder_only=args.encoder_only,
-                **common,
-            )
+        info = _train(args, tmp, common)
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def _train(args, out: Path, common: dict) -> dict:
+    if args.multitask:
+        return _train_multitask(args, out, common)
+    from xstilts import train
+
+    (cache,) = args.train_cache
+    return train.train(
+        task_name=args.task,
+        train_cache=Path(cache),
+        select_cache=Path(args.select_cache) if args.select_cache else None,
+        out_dir=out,
+        encoder_only=args.encoder_only,
+        **common,
+    )
 
 
 def _train_multitask(args, out: Path, common: dict) -> dict:
@@ -287,4 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataFormatError, FileNotFoundError) as e:  # bad input, not a bug
         print(f"xstilts {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except SystemExit as e:  # a preempted job: checkpoint saved, exit 75 (retry later)
+        if type(e).__name__ == "Preempted":
+            print(f"xstilts {args.command}: {e}", file=sys.stderr)
+        raise
     return 0

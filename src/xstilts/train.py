@@ -2,17 +2,26 @@
 
 The head comes from the task's format and is always new: only the encoder carries over from the
 intermediate phase. An intermediate run saves the encoder alone; a target run saves the whole
-model for evaluation. Checkpoints go to their own folder, and a re-run resumes from the last one.
+model for evaluation. Checkpoints go to their own folder, and a re-run resumes from the last
+complete one, reproducing the uninterrupted run: optimizer, scheduler, RNG and (through a
+length-grouped sampler seeded per epoch) the order of the batches are restored. SIGTERM/SIGUSR1
+save a checkpoint and stop the job (``xstilts.preemption``).
+
+Under ``torchrun`` or the ``deepspeed`` launcher every process runs :func:`train`; only the
+first one writes the model and manages the checkpoint folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
-from xstilts import features, formats, registry
+from xstilts import data, features, formats, preemption, registry
+from xstilts.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +35,12 @@ def load_model(encoder: str, task, **kwargs):
 
 
 def _batching(hp: dict, micro_batch: int | None) -> tuple[int, int]:
-    """(per-device batch, gradient accumulation) keeping the effective batch at the paper's."""
+    """(per-device batch, gradient accumulation) keeping the effective batch at the paper's:
+    micro x accumulation x processes = batch_size, whatever the number of processes (GPUs)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    micro = min(hp["batch_size"], micro_batch or hp["batch_size"])
-    accum = max(1, hp["batch_size"] // (micro * world))
+    per_process = max(1, hp["batch_size"] // world)
+    micro = min(per_process, micro_batch or per_process)
+    accum = max(1, per_process // micro)
     if micro * accum * world != hp["batch_size"]:
         log.warning(
             "effective batch %d (micro %d x accum %d x %d processes) differs from batch_size %d",
@@ -40,6 +51,21 @@ def _batching(hp: dict, micro_batch: int | None) -> tuple[int, int]:
             hp["batch_size"],
         )
     return micro, accum
+
+
+def checkpoint_steps(hp: dict, select: bool) -> int:
+    """Steps between checkpoints: ``checkpoint_steps``, else ``eval_steps``.
+
+    With a selection set the best checkpoint must be an evaluated one, so (as the Trainer
+    requires) checkpoints then fall on a multiple of ``eval_steps``.
+    """
+    steps = hp.get("checkpoint_steps") or hp["eval_steps"]
+    if select and steps % hp["eval_steps"]:
+        raise ConfigError(
+            f"checkpoint_steps ({steps}) must be a multiple of eval_steps ({hp['eval_steps']})"
+            " when a selection set picks the best checkpoint"
+        )
+    return steps
 
 
 def training_arguments(
@@ -56,7 +82,7 @@ def training_arguments(
 
     micro, accum = _batching(hp, micro_batch)
     cuda = torch.cuda.is_available()
-    metric = "accuracy" if fmt.selection_metric else "loss"
+    metric = "accuracy" if fmt is not None and fmt.selection_metric else "loss"
     return TrainingArguments(
         output_dir=str(out),
         per_device_train_batch_size=micro,
@@ -73,7 +99,7 @@ def training_arguments(
         eval_strategy="steps" if select else "no",
         eval_steps=hp["eval_steps"],
         save_strategy="steps",
-        save_steps=hp["eval_steps"],
+        save_steps=checkpoint_steps(hp, select),
         save_total_limit=2,
         load_best_model_at_end=select,
         metric_for_best_model=metric if select else None,
@@ -92,20 +118,151 @@ def training_arguments(
     )
 
 
-def resumable_checkpoint(folder: Path, fingerprint: str) -> str | None:
-    """The last checkpoint in ``folder`` if it was written by this very job, else None.
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+_WEIGHTS = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
-    Checkpoints of a job with other inputs or parameters (a stale run) are deleted, never resumed.
+
+def incomplete(checkpoint: Path) -> str | None:
+    """Why the Trainer checkpoint folder ``checkpoint`` cannot be resumed from (None: it can).
+
+    The Trainer (transformers 5.23 ``_save_checkpoint``) writes straight into ``checkpoint-N``,
+    not to a temporary name: weights, then optimizer and scheduler (or DeepSpeed's
+    ``global_stepN`` folder and ``latest`` tag), then RNG states, and ``trainer_state.json`` last.
+    A save that was killed half-way leaves a folder that looks like a checkpoint, so the folder
+    is accepted only when every part is present and the trainer state parses and names step N.
     """
-    from transformers.trainer_utils import get_last_checkpoint
+    match = _CHECKPOINT.match(checkpoint.name)
+    if not match or not checkpoint.is_dir():
+        return "not a checkpoint folder"
+    state_file = checkpoint / "trainer_state.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError) as e:
+        return f"trainer_state.json unreadable ({e.__class__.__name__})"
+    if state.get("global_step") != int(match.group(1)):
+        return f"trainer_state.json is at step {state.get('global_step')}, not {match.group(1)}"
+    latest = checkpoint / "latest"  # DeepSpeed: model, optimizer and scheduler in global_stepN/
+    if latest.is_file():
+        tag = checkpoint / latest.read_text().strip()
+        if not tag.is_dir() or not any(tag.glob("*optim_states.pt")):
+            return f"DeepSpeed checkpoint {tag.name} incomplete"
+    else:
+        if not any((checkpoint / w).is_file() for w in _WEIGHTS):
+            return "no model weights"
+        for part in ("optimizer.pt", "scheduler.pt"):
+            if not (checkpoint / part).is_file():
+                return f"no {part}"
+    if not any(checkpoint.glob("rng_state*.pth")):
+        return "no RNG state"
+    return None
 
+
+def resumable_checkpoint(folder: Path, fingerprint: str) -> str | None:
+    """The last complete checkpoint in ``folder`` if it was written by this very job, else None.
+
+    Checkpoints of a job with other inputs or parameters (a stale run) are deleted, never resumed;
+    so are incomplete ones (a save that was killed), and the previous checkpoint is used instead.
+    In a distributed job call it on the main process first (``main_process_first``).
+    """
     stamp = folder / "FINGERPRINT"
     if folder.is_dir() and (not stamp.is_file() or stamp.read_text() != fingerprint):
         log.warning("discarding checkpoints in %s: written by a different job", folder)
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
-    return get_last_checkpoint(str(folder))
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT.match(p.name))]
+    for _, checkpoint in sorted(found, reverse=True):
+        reason = incomplete(checkpoint)
+        if reason is None:
+            return str(checkpoint)
+        log.warning("discarding incomplete checkpoint %s: %s", checkpoint, reason)
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    return None
+
+
+def checkpoint_step(checkpoint: str) -> int:
+    return json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"]
+
+
+def _seeded_trainer_class():
+    """``Trainer`` whose length-grouped sampler draws each epoch's order from ``data_seed + epoch``.
+
+    transformers' ``LengthGroupedSampler`` draws from the global torch RNG, whose state at the
+    start of an epoch depends on everything that ran before (model init, dropout); a resumed run
+    would shuffle its first epoch differently. Seeded per epoch, a resumed run skips exactly the
+    batches the interrupted one saw and then sees the same ones, on every process alike.
+    """
+    from transformers import Trainer
+    from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self, *args, seed: int = 0, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seed, self.epoch = seed, 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __iter__(self):
+            import torch
+
+            rng = torch.Generator().manual_seed(self.seed + self.epoch)
+            return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=rng))
+
+    class SeededTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            sampler = super()._get_train_sampler(train_dataset)
+            if type(sampler) is LengthGroupedSampler:
+                seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+                sampler = EpochSeededLengthGroupedSampler(
+                    sampler.batch_size, lengths=sampler.lengths, seed=seed
+                )
+            return sampler
+
+    return SeededTrainer
+
+
+def _log_last_step():
+    """A callback that logs the loss at the last step too, so ``log_history`` covers every step."""
+    from transformers import TrainerCallback
+
+    class LogLastStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= state.max_steps:
+                control.should_log = True
+            return control
+
+    return LogLastStep()
+
+
+def _full_weights(trainer):
+    """Context in which ``trainer.model`` holds its full weights (ZeRO-3 partitions them)."""
+    from contextlib import nullcontext
+
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    if not trainer.is_deepspeed_enabled or plugin is None or plugin.zero_stage != 3:
+        return nullcontext()
+    import deepspeed
+
+    return deepspeed.zero.GatheredParameters(list(trainer.model.parameters()), modifier_rank=None)
+
+
+def mean_train_loss(log_history: list[dict]) -> float | None:
+    """Mean training loss over every step, from the logged losses (each the mean since the
+    previous log). Unlike ``TrainOutput.training_loss`` (this call's steps only) it is the same
+    for a resumed run as for an uninterrupted one."""
+    total, steps, last = 0.0, 0, 0
+    for entry in log_history:
+        if "loss" in entry and entry["step"] > last:
+            total += entry["loss"] * (entry["step"] - last)
+            steps += entry["step"] - last
+            last = entry["step"]
+    return total / steps if steps else None
 
 
 def train(
@@ -125,13 +282,16 @@ def train(
 ) -> dict:
     """Train ``task_name`` on top of ``encoder``; save to ``out_dir``; return a summary."""
     import datasets
-    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, set_seed
+    from transformers import AutoTokenizer, EarlyStoppingCallback, set_seed
 
+    datasets.disable_caching()  # never write cache files into the inputs' folders
     set_seed(seed)
-    task = registry.get(task_name)
+    task = data.resolve(task_name, train_cache)
     fmt = formats.get(task.format)
     tokenizer = AutoTokenizer.from_pretrained(encoder)
-    train_ds = datasets.load_from_disk(str(train_cache))["train.en"]
+    splits = datasets.load_from_disk(str(train_cache))
+    # English, or every language of a translate-train variant
+    train_ds = datasets.concatenate_datasets([splits[n] for n in splits if n.startswith("train.")])
     if hp.get("max_train_examples"):
         train_ds = train_ds.shuffle(seed=seed).select(
             range(min(len(train_ds), hp["max_train_examples"]))
@@ -140,42 +300,66 @@ def train(
     if select_cache is not None:
         cached = datasets.load_from_disk(str(select_cache))
         select_ds = cached.get(features.SELECTION)
-    resume = resumable_checkpoint(checkpoint_dir, fingerprint)
-    model = load_model(encoder, task)
     args = training_arguments(
         hp, checkpoint_dir, seed, select_ds is not None, fmt, micro_batch, deepspeed
-    )
-    callbacks = []
-    if select_ds is not None:
-        callbacks.append(EarlyStoppingCallback(hp["early_stopping_patience"]))
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        eval_dataset=select_ds,
-        processing_class=tokenizer,
-        data_collator=fmt.collator(tokenizer),
-        compute_metrics=fmt.selection_metric if select_ds is not None else None,
-        callbacks=callbacks,
-    )
-    if resume:
-        log.info("resuming from checkpoint %s", resume)
-    result = trainer.train(resume_from_checkpoint=resume)
-    if trainer.is_world_process_zero():
-        to_save = trainer.model.base_model if encoder_only else trainer.model
-        if encoder_only:  # the encoder carries no trace of the intermediate task's head
-            to_save.config.num_labels = 2  # resets id2label / label2id to neutral names
-            to_save.config.problem_type = None
-        to_save.save_pretrained(out_dir)
-        tokenizer.save_pretrained(out_dir)
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    )  # sets up the process group under torchrun / deepspeed
+    with args.main_process_first(local=False, desc="checkpoint folder"):
+        resume = resumable_checkpoint(checkpoint_dir, fingerprint)
+    if deepspeed:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            import deepspeed as ds  # ZeRO-3 builds the model partitioned (deepspeed.zero.Init),
+
+            # which reads the world size from DeepSpeed's own comm layer: attach it to the group
+            ds.init_distributed()
+    model = load_model(encoder, task)
+    with preemption.watch() as signals:
+        callbacks = [preemption.PreemptionCallback(signals), _log_last_step()]
+        if select_ds is not None:
+            callbacks.append(EarlyStoppingCallback(hp["early_stopping_patience"]))
+        trainer = _seeded_trainer_class()(
+            model=model,
+            args=args,
+            train_dataset=train_ds,
+            eval_dataset=select_ds,
+            processing_class=tokenizer,
+            data_collator=fmt.collator(tokenizer),
+            compute_metrics=fmt.selection_metric if select_ds is not None else None,
+            callbacks=callbacks,
+        )
+        log.info(
+            "training on %d process(es): micro-batch %d x accumulation %d x %d = batch %d",
+            args.world_size,
+            args.per_device_train_batch_size,
+            args.gradient_accumulation_steps,
+            args.world_size,
+            args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size,
+        )
+        if resume:
+            log.info("resuming from checkpoint %s (step %d)", resume, checkpoint_step(resume))
+        result = trainer.train(resume_from_checkpoint=resume)  # raises Preempted on a signal
+    with _full_weights(trainer):  # every process takes part in gathering ZeRO-3 shards
+        if trainer.is_world_process_zero():
+            to_save = trainer.model.base_model if encoder_only else trainer.model
+            if encoder_only:  # the encoder carries no trace of the intermediate task's head
+                to_save.config.num_labels = 2  # resets id2label / label2id to neutral names
+                to_save.config.problem_type = None
+            to_save.save_pretrained(out_dir)
+            tokenizer.save_pretrained(out_dir)
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return {
         "resumed_from": resume,
         "global_step": trainer.state.global_step,
-        "train_loss": result.training_loss,
+        "train_loss": mean_train_loss(trainer.state.log_history),
+        "world_size": args.world_size,
+        "train_batch_size": args.per_device_train_batch_size
+        * args.gradient_accumulation_steps
+        * args.world_size,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
         "train_examples": len(train_ds),
+        "encoder_commit": getattr(model.config, "_commit_hash", None),  # hub revision used
         "train_tokens": int(sum(train_ds["length"])),
         "train_runtime_s": result.metrics.get("train_runtime"),
         "log_history": trainer.state.log_history,

@@ -11,6 +11,8 @@ rule aggregate:
         manifest="results/{model}/manifest.json",
     log:
         "logs/aggregate/{model}.log",
+    resources:
+        **CPU_RESOURCES,
     params:
         wildcards=wildcards_json,
     shell:

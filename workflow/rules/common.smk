@@ -166,3 +166,16 @@ def model_metrics(wildcards):
         target=STUDY.grid["targets"],
         seed=STUDY.grid["seeds"],
     )
+
+
+def model_gpus(wildcards):
+    return STUDY.model(wildcards.model).get("gpus", 1)
+
+
+def zero_stage(wildcards):
+    return STUDY.model(wildcards.model).get("zero_stage", 2)
+
+
+def micro_batch(wildcards):
+    b = STUDY.model(wildcards.model).get("batch_size_per_gpu")
+    return f"--micro-batch {b}" if b else ""

@@ -8,6 +8,8 @@ rule build_model:
         "logs/build_model/{model}.log",
     benchmark:
         "benchmarks/build_model/{model}.tsv"
+    resources:
+        **CPU_RESOURCES,
     params:
         spec=model_spec,
         languages=model_languages,
@@ -25,6 +27,8 @@ rule prepare_data:
         "logs/prepare_data/{task}.log",
     benchmark:
         "benchmarks/prepare_data/{task}.tsv"
+    resources:
+        **CPU_RESOURCES,
     params:
         spec=data_spec,
         wildcards=wildcards_json,
@@ -43,6 +47,8 @@ rule tokenize:
         "logs/tokenize/{model}/{task}.log",
     benchmark:
         "benchmarks/tokenize/{model}/{task}.tsv"
+    resources:
+        **CPU_RESOURCES,
     params:
         model_ref=model_ref,
         max_length=max_length,

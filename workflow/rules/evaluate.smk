@@ -14,6 +14,8 @@ rule evaluate:
         "logs/evaluate/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
         "benchmarks/evaluate/{model}/{inter}/{target}/seed{seed}.tsv"
+    resources:
+        **GPU_EVAL_RESOURCES,
     params:
         wildcards=wildcards_json,
     shell:
@@ -37,6 +39,8 @@ rule retrieve:
         "benchmarks/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=RETRIEVAL_TARGETS,
+    resources:
+        **GPU_EVAL_RESOURCES,
     params:
         encoder=encoder,
         options=retrieval_options,

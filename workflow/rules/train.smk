@@ -12,6 +12,8 @@ rule train_intermediate:
         "logs/train_intermediate/{model}/{inter}/seed{seed}.log",
     benchmark:
         "benchmarks/train_intermediate/{model}/{inter}/seed{seed}.tsv"
+    resources:
+        **GPU_TRAIN_RESOURCES,
     params:
         model_ref=model_ref,
         hparams=intermediate_hparams,
@@ -19,8 +21,12 @@ rule train_intermediate:
         multitask=multitask_spec,
         wildcards=wildcards_json,
         checkpoints="checkpoints/intermediate/{model}/{inter}/seed{seed}",
+        gpus=model_gpus,
+        zero_stage=zero_stage,
+        micro_batch=micro_batch,
     shell:
-        "xstilts train --encoder {params.model_ref:q} --task {wildcards.inter}"
+        "python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage} --"
+        " --encoder {params.model_ref:q} --task {wildcards.inter} {params.micro_batch}"
         " --train-cache {input.train} {params.select} {params.multitask} --encoder-only"
         " --hparams {params.hparams:q} --seed {wildcards.seed}"
         " --checkpoints {params.checkpoints} --out {output}"
@@ -40,13 +46,19 @@ rule train_target:
         "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=TRAINED_TARGETS,
+    resources:
+        **GPU_TRAIN_RESOURCES,
     params:
         encoder=encoder,
         hparams=target_hparams,
         wildcards=wildcards_json,
         checkpoints="checkpoints/target/{model}/{inter}/{target}/seed{seed}",
+        gpus=model_gpus,
+        zero_stage=zero_stage,
+        micro_batch=micro_batch,
     shell:
-        "xstilts train --encoder {params.encoder:q} --task {wildcards.target}"
+        "python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage} --"
+        " --encoder {params.encoder:q} --task {wildcards.target} {params.micro_batch}"
         " --train-cache {input.train} --select-cache {input.select}"
         " --hparams {params.hparams:q} --seed {wildcards.seed}"
         " --checkpoints {params.checkpoints} --out {output}"

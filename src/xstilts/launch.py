@@ -1,0 +1,114 @@
+"""Start ``xstilts train`` on every GPU of the job's allocation (or as one process on a CPU).
+
+The training rule runs ``python -m xstilts.launch --gpus G --zero-stage S -- <train arguments>``.
+The choice is made where the job runs (a SLURM GPU node, or this CPU machine), not where
+Snakemake plans it (a login node sees no GPU):
+
+- GPUs visible (``CUDA_VISIBLE_DEVICES`` from SLURM): one process per GPU, at most ``G``, through
+  ``torchrun --standalone --nproc_per_node N -m xstilts train ...`` with the repo's DeepSpeed
+  config for stage ``S`` (``workflow/deepspeed/zero{2,3}.json``; stage 0: plain DDP). The configs
+  leave precision ("auto": bf16 where the Trainer enables it), batch sizes, accumulation and
+  clipping to the Trainer, and carry no optimizer or scheduler block: the Trainer builds AdamW and
+  the linear schedule from the study's hyper-parameters (and DeepSpeed skips compiling its own
+  Adam). The effective batch stays the paper's: ``train._batching`` makes
+  micro-batch x accumulation x processes = batch_size.
+- No GPU: ``xstilts train ...`` as a single process without DeepSpeed, or ``--cpu-processes N``
+  gloo DDP processes under torchrun.
+
+The launcher replaces itself with the command (``exec``), so SLURM's SIGTERM reaches torchrun
+(which passes it on to every worker) or the training process directly. torchrun handles SIGTERM
+but not SIGUSR1, whose default action would kill it; it is therefore started with SIGUSR1
+ignored (inherited), and the workers, which install their own handler
+(``xstilts.preemption``), save a checkpoint on SIGUSR1 sent to the job step
+(``sbatch --signal=USR1@600``, without ``B:``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+DEEPSPEED_DIR = Path(__file__).resolve().parents[2] / "workflow" / "deepspeed"
+DEEPSPEED_CONFIGS = {2: "zero2.json", 3: "zero3.json"}
+
+
+def deepspeed_config(zero_stage: int | None) -> str | None:
+    """The repo's DeepSpeed config for ``zero_stage`` (None for 0: plain DDP, no DeepSpeed)."""
+    if not zero_stage:
+        return None
+    if zero_stage not in DEEPSPEED_CONFIGS:
+        raise ValueError(
+            f"no DeepSpeed config for ZeRO stage {zero_stage} "
+            f"(have {sorted(DEEPSPEED_CONFIGS)}; 0 = plain DDP)"
+        )
+    return str(DEEPSPEED_DIR / DEEPSPEED_CONFIGS[zero_stage])
+
+
+def command_prefix(nproc: int, torchrun: bool | None = None) -> list[str]:
+    """``torchrun --standalone --nproc_per_node N -m xstilts`` for N > 1 (or when ``torchrun``
+    is asked for: DeepSpeed needs its environment even on one GPU), else plain ``xstilts``."""
+    if nproc < 1:
+        raise ValueError(f"need at least one process, got {nproc}")
+    if nproc > 1 or torchrun:
+        return ["torchrun", "--standalone", f"--nproc_per_node={nproc}", "-m", "xstilts"]
+    return ["xstilts"]
+
+
+def plan(
+    gpus: int, zero_stage: int, visible_gpus: int, cpu_processes: int = 1
+) -> tuple[list[str], str | None]:
+    """(command prefix, DeepSpeed config or None) for a job asking for ``gpus`` GPUs on a machine
+    where ``visible_gpus`` are visible."""
+    n = min(gpus, visible_gpus) if gpus > 0 else 0
+    if n == 0:  # CPU: no DeepSpeed (its CPU path compiles ops and gains nothing here)
+        return command_prefix(cpu_processes), None
+    config = deepspeed_config(zero_stage)
+    return command_prefix(n, torchrun=config is not None), config
+
+
+def visible_gpus() -> int:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def argv(gpus: int, zero_stage: int, train_args: list[str], cpu_processes: int = 1) -> list[str]:
+    """The full command line that trains with ``train_args`` (``xstilts train`` arguments)."""
+    prefix, config = plan(gpus, zero_stage, visible_gpus(), cpu_processes)
+    out = [*prefix, "train", *train_args]
+    if config and "--deepspeed" not in train_args:
+        out += ["--deepspeed", config]
+    return out
+
+
+def main(args: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        prog="python -m xstilts.launch", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("--gpus", type=int, default=1, help="GPUs per training job (config: gpus)")
+    ap.add_argument("--zero-stage", type=int, default=2, help="DeepSpeed ZeRO stage (0 = DDP)")
+    ap.add_argument("--cpu-processes", type=int, default=1, help="gloo DDP processes on a CPU")
+    ap.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
+    ap.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then xstilts train arguments")
+    ns = ap.parse_args(args)
+    train_args = ns.train_args[1:] if ns.train_args[:1] == ["--"] else ns.train_args
+    cmd = argv(ns.gpus, ns.zero_stage, train_args, ns.cpu_processes)
+    print("xstilts.launch:", " ".join(cmd), file=sys.stderr, flush=True)
+    if ns.dry_run:
+        return
+    if visible_gpus():  # a DS_ACCELERATOR=cpu inherited from a CPU shell would hide the GPUs
+        os.environ["DS_ACCELERATOR"] = "cuda"
+    else:
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    if cmd[0] == "torchrun":
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    os.execvp(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()

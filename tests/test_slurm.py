@@ -1,0 +1,330 @@
+"""The SLURM profile: the resources it would request for the paper's model, and a tiny study run
+as real SLURM jobs on a single-node cluster started here (.ci/slurm-up.sh).
+
+The end-to-end test needs a working SLURM. It uses one that is already running; otherwise, under
+CI (env CI set) and as root, it installs and starts one with .ci/slurm-up.sh and stops it after
+with .ci/slurm-down.sh. Elsewhere it is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, tiny_study_config
+
+PROFILE = REPO / "profiles" / "slurm"
+CI_DIR = REPO / ".ci"
+SLURMCTLD_LOG = Path("/var/log/slurm/slurmctld.log")
+E2E_TIMEOUT_S = 480  # the run takes about 3 minutes on 2 cores
+GPU_RULES = ("train_intermediate", "train_target", "evaluate", "retrieve")
+CPU_RULES = ("prepare_data", "tokenize", "aggregate")
+
+
+def env() -> dict:
+    """The environment of this interpreter's venv (SLURM jobs inherit it: sbatch --export=ALL)."""
+    e = dict(os.environ)
+    e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
+    return e
+
+
+def bounded(cmd: list[str], seconds: int, **kw) -> subprocess.CompletedProcess:
+    """A command under `timeout -s KILL` (SLURM clients and the executor can hang)."""
+    return subprocess.run(
+        ["timeout", "-s", "KILL", str(seconds), *cmd],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        **kw,
+    )
+
+
+def job_resources(dry_run_output: str) -> dict[str, list[dict]]:
+    """Resources of each job of a dry run, by rule (the `resources:` line of each job)."""
+    out: dict[str, list[dict]] = {}
+    rule = None
+    for line in dry_run_output.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line):
+            rule = m[1]
+        elif rule and (m := re.match(r"^\s+resources: (.*)$", line)):
+            items = dict(kv.split("=", 1) for kv in m[1].split(", "))
+            out.setdefault(rule, []).append(
+                {k: int(v) if v.isdigit() else v for k, v in items.items()}
+            )
+            rule = None
+    return out
+
+
+# --- the profile and the resources it requests (no SLURM needed) --------------------------------
+
+
+def test_profile_named_slurm_resolves_from_the_repository_root():
+    """`snakemake --profile slurm` looks in ./slurm: the committed link points at the profile."""
+    link = REPO / "slurm"
+    assert link.is_symlink() and os.readlink(link) == "profiles/slurm"
+    assert link.resolve() == PROFILE.resolve()
+    profile = yaml.safe_load((PROFILE / "config.v8+.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    assert profile["rerun-incomplete"] is True and profile["retries"] >= 1
+    assert profile["latency-wait"] >= 30 and profile["jobs"] >= 1
+    # site values and the status command belong elsewhere (config `cluster:`, command line)
+    assert "slurm-status-command" not in profile
+    assert not {"slurm_account", "slurm_partition"} & set(profile["default-resources"])
+    # a profiles/default next to the Snakefile would be applied to every run
+    assert not (REPO / "profiles" / "default").exists()
+
+
+@pytest.fixture(scope="module")
+def paper_plan() -> tuple[dict, dict]:
+    """The README's command as typed, dry: `snakemake --profile slurm` from the repository root,
+    which loads config/config.yaml; returns (job resources by rule, the paper config)."""
+    run = bounded(["snakemake", "--profile", "slurm", "-n"], 300, cwd=REPO, env=env())
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "Using profile slurm" in out
+    return job_resources(out), yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def test_paper_training_jobs_request_the_per_model_table(paper_plan):
+    plan, config = paper_plan
+    (name,) = config["grid"]["models"]
+    model = config["models"][name]
+    # every value a GPU job needs is in the table, not left to a default
+    assert {"gpus", "batch_size_per_gpu", "zero_stage", "runtime_h", "mem_gb"} <= set(model)
+    cpus_per_gpu = (config.get("cluster") or {}).get("cpus_per_gpu") or 8
+    for rule in ("train_intermediate", "train_target"):
+        assert plan[rule], rule
+        for res in plan[rule]:
+            assert res["gpu"] == model["gpus"] >= 1, (rule, res)
+            assert res["cpus_per_gpu"] == cpus_per_gpu, (rule, res)
+            assert res["nodes"] == 1, (rule, res)
+            assert res["mem_mb"] == math.ceil(model["mem_gb"] * 1024), (rule, res)
+            assert res["runtime"] == math.ceil(model["runtime_h"] * 60), (rule, res)
+    for rule in ("evaluate", "retrieve"):
+        for res in plan[rule]:
+            assert res["gpu"] == 1 and res["nodes"] == 1, (rule, res)
+            assert res["mem_mb"] == math.ceil(model["mem_gb"] * 1024 / model["gpus"])
+            assert 60 <= res["runtime"] < math.ceil(model["runtime_h"] * 60), (rule, res)
+    for rule in CPU_RULES:
+        for res in plan[rule]:
+            assert "gpu" not in res and "cpus_per_gpu" not in res, (rule, res)
+            assert res["mem_mb"] > 0 and res["runtime"] > 0, (rule, res)
+    # site values: only what the config's cluster section sets reaches the jobs
+    cluster = config.get("cluster") or {}
+    partitions = {r.get("slurm_partition") for rule in GPU_RULES for r in plan[rule]}
+    assert partitions == {cluster.get("gpu_partition") or cluster.get("partition")}
+    accounts = {r.get("slurm_account") for rules in plan.values() for r in rules}
+    assert accounts <= {cluster.get("account")}
+
+
+def test_paper_training_job_sbatch_flags(paper_plan):
+    """The sbatch flags the SLURM plugin builds from those resources (its own code, no cluster)."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    class Job:
+        def __init__(self, resources):
+            self.resources = Resources(resources)
+            self.threads = 1
+
+    plan, config = paper_plan
+    model = config["models"][config["grid"]["models"][0]]
+    job = Job(plan["train_intermediate"][0])
+    params = dict(run_uuid="x", slurm_logfile="l", comment_str="c", account="", partition="")
+    flags = get_submit_command(job, {**params, "workdir": None}) + set_gres_string(job)
+    assert re.search(rf"--gpus=(\w+:)?{model['gpus']}\b", flags), flags
+    assert f"--cpus-per-gpu={job.resources['cpus_per_gpu']}" in flags, flags
+    assert f"--mem {math.ceil(model['mem_gb'] * 1024)}" in flags, flags
+    assert f"-t {math.ceil(model['runtime_h'] * 60)}" in flags, flags
+    assert "--nodes=1" in flags and "--cpus-per-task" not in flags, flags
+
+
+def test_cpu_only_model_requests_no_gpu(tmp_path):
+    """A model with `gpus: 0` (the demo) trains on CPUs: no GPU flags, CPU partition."""
+    config = tiny_study_config()
+    config["models"]["tiny"].update(gpus=0, mem_gb=3, runtime_h=0.5)
+    config["cluster"] = {"partition": "cpu", "gpu_partition": "gpu", "cpu_mem_gb": 5}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    run = bounded(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE), "-n"]
+        + ["--configfile", "tiny.yaml"],
+        300,
+        cwd=tmp_path,
+        env=env(),
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    plan = job_resources(run.stdout + run.stderr)
+    for rule in ("train_intermediate", "train_target", "evaluate"):
+        for res in plan[rule]:
+            assert res["gpu"] == 0 and "cpus_per_gpu" not in res and "nodes" not in res
+            assert res["slurm_partition"] == "cpu" and res["mem_mb"] == 3 * 1024
+    for res in plan["train_target"]:
+        assert res["runtime"] == 30
+    for rule in CPU_RULES:
+        for res in plan[rule]:
+            assert res["slurm_partition"] == "cpu" and res["mem_mb"] == 5 * 1024
+
+
+# --- a tiny study through a real SLURM ----------------------------------------------------------
+
+
+def _slurm_answers() -> bool:
+    if not (shutil.which("sinfo") and shutil.which("sbatch") and shutil.which("squeue")):
+        return False
+    try:
+        run = bounded(["sinfo", "-h", "-N", "-o", "%t"], 10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return run.returncode == 0 and bool(re.search(r"\b(idle|mix|alloc)\b", run.stdout))
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """A working SLURM: the running one, or one this module starts (and stops) under CI."""
+    if _slurm_answers():
+        yield "running"
+        return
+    if not os.environ.get("CI"):
+        pytest.skip(
+            "no SLURM cluster answers here; set CI=1 (as root, with apt) to have the test "
+            "install and start one with .ci/slurm-up.sh, or start it yourself"
+        )
+    if os.geteuid() != 0:
+        pytest.skip("starting SLURM (.ci/slurm-up.sh) needs root")
+    if not shutil.which("slurmctld") and not shutil.which("apt-get"):
+        pytest.skip("SLURM is not installed and apt-get is not available to install it")
+    up = bounded(["bash", str(CI_DIR / "slurm-up.sh")], 900)
+    if up.returncode != 0 or not _slurm_answers():
+        pytest.fail(f".ci/slurm-up.sh failed (rc {up.returncode}):\n{up.stdout}\n{up.stderr}")
+    try:
+        yield "started"
+    finally:
+        bounded(["bash", str(CI_DIR / "slurm-down.sh")], 120)
+
+
+@pytest.fixture(scope="module")
+def slurm_study(slurm, tmp_path_factory):
+    """The tiny study, run with the project's profile and only local overrides."""
+    workdir = tmp_path_factory.mktemp("slurm-study")
+    config = tiny_study_config(
+        grid={
+            "models": ["tiny"],
+            "intermediate": ["none", "mnli"],
+            "targets": ["xnli"],
+            "seeds": [1],
+        }
+    )
+    # this cluster: CPUs only, partition `debug`, small memory (the per-model table and the
+    # site section are what a user of a CPU cluster would write)
+    config["models"]["tiny"].update(gpus=0, mem_gb=2, runtime_h=0.5)
+    config["cluster"] = {"partition": "debug", "cpu_mem_gb": 1, "cpu_runtime_h": 0.25}
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
+    cmd = [
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--profile",
+        str(PROFILE),
+        "--configfile",
+        "tiny.yaml",
+        # local overrides: no accounting database here, so poll with squeue; fail fast
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--slurm-keep-successful-logs",
+        "--retries",
+        "0",
+    ]
+    start = time.monotonic()
+    run = bounded(cmd, E2E_TIMEOUT_S, cwd=workdir, env=env())
+    elapsed = time.monotonic() - start
+    out = run.stdout + run.stderr
+    (workdir / "snakemake.out").write_text(out)
+    # SLURM job id -> rule, from the executor's report of each submission
+    submitted = {
+        int(m[1]): m[2]
+        for m in re.finditer(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/", out)
+    }
+    if run.returncode != 0:
+        # leave nothing behind: cancel the jobs this run submitted, by id
+        if submitted:
+            bounded(["scancel", *map(str, submitted)], 30)
+        pytest.fail(f"SLURM run failed (rc {run.returncode}, {elapsed:.0f} s):\n{out[-4000:]}")
+    print(f"SLURM study: {len(submitted)} jobs in {elapsed:.0f} s")
+    return workdir, config, submitted, out
+
+
+def test_slurm_study_results(slurm_study):
+    workdir, _, submitted, _ = slurm_study
+    results = workdir / "results" / "tiny"
+    for name in ("scores.parquet", "transfer_matrix.csv", "transfer_matrix.png"):
+        assert (results / name).stat().st_size > 0
+    for inter in ("none", "mnli"):
+        metrics = json.loads((results / inter / "xnli" / "seed1" / "metrics.json").read_text())
+        assert metrics
+    # every job but `all` was a SLURM job
+    assert sorted(submitted.values()) == sorted(
+        ["build_model", "aggregate", "train_intermediate"]
+        + ["prepare_data", "tokenize"] * 2
+        + ["train_target", "evaluate"] * 2
+    )
+
+
+def test_every_manifest_names_its_slurm_job(slurm_study):
+    """The provenance of each result records the SLURM job that made it (SLURM_JOB_ID)."""
+    workdir, _, submitted, _ = slurm_study
+    manifests = sorted((workdir / "results").rglob("manifest.json"))
+    rules = set()
+    assert len(manifests) >= 6
+    for path in manifests:
+        m = json.loads(path.read_text())
+        assert m["slurm"] and m["slurm"]["partition"] == "debug", path
+        assert submitted.get(int(m["slurm"]["job_id"])) == m["rule"], (path, m["slurm"])
+        rules.add(m["rule"])
+    assert {"train_intermediate", "train_target", "evaluate", "aggregate"} <= rules
+    # distinct jobs made distinct results
+    ids = [json.loads(p.read_text())["slurm"]["job_id"] for p in manifests]
+    assert len(set(ids)) == len(ids)
+
+
+def test_slurm_saw_the_jobs_complete(slurm_study):
+    workdir, _, submitted, _ = slurm_study
+    ids = sorted(submitted)
+    q = bounded(["squeue", "--states=all", "-h", "-o", "%i %T", "-j", ",".join(map(str, ids))], 30)
+    states = dict(line.split() for line in q.stdout.splitlines())
+    assert states == {str(i): "COMPLETED" for i in ids}, q.stdout + q.stderr
+    if SLURMCTLD_LOG.is_file():
+        log = SLURMCTLD_LOG.read_text(errors="replace")
+        for i in ids:
+            assert f"_job_complete: JobId={i} WEXITSTATUS 0" in log, i
+    # the executor's own per-job logs, one per SLURM job
+    logs = {int(p.stem) for p in (workdir / ".snakemake" / "slurm_logs").rglob("*.log")}
+    assert logs == set(ids)
+
+
+def test_slurm_jobs_got_the_per_model_resources(slurm_study):
+    """What SLURM granted the training job is what the per-model table says."""
+    _, config, submitted, _ = slurm_study
+    model = config["models"]["tiny"]
+    train = [i for i, rule in submitted.items() if rule == "train_intermediate"]
+    assert len(train) == 1, submitted
+    show = bounded(["scontrol", "show", "job", str(train[0])], 30)
+    assert show.returncode == 0, show.stderr
+    info = show.stdout
+    assert "Partition=debug" in info, info
+    assert f"TimeLimit=00:{math.ceil(model['runtime_h'] * 60):02d}:00" in info, info
+    assert re.search(rf"\bmem={model['mem_gb']}G\b|MinMemoryNode={model['mem_gb']}G", info), info
+    assert "gres/gpu" not in info, info

@@ -1,0 +1,131 @@
+# Cluster resources of every rule, as functions of the {model} wildcard: nothing is hand-set per
+# rule. GPU jobs (training, evaluation) follow the per-model table in the config
+# (`models.<name>`: gpus, mem_gb, runtime_h); light jobs (data, tokenisation, tables) are CPU-only.
+# Site-specific values (account, partitions, GPU model, CPUs per GPU) come from the config's
+# `cluster:` section, the one place a user edits for a new cluster. Snakemake drops resources
+# that evaluate to None, so an unset site value leaves the cluster's default in place.
+#
+# Rules take these with `resources: **GPU_TRAIN_RESOURCES` (or GPU_EVAL_ / CPU_RESOURCES). The
+# names the SLURM executor plugin reads: gpu, gpu_model, cpus_per_gpu, nodes, mem_mb, runtime
+# (minutes), slurm_account, slurm_partition. Run locally, they only label the jobs.
+# Batch size per GPU and the ZeRO stage shape the training launch, not the allocation.
+import math
+
+# Used when the per-model table or the cluster section leaves a value out.
+DEFAULT_GPU_MEM_GB = 32  # host memory per GPU of a training job
+DEFAULT_CPU_MEM_GB = 8  # memory of a job that uses no GPU
+DEFAULT_TRAIN_RUNTIME_H = 24
+EVAL_RUNTIME_FRACTION = 0.25  # evaluation: this share of the training time, at least an hour
+DEFAULT_CPUS_PER_GPU = 8
+DEFAULT_CPU_RUNTIME_H = 2
+
+
+def _cluster(key, default=None):
+    value = (STUDY.config.get("cluster") or {}).get(key)
+    return default if value is None else value
+
+
+def _minutes(hours, attempt=1):
+    """SLURM time limit in minutes; a retried job (`retries:` in the profile) gets more."""
+    return int(math.ceil(hours * 60)) * int(attempt)
+
+
+def _gpus(wildcards):
+    return int(STUDY.model(wildcards.model).get("gpus", 1))
+
+
+def _is_gpu_job(wildcards):
+    return _gpus(wildcards) > 0
+
+
+# --- per-model values ---------------------------------------------------------------------------
+def train_gpus(wildcards):
+    return _gpus(wildcards)
+
+
+def eval_gpus(wildcards):
+    """Evaluation and retrieval run on one GPU (none for CPU-only models)."""
+    return min(_gpus(wildcards), 1)
+
+
+def train_mem_mb(wildcards):
+    model = STUDY.model(wildcards.model)
+    if model.get("mem_gb"):
+        return int(math.ceil(model["mem_gb"] * 1024))
+    gpus = _gpus(wildcards)
+    return (gpus * DEFAULT_GPU_MEM_GB if gpus else cpu_mem_gb()) * 1024
+
+
+def eval_mem_mb(wildcards):
+    """One GPU's share of the training memory (all of it for CPU-only models)."""
+    return int(math.ceil(train_mem_mb(wildcards) / max(_gpus(wildcards), 1)))
+
+
+def train_hours(wildcards):
+    return STUDY.model(wildcards.model).get("runtime_h") or DEFAULT_TRAIN_RUNTIME_H
+
+
+def train_runtime(wildcards, attempt):
+    return _minutes(train_hours(wildcards), attempt)
+
+
+def eval_runtime(wildcards, attempt):
+    return _minutes(max(1.0, train_hours(wildcards) * EVAL_RUNTIME_FRACTION), attempt)
+
+
+def cpus_per_gpu(wildcards):
+    return _cluster("cpus_per_gpu", DEFAULT_CPUS_PER_GPU) if _is_gpu_job(wildcards) else None
+
+
+def one_node(wildcards):
+    """All GPUs of a job on one node (torchrun / DeepSpeed launch on the node)."""
+    return 1 if _is_gpu_job(wildcards) else None
+
+
+# --- site values ----------------------------------------------------------------------------------
+def cpu_mem_gb():
+    return _cluster("cpu_mem_gb", DEFAULT_CPU_MEM_GB)
+
+
+def cpu_mem_mb(wildcards):
+    return int(math.ceil(cpu_mem_gb() * 1024))
+
+
+def cpu_runtime(wildcards, attempt):
+    return _minutes(_cluster("cpu_runtime_h", DEFAULT_CPU_RUNTIME_H), attempt)
+
+
+def slurm_account(wildcards):
+    return _cluster("account")
+
+
+def cpu_partition(wildcards):
+    return _cluster("partition")
+
+
+def model_partition(wildcards):
+    """GPU jobs go to the GPU partition; CPU-only models stay on the CPU partition."""
+    if _is_gpu_job(wildcards):
+        return _cluster("gpu_partition") or _cluster("partition")
+    return _cluster("partition")
+
+
+def gpu_model(wildcards):
+    return _cluster("gpu_model") if _is_gpu_job(wildcards) else None
+
+
+_SITE = dict(slurm_account=slurm_account)
+_GPU_SITE = dict(
+    _SITE,
+    slurm_partition=model_partition,
+    gpu_model=gpu_model,
+    cpus_per_gpu=cpus_per_gpu,
+    nodes=one_node,
+)
+
+# train_intermediate, train_target
+GPU_TRAIN_RESOURCES = dict(_GPU_SITE, gpu=train_gpus, mem_mb=train_mem_mb, runtime=train_runtime)
+# evaluate, retrieve
+GPU_EVAL_RESOURCES = dict(_GPU_SITE, gpu=eval_gpus, mem_mb=eval_mem_mb, runtime=eval_runtime)
+# build_model, prepare_data, tokenize, aggregate
+CPU_RESOURCES = dict(_SITE, slurm_partition=cpu_partition, mem_mb=cpu_mem_mb, runtime=cpu_runtime)
