@@ -104,6 +104,7 @@ def test_nothing_to_do_then_exact_reruns(study):
         "train_target": 2,
         "evaluate": 2,
         "aggregate": 1,
+        "report_tables": 1,
         "all": 1,
     }
 

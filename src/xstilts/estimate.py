@@ -5,7 +5,7 @@ per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model
 data task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
 over every registered intermediate task), ``train_target`` and ``evaluate`` per (model,
 intermediate, fine-tuned target, seed), ``retrieve`` per (model, intermediate, retrieval target,
-seed) and ``aggregate`` per model.
+seed) and ``aggregate`` and ``report_tables`` per model.
 
 Cost model (every number below is a default of ``ASSUMPTIONS``; ``--assumptions FILE`` overrides
 any of them, and all are printed):
@@ -104,6 +104,7 @@ RULES = (
     "evaluate",
     "retrieve",
     "aggregate",
+    "report_tables",
 )
 
 
@@ -160,6 +161,7 @@ def plan(study) -> list[Planned]:
                 for job in _target_jobs(model, target)
             ]
         jobs.append(Planned("aggregate", model))
+        jobs.append(Planned("report_tables", model))
     return jobs
 
 
