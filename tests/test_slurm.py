@@ -27,7 +27,7 @@ CI_DIR = REPO / ".ci"
 SLURMCTLD_LOG = Path("/var/log/slurm/slurmctld.log")
 E2E_TIMEOUT_S = 480  # the run takes about 3 minutes on 2 cores
 GPU_RULES = ("train_intermediate", "train_target", "evaluate", "retrieve")
-CPU_RULES = ("prepare_data", "tokenize", "aggregate")
+CPU_RULES = ("prepare_data", "tokenize", "aggregate", "report_tables")
 
 
 def env() -> dict:
@@ -277,7 +277,7 @@ def test_slurm_study_results(slurm_study):
         assert metrics
     # every job but `all` was a SLURM job
     assert sorted(submitted.values()) == sorted(
-        ["build_model", "aggregate", "train_intermediate"]
+        ["build_model", "aggregate", "report_tables", "train_intermediate"]
         + ["prepare_data", "tokenize"] * 2
         + ["train_target", "evaluate"] * 2
     )

@@ -65,6 +65,8 @@ rule report_tables:
         "logs/report_tables/{model}.log",
     benchmark:
         "benchmarks/report_tables/{model}.tsv"
+    resources:
+        **CPU_RESOURCES,
     params:
         out=xreport.FOLDER,
         wildcards=wildcards_json,
