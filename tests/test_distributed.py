@@ -45,6 +45,12 @@ def slow(self, *args, **kwargs):
     time.sleep(delay)
     return step(self, *args, **kwargs)
 transformers.Trainer.training_step = slow
+load_best = transformers.Trainer._load_best_model
+def late(self):  # the second process reads the best checkpoint after the first has finished
+    if os.environ["RANK"] == "1":
+        time.sleep(2)
+    return load_best(self)
+transformers.Trainer._load_best_model = late
 from xstilts import train
 a = json.loads(sys.argv[1])
 run = Path(a["run"])

@@ -339,6 +339,9 @@ def train(
         if resume:
             log.info("resuming from checkpoint %s (step %d)", resume, checkpoint_step(resume))
         result = trainer.train(resume_from_checkpoint=resume)  # raises Preempted on a signal
+    # every process loads the best checkpoint at the end of train(): none may still be reading
+    # it when the main process deletes the checkpoints below
+    trainer.accelerator.wait_for_everyone()
     with _full_weights(trainer):  # every process takes part in gathering ZeRO-3 shards
         if trainer.is_world_process_zero():
             to_save = trainer.model.base_model if encoder_only else trainer.model
