@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from xstilts import demo_model, synthetic
+from xstilts import demo_model, evaluate, features, synthetic
 from xstilts.formats import span_qa
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad"
@@ -267,6 +267,16 @@ def test_trainer_train_predict_score(records, tokenizer, tmp_path):
     output = trainer.predict(evaluation)
     start, end = output.predictions
     assert start.shape == end.shape == (len(evaluation), max(map(len, evaluation["input_ids"])))
+    # the evaluation job's own loop (batches sorted by length) gives the Trainer's logits
+    lengths = [features._n_tokens(x) for x in evaluation["input_ids"]]
+    ours = evaluate.predict(
+        model, evaluation.add_column("length", lengths), span_qa.collator(tokenizer), 5
+    )
+    assert len(ours) == 2
+    for a, b in zip(ours, output.predictions, strict=True):
+        assert a.shape == b.shape
+        for row_a, row_b, n in zip(a, b, lengths, strict=True):
+            np.testing.assert_allclose(row_a[:n], row_b[:n], rtol=1e-4, atol=1e-5)
     metrics, predictions = span_qa.score(output.predictions, dataset, evaluation, XQUAD, "en")
     assert set(metrics) == {"exact_match", "f1"}
     assert all(0.0 <= v <= 100.0 for v in metrics.values())

@@ -286,10 +286,6 @@ def bench_startup(model_dir: Path, sizes: Sizes) -> list[Row]:
 
 
 # --- 3. evaluation ---
-def _predict_unsorted(trainer, feats):
-    return trainer.predict(feats).predictions
-
-
 def _fastest(call, repeats: int):
     """``(fewest seconds, last result)`` of ``repeats`` calls of ``call()``."""
     best, result = float("inf"), None
@@ -300,23 +296,27 @@ def _fastest(call, repeats: int):
     return best, result
 
 
-def _predict_seconds(trainer, feats, predict, repeats: int) -> float:
-    """Fewest seconds of ``predict(trainer, feats)`` in ``repeats`` runs, after a warm-up."""
-    predict(trainer, feats.select(range(min(len(feats), WARMUP_FEATURES))))
-    return _fastest(lambda: predict(trainer, feats), repeats)[0]
+def _predict_seconds(model, feats, collator, batch: int, sort: bool, repeats: int) -> float:
+    """Fewest seconds of ``evaluate.predict`` in ``repeats`` runs, after a warm-up."""
+    from xstilts import evaluate
+
+    warm = feats.select(range(min(len(feats), WARMUP_FEATURES)))
+    evaluate.predict(model, warm, collator, batch, sort=sort)
+    return _fastest(lambda: evaluate.predict(model, feats, collator, batch, sort=sort), repeats)[0]
 
 
 def _bench_eval(name: str, model_dir: Path, tokenizer, task, rows: list[dict], sizes) -> Row:
-    """Examples/s of ``predict_sorted`` (dynamic padding) vs unsorted, padded to max_length."""
-    from xstilts import evaluate, train
+    """Examples/s of evaluation sorted by length with dynamic padding vs unsorted, padded to
+    max_length (the same inference loop)."""
+    from xstilts import train
 
     fmt = formats.get(task.format)
     feats = _features(rows, tokenizer, task, task.max_length, train=False)
     model = train.load_model(str(model_dir), task)
-    trainer = evaluate.evaluation_trainer(model, tokenizer, fmt, sizes.eval_batch)
-    project = _predict_seconds(trainer, feats, evaluate.predict_sorted, sizes.repeats)
-    trainer.data_collator = _padding_collator(fmt, tokenizer, task.max_length)
-    plain = _predict_seconds(trainer, feats, _predict_unsorted, sizes.repeats)
+    dynamic = fmt.collator(tokenizer)
+    padded = _padding_collator(fmt, tokenizer, task.max_length)
+    project = _predict_seconds(model, feats, dynamic, sizes.eval_batch, True, sizes.repeats)
+    plain = _predict_seconds(model, feats, padded, sizes.eval_batch, False, sizes.repeats)
     print(
         f"  {name}: {len(rows)} examples, {len(feats)} features, mean length "
         f"{np.mean(feats['length']):.0f} of max {task.max_length}: sorted + dynamic "

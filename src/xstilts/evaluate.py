@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +17,58 @@ from xstilts import data, formats, registry
 log = logging.getLogger(__name__)
 
 
-def predict_sorted(trainer, feats):
-    """``trainer.predict`` over features sorted by length, returned in the original order."""
-    order = np.argsort(-np.asarray(feats["length"]), kind="stable")
-    out = trainer.predict(feats.select(order)).predictions
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    if isinstance(out, tuple):
-        return tuple(o[inverse] for o in out)
-    return out[inverse]
+PAD = -100.0  # fills the sequence axis of outputs from shorter batches
 
 
-def evaluation_trainer(model, tokenizer, fmt, batch_size: int):
+def predict(model, feats, collator, batch_size: int, *, sort: bool = True):
+    """The model's outputs on every feature, in the features' order: one array (a tuple of two
+    for span QA's start and end logits).
+
+    Batches are cut from the features sorted by length (``sort``), so each is padded only to its
+    own longest member. Outputs with a sequence axis are padded with ``PAD`` to a common length.
+    A plain inference loop: ``transformers.Trainer`` would add ~3 s of imports to every job.
+    """
+    import inspect
+
     import torch
-    from transformers import Trainer, TrainingArguments
 
+    accepted = inspect.signature(model.forward).parameters
+    inputs = feats.select_columns([c for c in feats.column_names if c in accepted])
+    n = len(inputs)
+    if n == 0:
+        raise ValueError("no features to predict")
+    order = np.argsort(-np.asarray(feats["length"]), kind="stable") if sort else np.arange(n)
     cuda = torch.cuda.is_available()
-    args = TrainingArguments(
-        output_dir=tempfile.mkdtemp(prefix="xstilts-eval-"),
-        per_device_eval_batch_size=batch_size,
-        use_cpu=not cuda,
-        bf16_full_eval=cuda and torch.cuda.is_bf16_supported(),
-        report_to=[],
-        disable_tqdm=True,
-    )
-    return Trainer(
-        model=model, args=args, processing_class=tokenizer, data_collator=fmt.collator(tokenizer)
+    device = torch.device("cuda" if cuda else "cpu")
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    model.to(device).eval()
+    chunks: list[list[np.ndarray]] = []
+    with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        for first in range(0, n, batch_size):
+            rows = inputs[order[first : first + batch_size]]
+            batch = collator(
+                [dict(zip(rows, v, strict=True)) for v in zip(*rows.values(), strict=True)]
+            )
+            out = model(**{k: v.to(device) for k, v in batch.items()})
+            chunks.append([v.float().cpu().numpy() for k, v in out.items() if k != "loss"])
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(n)
+    outputs = tuple(_concat_padded([c[i] for c in chunks])[inverse] for i in range(len(chunks[0])))
+    return outputs if len(outputs) > 1 else outputs[0]
+
+
+def _concat_padded(arrays: list[np.ndarray]) -> np.ndarray:
+    """Concatenate along the first axis, padding the second (if any) with ``PAD``."""
+    if arrays[0].ndim == 1:
+        return np.concatenate(arrays)
+    width = max(a.shape[1] for a in arrays)
+    return np.concatenate(
+        [
+            np.pad(
+                a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2), constant_values=PAD
+            )
+            for a in arrays
+        ]
     )
 
 
@@ -77,14 +102,15 @@ def evaluate(
     task = data.resolve(task_name, data_dir)
     fmt = formats.get(task.format)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    trainer = evaluation_trainer(load_model(str(model_dir), task), tokenizer, fmt, batch_size)
+    model = load_model(str(model_dir), task)
+    collator = fmt.collator(tokenizer)
     prepared = datasets.load_from_disk(str(data_dir))
     feats = datasets.load_from_disk(str(cache_dir))
     results: dict[str, dict[str, dict]] = {}
     predictions_dir.mkdir(parents=True, exist_ok=True)
     for name in evaluation_splits(prepared):
         split, lang = data.parse_split(name)
-        logits = predict_sorted(trainer, feats[name])
+        logits = predict(model, feats[name], collator, batch_size)
         metrics, predictions = fmt.score(logits, prepared[name], feats[name], task, lang)
         results.setdefault(split, {})[lang] = {**metrics, "n": len(prepared[name])}
         log.info("%s %s: %s", task_name, name, metrics)
