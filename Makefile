@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e ".[dev,deepspeed]"
+	$(VENV)/bin/pip install -q -e ".[dev,deepspeed,cpu]"
 	touch $@
 
 install: $(VENV)/.installed

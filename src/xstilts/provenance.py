@@ -104,7 +104,7 @@ def _gpu() -> list[str] | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def read_manifest(output: str | Path) -> dict:

@@ -11,6 +11,8 @@ rule aggregate:
         manifest="results/{model}/manifest.json",
     log:
         "logs/aggregate/{model}.log",
+    conda:
+        SOFTWARE_ENV
     resources:
         **CPU_RESOURCES,
     params:

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from snakemake.exceptions import WorkflowError
 
 from xstilts import layout, registry
+from xstilts import report as xreport
 from xstilts.config import ConfigError, Study, load, validate
 
 if not config:
@@ -110,13 +111,13 @@ def selection_option(wildcards):
     """Single-task jobs pick their checkpoint on the task's English validation split."""
     if wildcards.inter in registry.MULTITASKS:
         return ""
-    return "--select-cache " + layout.CACHE.format(model=wildcards.model, task=wildcards.inter)
+    return f"--select-cache {layout.CACHE.format(model=wildcards.model, task=wildcards.inter)}"
 
 
 def multitask_spec(wildcards):
     if wildcards.inter not in registry.MULTITASKS:
         return ""
-    return "--multitask " + shlex.quote(as_json(STUDY.multitask_spec(wildcards.inter)))
+    return f"--multitask {shlex.quote(as_json(STUDY.multitask_spec(wildcards.inter)))}"
 
 
 def intermediate_hparams(wildcards):
@@ -179,3 +180,56 @@ def zero_stage(wildcards):
 def micro_batch(wildcards):
     b = STUDY.model(wildcards.model).get("batch_size_per_gpu")
     return f"--micro-batch {b}" if b else ""
+
+
+# --- the report (rule report_tables) ---
+# report file stem -> (caption, category, subcategory) in the HTML report, which shows the PNG
+# of a figure, and the HTML of a table (with its CSV to download)
+SHOWN = {
+    "figures/transfer_matrix": ("transfer_matrix", "1. Matrix", "heatmap"),
+    "tables/transfer_matrix": ("matrix_table", "1. Matrix", "table"),
+    "tables/xtreme_scores": ("xtreme_scores", "1. Matrix", "XTREME scores"),
+    "figures/best_vs_baseline": ("best_vs_baseline", "2. Best intermediate", None),
+    "tables/reproduction": ("reproduction", "3. Reproduction", None),
+}
+for _t in STUDY.grid["targets"]:
+    SHOWN[f"figures/gains_{_t}"] = ("gains", "4. Per-language gains", _t)
+    SHOWN[f"tables/per_language_{_t}"] = ("per_language", "5. Per language", _t)
+
+
+def report_outputs():
+    """Every file of one model's report ({model} left as wildcard), SHOWN ones flagged."""
+    files = []
+    for name in xreport.files(STUDY.grid["targets"]):
+        path = f"{xreport.FOLDER}/{name}"
+        stem, _, ext = name.rpartition(".")
+        if stem in SHOWN and ext in ("png", "html", "csv"):
+            caption, category, subcategory = SHOWN[stem]
+            path = report(
+                path,
+                caption=f"../report/{caption}.rst",
+                category=category,
+                subcategory=subcategory,
+            )
+        files.append(path)
+    return files
+
+
+def report_files():
+    """Every report file of every model (for `rule all`)."""
+    return expand(
+        f"{xreport.FOLDER}/{{name}}",
+        model=STUDY.grid["models"],
+        name=xreport.files(STUDY.grid["targets"]),
+    )
+
+
+def model_predictions(wildcards):
+    """Every predictions folder of one model (paired with ``model_metrics``)."""
+    return expand(
+        layout.PREDICTIONS,
+        model=wildcards.model,
+        inter=STUDY.grid["intermediate"],
+        target=STUDY.grid["targets"],
+        seed=STUDY.grid["seeds"],
+    )

@@ -8,6 +8,8 @@ rule build_model:
         "logs/build_model/{model}.log",
     benchmark:
         "benchmarks/build_model/{model}.tsv"
+    conda:
+        SOFTWARE_ENV
     resources:
         **CPU_RESOURCES,
     params:
@@ -27,6 +29,8 @@ rule prepare_data:
         "logs/prepare_data/{task}.log",
     benchmark:
         "benchmarks/prepare_data/{task}.tsv"
+    conda:
+        SOFTWARE_ENV
     resources:
         **CPU_RESOURCES,
     params:
@@ -47,6 +51,8 @@ rule tokenize:
         "logs/tokenize/{model}/{task}.log",
     benchmark:
         "benchmarks/tokenize/{model}/{task}.tsv"
+    conda:
+        SOFTWARE_ENV
     resources:
         **CPU_RESOURCES,
     params:

@@ -14,6 +14,8 @@ rule evaluate:
         "logs/evaluate/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
         "benchmarks/evaluate/{model}/{inter}/{target}/seed{seed}.tsv"
+    conda:
+        SOFTWARE_ENV
     resources:
         **GPU_EVAL_RESOURCES,
     params:
@@ -39,6 +41,8 @@ rule retrieve:
         "benchmarks/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=RETRIEVAL_TARGETS,
+    conda:
+        SOFTWARE_ENV
     resources:
         **GPU_EVAL_RESOURCES,
     params:

@@ -30,12 +30,23 @@ def _minutes(hours, attempt=1):
     return int(math.ceil(hours * 60)) * int(attempt)
 
 
+def _model_gpus(model):
+    return int(STUDY.model(model).get("gpus", 1))
+
+
 def _gpus(wildcards):
-    return int(STUDY.model(wildcards.model).get("gpus", 1))
+    return _model_gpus(wildcards.model)
 
 
 def _is_gpu_job(wildcards):
     return _gpus(wildcards) > 0
+
+
+# The software of every job when Snakemake deploys it (`--sdm conda`): the GPU environment when a
+# model of the grid trains on GPUs, else the CPU one. Both install this repository's package.
+SOFTWARE_ENV = "../envs/xstilts-{}.yaml".format(
+    "gpu" if any(_model_gpus(m) > 0 for m in STUDY.grid["models"]) else "cpu"
+)
 
 
 # --- per-model values ---------------------------------------------------------------------------

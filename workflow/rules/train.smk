@@ -12,6 +12,8 @@ rule train_intermediate:
         "logs/train_intermediate/{model}/{inter}/seed{seed}.log",
     benchmark:
         "benchmarks/train_intermediate/{model}/{inter}/seed{seed}.tsv"
+    conda:
+        SOFTWARE_ENV
     resources:
         **GPU_TRAIN_RESOURCES,
     params:
@@ -46,6 +48,8 @@ rule train_target:
         "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=TRAINED_TARGETS,
+    conda:
+        SOFTWARE_ENV
     resources:
         **GPU_TRAIN_RESOURCES,
     params:
