@@ -109,12 +109,12 @@ def mlm_warmup(
 
 def build(out_dir: Path, spec: dict, languages: list[str], seed: int) -> dict:
     """Train the tokenizer, build the model, warm it up with MLM and save both to ``out_dir``."""
+    import torch
+
     from xstilts import synthetic
 
     texts = list(synthetic.corpus(languages, spec.get("corpus_sentences_per_language", 400), seed))
     tokenizer = train_tokenizer(texts, spec.get("vocab_size", 4000))
-    import torch
-
     torch.manual_seed(seed)  # the random initial weights are part of what the seed fixes
     model = build_model(tokenizer, spec["architecture"])
     tokenizer.model_max_length = model.config.max_position_embeddings - 2

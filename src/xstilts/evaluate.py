@@ -62,14 +62,11 @@ def _concat_padded(arrays: list[np.ndarray]) -> np.ndarray:
     if arrays[0].ndim == 1:
         return np.concatenate(arrays)
     width = max(a.shape[1] for a in arrays)
-    return np.concatenate(
-        [
-            np.pad(
-                a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2), constant_values=PAD
-            )
-            for a in arrays
-        ]
-    )
+    rest = [(0, 0)] * (arrays[0].ndim - 2)
+    padded = [
+        np.pad(a, [(0, 0), (0, width - a.shape[1]), *rest], constant_values=PAD) for a in arrays
+    ]
+    return np.concatenate(padded)
 
 
 def evaluation_splits(names) -> list[str]:
