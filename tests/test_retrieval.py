@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,13 @@ from xstilts.formats.retrieval import (
 )
 from xstilts.metrics.retrieval import (
     best_threshold,
+    bucc_mine,
     bucc_scores,
     knn,
     margin_candidates,
     tatoeba_accuracy,
+    tatoeba_search,
+    unique_ids,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -43,6 +47,11 @@ def _vectors(cos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     src = np.eye(n, n + 1)
     tgt = np.hstack([cos.T, np.sqrt(1 - (cos.T**2).sum(axis=1, keepdims=True))])
     return src.astype(np.float32), tgt.astype(np.float32)
+
+
+def _rows(cos: np.ndarray) -> np.ndarray:
+    """The source rows, then the target rows, of :func:`_vectors`."""
+    return np.vstack(_vectors(cos))
 
 
 def test_vectors_helper_reproduces_the_cosines():
@@ -80,16 +89,34 @@ def test_margin_candidates_k_changes_scores():
     assert top[0] == pytest.approx(0.2 / ((m_s2 + m_t2) / 2), rel=1e-5)
 
 
-def test_tatoeba_accuracy_by_hand():
-    # Nearest targets: s0 -> t0 (.45, right), s1 -> t0 (.40, wrong), s2 -> t2 (.20, right): 2/3.
-    src, tgt = _vectors(COS)
-    assert tatoeba_accuracy(src, tgt) == pytest.approx(200 / 3)
+def test_margin_candidates_leave_out_scores_not_above_zero():
+    # k = 1, cosines s0-t0 .6, s1-t0 .5, s0-t1 -.5, s1-t1 -.3. Means: s0 .6, s1 .5, t0 .6,
+    # t1 -.3. Forward s0-t0 .6/.6 = 1, s1-t0 .5/.55; backward t0-s0 1, t1-s1 -.3/.1 = -3.
+    # One-to-one keeps s0-t0 and s1-t1, but -3 is not above LASER's mining threshold 0.
+    src, tgt = _vectors(np.array([[0.6, -0.5], [0.5, -0.3]]))
+    got = margin_candidates(src, tgt, k=1)
+    assert [(i, j) for _, i, j in got] == [(0, 0)]
+    assert got[0][0] == pytest.approx(1.0, rel=1e-5)
 
 
-def test_tatoeba_accuracy_rejects_misaligned_inputs():
-    src, tgt = _vectors(COS)
+def test_tatoeba_searches_from_english_by_hand():
+    # XTREME indexes the non-English side (rows of COS) and queries with each English sentence
+    # (columns): t0 -> s0 (.45), t1 -> s1 (.30), t2 -> s2 (.20): all right, 100%.
+    # The other direction, each non-English row querying the English columns, finds
+    # s0 -> t0, s1 -> t0 (.40 > .30, wrong), s2 -> t2: 2/3. The two disagree; XTREME's is the first.
+    other, english = _vectors(COS)
+    found = tatoeba_search(other, english)
+    assert found.tolist() == [0, 1, 2]
+    assert tatoeba_accuracy(found) == 100.0
+    reverse = tatoeba_search(english, other)  # what the project computed before
+    assert reverse.tolist() == [0, 0, 2]
+    assert tatoeba_accuracy(reverse) == pytest.approx(200 / 3)
+
+
+def test_tatoeba_search_rejects_misaligned_inputs():
+    other, english = _vectors(COS)
     with pytest.raises(ValueError):
-        tatoeba_accuracy(src, tgt[:2])
+        tatoeba_search(other, english[:2])
 
 
 def test_knn_matches_numpy():
@@ -108,29 +135,112 @@ def test_knn_caps_k_at_the_number_of_targets():
     assert sims.shape == idx.shape == (3, 2)
 
 
+# Cosines of distinct source texts A, B, C (rows) with target texts X, Y, Z (columns); the
+# source sentences repeat A, so it stands for two ids.
+REPEAT_COS = np.array(
+    [
+        [0.60, 0.50, 0.10],
+        [0.20, 0.42, 0.30],
+        [0.10, 0.20, 0.50],
+    ]
+)
+REPEAT_SOURCE = [
+    {"id": "s1", "text": "A"},
+    {"id": "s2", "text": "B"},
+    {"id": "s3", "text": "C"},
+    {"id": "s4", "text": "A"},
+]
+REPEAT_TARGET = [{"id": "tx", "text": "X"}, {"id": "ty", "text": "Y"}, {"id": "tz", "text": "Z"}]
+
+
+def test_bucc_mine_merges_repeated_sentences_by_hand():
+    # k = 2 over the distinct texts (A once). Means of the 2 nearest neighbours' cosines:
+    #   sources A (.60+.50)/2 = .55, B (.42+.30)/2 = .36, C (.50+.20)/2 = .35
+    #   targets X (.60+.20)/2 = .40, Y (.50+.42)/2 = .46, Z (.50+.30)/2 = .40
+    # Forward best margins: A-X .60/.475 = 1.2632 (A-Y .50/.505 = .9901),
+    #   B-Y .42/.41 = 1.0244 (B-Z .30/.38 = .7895), C-Z .50/.375 = 1.3333 (C-Y .20/.405).
+    # Backward: X -> A, Y -> B (1.0244 > A's .9901), Z -> C.
+    # One-to-one by score: C-Z, A-X, B-Y. A is the text of s1 and s4, so A-X is dropped.
+    # Had A been searched twice, Y's mean would be (.50+.50)/2 = .50 and B-Y .42/.43 = .9767.
+    vectors = dict(zip("ABCXYZ", _rows(REPEAT_COS), strict=True))
+    calls = []
+
+    def encode(texts):
+        calls.append(texts)
+        return np.vstack([vectors[t.strip()] for t in texts])
+
+    candidates, dropped = bucc_mine(REPEAT_SOURCE, REPEAT_TARGET, encode, k=2)
+    assert calls == [["A", "B", "C"], ["X", "Y", "Z"]]
+    assert [(i, j) for _, i, j in candidates] == [("s3", "tz"), ("s2", "ty")]
+    assert [s for s, _, _ in candidates] == pytest.approx([0.5 / 0.375, 0.42 / 0.41], rel=1e-5)
+    assert dropped == 1
+
+
+def test_bucc_mine_maps_texts_back_by_their_stripped_form():
+    # "Z" and "Z " are two texts for the search (LASER unifies exact lines) with one vector (the
+    # encoder strips), but one text for XTREME's id map, so a pair with either is dropped.
+    # k = 2, sources A, B, C once. Means: A .55, B .36, C (.50+.50)/2 = .50; X .40, Y .46,
+    # Z and "Z " .40. Best: A-X .60/.475, C-Z .50/.45 (C-"Z " ties, and loses one-to-one),
+    # B-Y .42/.41. C-Z is dropped.
+    target = [*REPEAT_TARGET, {"id": "tz2", "text": "Z "}]
+    vectors = dict(zip("ABCXYZ", _rows(REPEAT_COS), strict=True))
+    candidates, dropped = bucc_mine(
+        REPEAT_SOURCE[:3], target, lambda texts: np.vstack([vectors[t.strip()] for t in texts]), 2
+    )
+    assert [(i, j) for _, i, j in candidates] == [("s1", "tx"), ("s2", "ty")]
+    assert [s for s, _, _ in candidates] == pytest.approx([0.6 / 0.475, 0.42 / 0.41], rel=1e-5)
+    assert dropped == 1
+
+
+def test_bucc_mine_checks_the_encoder_rows():
+    with pytest.raises(ValueError, match="source: 1 vectors for 3 texts"):
+        bucc_mine(REPEAT_SOURCE, REPEAT_TARGET, lambda texts: np.eye(1, 4, dtype=np.float32))
+
+
+def test_unique_ids_keeps_only_texts_of_one_sentence():
+    assert unique_ids(["a", " b", "a", "c"], [1, 2, 3, 4]) == {"b": 2, "c": 4}
+
+
 def test_best_threshold_by_hand():
     candidates = [(1.4, "a", "A"), (1.2, "b", "B"), (1.1, "c", "C"), (0.9, "d", "D")]
     gold = {("a", "A"), ("c", "C"), ("x", "X")}
     # Cut after n candidates (tp, precision, recall, F1):
     #   1: 1, 1, 1/3, 0.5;  2: 1, 1/2, 1/3, 0.4;  3: 2, 2/3, 2/3, 2/3;  4: 2, 1/2, 2/3, 4/7.
     # Best is 3: threshold midway between 1.1 and 0.9.
-    threshold, f1, precision, recall = best_threshold(candidates, gold)
+    threshold = best_threshold(candidates, gold)
     assert threshold == pytest.approx(1.0)
-    assert (f1, precision, recall) == pytest.approx((200 / 3, 200 / 3, 200 / 3))
+    scores = bucc_scores(candidates, gold, threshold)
+    assert (scores["f1"], scores["precision"], scores["recall"]) == pytest.approx((200 / 3,) * 3)
 
 
-def test_best_threshold_does_not_split_ties():
-    # Cutting between the two 1.0s would give F1 100, but no threshold can do that:
-    # keep both (P 1/2, R 1, F1 2/3) with the threshold midway between 1.0 and 0.5.
+def test_best_threshold_cuts_inside_ties_as_xtreme_does():
+    # XTREME cuts after every candidate: after the first 1.0 (gold) F1 is 1, the best, so the
+    # threshold is (1.0 + 1.0) / 2 = 1.0 and score >= 1.0 keeps both tied candidates (dev F1
+    # 2/3). The old rule (cuts only between distinct scores) chose 0.75 instead, which a test
+    # candidate at 0.9 tells apart.
     candidates = [(1.0, "a", "A"), (1.0, "b", "B"), (0.5, "c", "C")]
-    threshold, f1, _, _ = best_threshold(candidates, {("a", "A")})
-    assert threshold == pytest.approx(0.75)
-    assert f1 == pytest.approx(200 / 3)
+    threshold = best_threshold(candidates, {("a", "A")})
+    assert threshold == 1.0
+    assert bucc_scores(candidates, {("a", "A")}, threshold)["f1"] == pytest.approx(200 / 3)
+    test = [(1.0, "p", "P"), (0.9, "q", "Q")]
+    assert bucc_scores(test, {("p", "P"), ("q", "Q")}, threshold)["recall"] == 50.0
+    # Ties keep their given (mining) order: with the gold pair second, the first cut has no
+    # correct pair and the best cut is after both 1.0s, midway to 0.5.
+    swapped = [candidates[1], candidates[0], candidates[2]]
+    assert best_threshold(swapped, {("a", "A")}) == pytest.approx(0.75)
 
 
 def test_best_threshold_keeping_everything_uses_the_lowest_score():
+    # The best cut is after the last candidate, where XTREME's bucc_optimize reads past the end
+    # of its list and fails; the project keeps everything with the lowest score.
     candidates = [(1.0, "b", "B"), (2.0, "a", "A")]
-    assert best_threshold(candidates, {("a", "A"), ("b", "B")}) == (1.0, 100.0, 100.0, 100.0)
+    assert best_threshold(candidates, {("a", "A"), ("b", "B")}) == 1.0
+
+
+def test_best_threshold_without_a_gold_candidate_is_zero():
+    # As in XTREME: no cut has a correct pair, the threshold stays 0 and keeps every candidate.
+    candidates = [(1.2, "a", "A"), (0.8, "b", "B")]
+    assert best_threshold(candidates, {("x", "X")}) == 0.0
 
 
 def test_best_threshold_rejects_no_candidates():
@@ -276,6 +386,11 @@ def test_evaluate_bucc_real_data(encoder):
     assert [p["predicted"] for p in predictions] == [s >= metrics["threshold"] for s in scores]
     gold = set(dev["gold"])
     assert all(p["gold"] == ((p["source_id"], p["target_id"]) in gold) for p in predictions)
+    # The sample repeats one Chinese sentence (two ids): it is searched once, never mapped back.
+    counts = Counter(s["text"] for s in dev["source"])
+    repeated = {s["id"] for s in dev["source"] if counts[s["text"]] > 1}
+    assert len(repeated) == 2
+    assert not repeated & {p["source_id"] for p in predictions}
 
 
 @needs_data

@@ -2,23 +2,27 @@
 
 A sentence is represented by pooling one hidden layer (``hidden_states[layer]``, 0 being the
 embedding output): the mean over the tokens the attention mask keeps (special tokens included),
-or the first token (``"cls"``), then L2-normalised. Tatoeba retrieves each non-English sentence's
-nearest English sentence; BUCC mines ratio-margin pairs (see ``xstilts.metrics.retrieval``).
+or the first token (``"cls"``), then L2-normalised. Tatoeba retrieves, for each English sentence,
+the nearest non-English sentence; BUCC mines ratio-margin pairs over the distinct texts (see
+``xstilts.metrics.retrieval``).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from xstilts.metrics.retrieval import (
     best_threshold,
+    bucc_mine,
     bucc_scores,
-    knn,
-    margin_candidates,
     tatoeba_accuracy,
+    tatoeba_search,
 )
+
+log = logging.getLogger(__name__)
 
 POOLINGS = ("mean", "cls")
 
@@ -88,28 +92,38 @@ def evaluate_tatoeba(
     batch_size: int = 64,
     max_length: int = 512,
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Accuracy (%) of retrieving each ``source``'s own ``target`` among all targets.
+    """Accuracy (%) of retrieving each English ``target``'s own ``source`` among all sources.
 
-    Predictions hold, per pair, the index of the retrieved English line and the gold index.
+    Predictions hold, per pair, the index of the non-English line its English line retrieved
+    and the gold index.
     """
     kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
-    src = embed(model, tokenizer, [p["source"] for p in pairs], layer, **kwargs)
-    tgt = embed(model, tokenizer, [p["target"] for p in pairs], layer, **kwargs)
-    _, idx = knn(src, tgt, 1)
+    other = embed(model, tokenizer, [p["source"] for p in pairs], layer, **kwargs)
+    english = embed(model, tokenizer, [p["target"] for p in pairs], layer, **kwargs)
+    found = tatoeba_search(other, english)
     predictions = [
-        {"id": p["id"], "prediction": int(idx[i, 0]), "gold": i} for i, p in enumerate(pairs)
+        {"id": p["id"], "prediction": int(found[i]), "gold": i} for i, p in enumerate(pairs)
     ]
-    return {"accuracy": tatoeba_accuracy(src, tgt)}, predictions
+    return {"accuracy": tatoeba_accuracy(found)}, predictions
 
 
 def _mine(model, tokenizer, split: dict[str, Any], layer: int, k: int, **kwargs) -> list:
-    """Margin candidates ``(score, source_id, target_id)`` of one BUCC split, best first."""
-    source, target = split["source"], split["target"]
-    src = embed(model, tokenizer, [s["text"] for s in source], layer, **kwargs)
-    tgt = embed(model, tokenizer, [t["text"] for t in target], layer, **kwargs)
-    return [
-        (score, source[i]["id"], target[j]["id"]) for score, i, j in margin_candidates(src, tgt, k)
-    ]
+    """Margin candidates ``(score, source_id, target_id)`` of one BUCC split, best first.
+
+    Each distinct text is embedded once; pairs whose text several sentences share are dropped
+    (logged), as XTREME does.
+    """
+    candidates, dropped = bucc_mine(
+        split["source"],
+        split["target"],
+        lambda texts: embed(model, tokenizer, texts, layer, **kwargs),
+        k,
+    )
+    if dropped:
+        log.warning(
+            "BUCC: %d mined pairs dropped: their text belongs to several sentences", dropped
+        )
+    return candidates
 
 
 def evaluate_bucc(
@@ -132,7 +146,7 @@ def evaluate_bucc(
     """
     kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
     dev_candidates = _mine(model, tokenizer, dev, layer, k, **kwargs)
-    threshold, _, _, _ = best_threshold(dev_candidates, set(dev["gold"]))
+    threshold = best_threshold(dev_candidates, set(dev["gold"]))
     if test is None:
         split, candidates, gold = "dev", dev_candidates, set(dev["gold"])
     else:
