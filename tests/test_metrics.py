@@ -1,9 +1,11 @@
 """Tests for xstilts.metrics: hand-computed cases, and seqeval as an oracle for tagging."""
 
+import dataclasses
 import logging
 import random
 import warnings
 
+import numpy as np
 import pytest
 from seqeval.metrics import accuracy_score as seqeval_accuracy
 from seqeval.metrics import f1_score as seqeval_f1
@@ -11,6 +13,8 @@ from seqeval.metrics import precision_score as seqeval_precision
 from seqeval.metrics import recall_score as seqeval_recall
 from seqeval.metrics.sequence_labeling import get_entities as seqeval_get_entities
 
+from xstilts import registry
+from xstilts.formats import tagging as tagging_format
 from xstilts.metrics.classification import accuracy, f1_binary
 from xstilts.metrics.qa import (
     exact_match,
@@ -21,12 +25,19 @@ from xstilts.metrics.qa import (
     squad_scores,
     squad_v2_scores,
 )
-from xstilts.metrics.tagging import entity_f1, get_entities, repair_iob2, token_accuracy
+from xstilts.metrics.tagging import (
+    SCHEMES,
+    entity_f1,
+    get_entities,
+    repair_iob2,
+    token_accuracy,
+)
 from xstilts.metrics.xtreme import (
     group_scores,
     overall_score,
     task_score,
 )
+from xstilts.registry import UPOS_LABELS
 
 approx = pytest.approx
 
@@ -108,14 +119,108 @@ def test_entity_f1_seqeval_docstring_case():
     assert scores == approx(_seqeval(predictions, references))
 
 
-def test_entity_f1_pos_tags_hand_case():
-    # gold DET NOUN NOUN -> ET(0,0) OUN(1,2); pred DET NOUN VERB -> ET(0,0) OUN(1,1) ERB(2,2)
+def test_entity_f1_iob2_reads_bare_pos_tags_as_seqeval_1x():
+    # What the "iob2" reading (seqeval 1.x) makes of bare POS tags, and why UD-POS does not use
+    # it: gold DET NOUN NOUN -> ET(0,0) OUN(1,2); pred DET NOUN VERB -> ET(0,0) OUN(1,1) ERB(2,2)
     # tp = 1, P = 1/3, R = 1/2, F1 = 2*(1/6) / (5/6) = 2/5 -> 40%
     references = [["DET", "NOUN", "NOUN"]]
     predictions = [["DET", "NOUN", "VERB"]]
     scores = entity_f1(predictions, references)
     assert scores == approx({"f1": 40.0, "precision": 100 / 3, "recall": 50.0})
     assert scores == approx(_seqeval(predictions, references))
+
+
+def test_full_tag_entities_hand_case():
+    # seqeval 0.0.12 (XTREME 2020, jiant): prefix tag[0], type the full tag. A run of one tag is
+    # one span; SCONJ and SYM start with "S", a single-token chunk, so each token is its own span.
+    tags = ["NOUN", "NOUN", "VERB", "SCONJ", "SCONJ", "INTJ", "INTJ", "X", "CCONJ"]
+    expected = [
+        ("NOUN", 0, 1),
+        ("VERB", 2, 2),
+        ("SCONJ", 3, 3),
+        ("SCONJ", 4, 4),
+        ("INTJ", 5, 6),
+        ("X", 7, 7),
+        ("CCONJ", 8, 8),
+    ]
+    assert get_entities(tags, "full_tag") == expected
+
+
+def test_full_tag_keeps_cconj_and_sconj_apart():
+    # gold CCONJ NOUN, pred SCONJ NOUN. Full tags: {CCONJ(0,0), NOUN(1,1)} vs
+    # {SCONJ(0,0), NOUN(1,1)}: tp 1, P = R = F1 = 1/2. Read as seqeval 1.x, both are type
+    # "CONJ" and the prediction would score 100.
+    references, predictions = [["CCONJ", "NOUN"]], [["SCONJ", "NOUN"]]
+    scores = entity_f1(predictions, references, "full_tag")
+    assert scores == approx({"f1": 50.0, "precision": 50.0, "recall": 50.0})
+    assert entity_f1(predictions, references, "iob2")["f1"] == 100.0
+    assert _seqeval(predictions, references)["f1"] == 100.0
+
+
+def test_full_tag_runs_are_one_span_by_hand():
+    # gold NOUN NOUN VERB -> NOUN(0,1) VERB(2,2); pred NOUN VERB VERB -> NOUN(0,0) VERB(1,2):
+    # no span matches, F1 0, although 2 of 3 tags are right. The next sentence starts after an
+    # "O": gold ADJ | ADJ -> two spans ADJ(4,4), ADJ(6,6), both predicted: tp 2 of 4 and 4.
+    references = [["NOUN", "NOUN", "VERB"], ["ADJ"], ["ADJ"]]
+    predictions = [["NOUN", "VERB", "VERB"], ["ADJ"], ["ADJ"]]
+    assert entity_f1(predictions[:1], references[:1], "full_tag")["f1"] == 0.0
+    assert entity_f1(predictions, references, "full_tag") == approx(
+        {"f1": 50.0, "precision": 50.0, "recall": 50.0}
+    )
+
+
+def _as_seqeval_1x(sentences):
+    """Tags rewritten so seqeval 1.x reads seqeval 0.0.12's prefix and type: ``p-type``."""
+    return [[f"{t[0]}-{t.split('-')[-1]}" for t in sentence] for sentence in sentences]
+
+
+_POS_POOL = [*UPOS_LABELS, "O", "B-PER", "I-PER", "I-LOC", "B-A-B"]
+
+
+def test_full_tag_matches_seqeval_0012_reading_on_random_sequences():
+    # seqeval 1.x on tags rewritten to 0.0.12's (prefix, full type) is an oracle for "full_tag".
+    rng = random.Random(1)
+    for _ in range(300):
+        references = [
+            [rng.choice(_POS_POOL) for _ in range(rng.randint(0, 8))]
+            for _ in range(rng.randint(1, 5))
+        ]
+        predictions = [
+            [tag if rng.random() < 0.6 else rng.choice(_POS_POOL) for tag in sentence]
+            for sentence in references
+        ]
+        expected = _seqeval(_as_seqeval_1x(predictions), _as_seqeval_1x(references))
+        assert entity_f1(predictions, references, "full_tag") == approx(expected)
+
+
+def test_tag_schemes_are_checked_and_named_by_the_registry():
+    with pytest.raises(ValueError, match="unknown tag scheme 'bio'"):
+        get_entities(["O"], "bio")
+    assert registry.get("udpos").tag_scheme == "full_tag"
+    assert registry.get("panx").tag_scheme == "iob2"
+    for task in registry.TASKS.values():
+        if task.format == "tagging" and task.role == "target":
+            assert task.tag_scheme in SCHEMES, task.name
+
+
+def _tagging_score(task, gold, predicted):
+    """formats.tagging.score on one sentence whose words are single sub-words."""
+    ids = [task.labels.index(t) for t in predicted]
+    logits = np.zeros((1, len(gold) + 2, task.num_labels))
+    logits[0, np.arange(1, len(gold) + 1), ids] = 1.0
+    features = {"labels": [[-100, *(task.labels.index(t) for t in gold), -100]]}
+    return tagging_format.score(logits, {"id": ["0"], "tags": [gold]}, features, task, "en")
+
+
+def test_tagging_score_uses_the_registry_scheme():
+    metrics, _ = _tagging_score(registry.get("udpos"), ["CCONJ", "NOUN"], ["SCONJ", "NOUN"])
+    assert metrics["f1"] == approx(50.0)
+    # PAN-X: the stray I-PER is repaired to B-PER and matches the gold entity (IOB2).
+    metrics, predictions = _tagging_score(registry.get("panx"), ["B-PER", "O"], ["I-PER", "O"])
+    assert metrics["f1"] == 100.0 and predictions[0]["prediction"] == ["B-PER", "O"]
+    unschemed = dataclasses.replace(registry.get("udpos"), tag_scheme=None)
+    with pytest.raises(ValueError, match="no tag_scheme"):
+        _tagging_score(unschemed, ["NOUN"], ["NOUN"])
 
 
 def test_entity_f1_no_entities_is_zero():

@@ -95,7 +95,8 @@ class Task:
     ``{lang3}`` are expanded per language). ``train_task`` names, for a target, the task whose
     English training split fine-tunes it (``None``: evaluated from the encoder alone);
     ``selection_task`` the task whose English validation split picks the checkpoint.
-    Hyper-parameters are defaults the config may override.
+    ``tag_scheme`` says how a tagging target's tags are read into seqeval spans (see
+    ``xstilts.metrics.tagging``). Hyper-parameters are defaults the config may override.
     """
 
     name: str
@@ -112,6 +113,7 @@ class Task:
     batch_size: int = 32
     learning_rate: float = 1e-5
     null_answers: bool = False
+    tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
     in_multitask: bool = True  # part of the study's nine-task multi-task mixture
     hub: dict = field(default_factory=dict)
     local: dict = field(default_factory=dict)
@@ -366,6 +368,7 @@ _TASKS = (
         languages=UDPOS_LANGS,
         labels=UPOS_LABELS,
         train_task="udpos",
+        tag_scheme="full_tag",
         group="structured_prediction",
         epochs=10,
         hub={
@@ -390,6 +393,7 @@ _TASKS = (
         languages=PANX_LANGS,
         labels=PANX_LABELS,
         train_task="panx",
+        tag_scheme="iob2",
         group="structured_prediction",
         epochs=10,
         hub={"path": "google/xtreme", "name": "PAN-X.{lang}", "columns": {"tags": "ner_tags"}},

@@ -61,10 +61,6 @@ def _first_subword_predictions(logits, features, names) -> list[list[str]]:
     return preds
 
 
-def _is_iob(names) -> bool:
-    return any(n.startswith(("B-", "I-")) for n in names)
-
-
 def selection_metric(eval_pred) -> dict:
     """Validation metric used to pick the best checkpoint: micro accuracy of first sub-words."""
     logits, labels = eval_pred
@@ -73,14 +69,16 @@ def selection_metric(eval_pred) -> dict:
 
 
 def score(logits, examples, features, task, lang: str):
-    """seqeval F1 over words (predictions IOB2-repaired for NER); per-sentence predictions."""
+    """seqeval F1 over words in the task's ``tag_scheme`` (IOB2-repaired predictions for NER)."""
+    if task.tag_scheme is None:
+        raise ValueError(f"task {task.name!r}: the registry gives no tag_scheme to score it with")
     preds = _first_subword_predictions(logits, features, task.labels)
     golds = [list(tags) for tags in examples["tags"]]
     # Words lost to truncation count as "O", as XTREME's scorer sees whole sentences.
     preds = [p + ["O"] * (len(g) - len(p)) for p, g in zip(preds, golds, strict=True)]
-    if _is_iob(task.labels):
+    if task.tag_scheme == "iob2":
         preds = [repair_iob2(p) for p in preds]
-    metrics = entity_f1(preds, golds)
+    metrics = entity_f1(preds, golds, task.tag_scheme)
     predictions = [
         {"id": i, "prediction": p, "gold": g}
         for i, p, g in zip(examples["id"], preds, golds, strict=True)

@@ -1,21 +1,38 @@
 """Sequence-labelling metrics reproducing seqeval's default (conlleval-compatible) mode.
 
-XTREME scores PAN-X and UD-POS with ``seqeval.metrics.f1_score`` on lists of sentences,
-passing raw tags (BIO tags for PAN-X, bare POS tags such as ``NOUN`` for UD-POS). In that
-mode seqeval reads every tag as ``prefix = tag[0]`` and
-``type = tag[1:].split("-", 1)[-1] or "_"`` (so ``B-PER`` is ``B``/``PER``, ``NOUN`` is
-``N``/``OUN``, ``X`` is ``X``/``_``), joins the sentences into one sequence with an ``O``
-after each, and reads chunks with conlleval's start/end rules. Scores are the micro
-precision, recall and F1 over exact ``(type, start, end)`` matches, 0 when undefined.
+XTREME and jiant score PAN-X and UD-POS with ``seqeval.metrics.f1_score`` on lists of
+sentences, passing raw tags: BIO tags for PAN-X, bare POS tags such as ``NOUN`` for UD-POS.
+seqeval joins the sentences into one sequence with an ``O`` after each and reads chunks with
+conlleval's start/end rules, each tag read as a prefix (``tag[0]``) and a type. How the type is
+read is the scheme, which the task registry names per task (``Task.tag_scheme``):
+
+* ``"iob2"`` (PAN-X): seqeval 1.x, ``type = tag[1:].split("-", 1)[-1] or "_"``, so ``B-PER``
+  is ``B``/``PER``. For B-/I-/O tags this is also what seqeval 0.0.12 reads.
+* ``"full_tag"`` (UD-POS): seqeval 0.0.12, which XTREME's 2020 scorer and jiant (pinned to it)
+  ran: ``type = tag.split("-")[-1]``, the full tag name, so ``CCONJ`` and ``SCONJ`` are distinct
+  types (seqeval 1.x would read both as ``CONJ``). Every tag is a span of its own name; as in
+  0.0.12, a run of the same tag is one span, except ``SCONJ`` and ``SYM`` (prefix ``S``, a
+  single-token chunk in conlleval) whose every token is its own span.
+
+Scores are the micro precision, recall and F1 over exact ``(type, start, end)`` matches, 0 when
+undefined.
 """
 
 _OUTSIDE = ("O", ".")
+SCHEMES = ("iob2", "full_tag")
 
 
-def _split_tag(tag: str) -> tuple[str, str]:
+def _split_tag(tag: str, scheme: str) -> tuple[str, str]:
     if not tag:
         raise ValueError("empty tag")
+    if scheme == "full_tag":
+        return tag[0], tag.split("-")[-1]
     return tag[0], tag[1:].split("-", maxsplit=1)[-1] or "_"
+
+
+def _check_scheme(scheme: str) -> None:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
 
 
 def _chunk_ends(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
@@ -34,13 +51,14 @@ def _chunk_starts(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> 
     return prefix not in _OUTSIDE and prev_type != type_
 
 
-def get_entities(tags: list[str]) -> list[tuple[str, int, int]]:
+def get_entities(tags: list[str], scheme: str = "iob2") -> list[tuple[str, int, int]]:
     """Chunks of one tag sequence as ``(type, first, last)`` (inclusive), like seqeval."""
+    _check_scheme(scheme)
     prev_prefix, prev_type = "O", ""
     start = 0
     chunks = []
     for i, tag in enumerate([*tags, "O"]):
-        prefix, type_ = _split_tag(tag)
+        prefix, type_ = _split_tag(tag, scheme)
         if _chunk_ends(prev_prefix, prefix, prev_type, type_):
             chunks.append((prev_type, start, i - 1))
         if _chunk_starts(prev_prefix, prefix, prev_type, type_):
@@ -71,11 +89,13 @@ def _flatten(
     return flat_pred, flat_ref
 
 
-def entity_f1(predictions: list[list[str]], references: list[list[str]]) -> dict[str, float]:
+def entity_f1(
+    predictions: list[list[str]], references: list[list[str]], scheme: str = "iob2"
+) -> dict[str, float]:
     """seqeval default-mode micro ``f1``, ``precision`` and ``recall``, as percentages."""
     flat_pred, flat_ref = _flatten(predictions, references)
-    predicted = set(get_entities(flat_pred))
-    gold = set(get_entities(flat_ref))
+    predicted = set(get_entities(flat_pred, scheme))
+    gold = set(get_entities(flat_ref, scheme))
     correct = len(predicted & gold)
     precision = correct / len(predicted) if predicted else 0.0
     recall = correct / len(gold) if gold else 0.0
