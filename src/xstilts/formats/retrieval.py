@@ -110,8 +110,8 @@ def evaluate_tatoeba(
 def _mine(model, tokenizer, split: dict[str, Any], layer: int, k: int, **kwargs) -> list:
     """Margin candidates ``(score, source_id, target_id)`` of one BUCC split, best first.
 
-    Each distinct text is embedded once; pairs whose text several sentences share are dropped
-    (logged), as XTREME does.
+    Each distinct text is embedded once; pairs whose text several sentences share are dropped,
+    as XTREME drops them, with a warning giving their number.
     """
     candidates, dropped = bucc_mine(
         split["source"],
