@@ -54,7 +54,17 @@ def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, st
         if validation_languages:
             out += [("validation", lang) for lang in task.languages if lang != "en"]
         out += [("test", lang) for lang in task.languages]
-    return out
+    return [(split, lang) for split, lang in out if not task.declared_gap(split, lang)]
+
+
+def declared_gaps(task) -> dict[str, str]:
+    """``{split.lang: reason}`` of the splits the registry declares absent."""
+    return {
+        split_name(split, lang): reason
+        for split in SPLITS
+        for lang in task.languages
+        if (reason := task.declared_gap(split, lang))
+    }
 
 
 # --- retrieval records ---
