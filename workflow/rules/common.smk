@@ -1,6 +1,7 @@
 # Config validation, wildcard constraints and every input function. No logic beyond lookups:
 # the task registry and the Study (src/xstilts) answer every question.
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -9,16 +10,30 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 
-from xstilts import layout, registry
+from xstilts import download, layout, registry
 from xstilts import report as xreport
 from xstilts.config import ConfigError, Study, load, validate
 
-if not config:
-    config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+
+def _config_source():
+    """The config files Snakemake read (config errors name them)."""
+    files = [str(f) for f in workflow.configfiles]
+    return ", ".join(files) or "the config"
+
+
 try:
-    STUDY = Study(validate(config))
+    if not config:
+        config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+    STUDY = Study(validate(config, source=_config_source()))
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
+
+# --- the hub mirror: filled by the download rule; every other job runs with the hub offline ---
+MIRROR = STUDY.mirror.rstrip("/")
+DOWNLOAD_MANIFEST = download.MANIFEST
+SNAPSHOTS = {str(s.manifest): s for s in download.snapshots(STUDY)}
+HUB_OFFLINE_HERE = os.environ.get("HF_HUB_OFFLINE", "0")  # the download follows the user's own
+os.environ.update(download.OFFLINE)
 
 
 def _alternatives(values):
@@ -67,8 +82,37 @@ def model_ref(wildcards):
 
 
 def built_model(wildcards):
-    """The local model folder when the model is built here (hub models are not files)."""
-    return [layout.MODEL.format(model=wildcards.model)] if STUDY.is_built(wildcards.model) else []
+    """The model's files as a target: the folder of a model built here, or the mirror's
+    download manifest of a hub model (nothing for a local path)."""
+    if STUDY.is_built(wildcards.model):
+        return [layout.MODEL.format(model=wildcards.model)]
+    if STUDY.hub_model(wildcards.model):
+        return [f"{STUDY.model_ref(wildcards.model)}/{DOWNLOAD_MANIFEST}"]
+    return []
+
+
+def snapshot_args(wildcards, output):
+    """The download command's arguments for the snapshot one download job fills."""
+    snapshot = SNAPSHOTS.get(str(output[0]))
+    if snapshot is None:
+        raise WorkflowError(
+            f"{output[0]}: the grid needs no such snapshot (it needs: {', '.join(SNAPSHOTS)})"
+        )
+    return (
+        f"--kind {snapshot.kind} --repo {shlex.quote(snapshot.repo)} --revision"
+        f" {shlex.quote(snapshot.revision)} --mirror {shlex.quote(snapshot.mirror)}"
+        f" --patterns {shlex.quote(as_json(list(snapshot.patterns)))}"
+    )
+
+
+def dataset_snapshots(wildcards):
+    """The mirror snapshots (download manifests) a task's hub data are read from."""
+    return [str(s.manifest) for s in download.dataset_snapshots(STUDY, wildcards.task)]
+
+
+def dataset_folders(wildcards):
+    folders = [str(s.folder) for s in download.dataset_snapshots(STUDY, wildcards.task)]
+    return f"--hub {' '.join(map(shlex.quote, folders))}" if folders else ""
 
 
 def model_spec(wildcards):
