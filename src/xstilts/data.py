@@ -13,7 +13,8 @@ import json
 import logging
 from pathlib import Path
 
-from xstilts import registry, synthetic
+from xstilts import hub, registry, synthetic
+from xstilts.formats.hub import HubRowError
 from xstilts.loaders import (
     LOADERS,
     TATOEBA_LANG3,
@@ -187,38 +188,132 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
     return out
 
 
-# --- hub (cluster) ---
-TYDIQA_LANG_NAMES = dict(
-    ar="arabic",
-    bn="bengali",
-    en="english",
-    fi="finnish",
-    id="indonesian",
-    ko="korean",
-    ru="russian",
-    sw="swahili",
-    te="telugu",
-)
+# --- hub (cluster): read from the mirror, laid out as the hub repositories ---
+def _has_gold(task, record: dict | None) -> bool:
+    """Whether a record carries its gold label or answer (what XTREME's test copies strip)."""
+    if record is None:
+        return False
+    if task.format == "multiple_choice":
+        return record["label"] >= 0
+    if task.format == "span_qa":
+        return bool(record["answers"]["text"]) or task.null_answers
+    return True
 
 
-def _hub_parts(hub: dict) -> list[dict]:
-    """The hub sources of a task: one, or several concatenated (ANLI+), ANLI's per round."""
-    parts = []
-    for part in hub.get("parts", [hub]):
-        for r in part.get("rounds", (None,)):
-            parts.append(
-                {
-                    k: v.format(round=r) if isinstance(v, str) and r is not None else v
-                    for k, v in part.items()
-                    if k != "rounds"
-                }
-            )
-    return parts
+def readme_configs(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """``{config: {split: [path patterns]}}`` from the ``configs:`` block of a repo's README."""
+    import yaml
+
+    readme = folder / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    if not text.startswith("---"):
+        return {}
+    card = yaml.safe_load(text.split("---", 2)[1]) or {}
+    out = {}
+    for entry in card.get("configs", []):
+        files = entry.get("data_files", [])
+        if isinstance(files, str | list) and not (files and isinstance(files[0], dict)):
+            files = [{"split": "train", "path": files}]
+        if isinstance(files, dict):
+            files = [{"split": k, "path": v} for k, v in files.items()]
+        out[entry["config_name"]] = {
+            f["split"]: [f["path"]] if isinstance(f["path"], str) else list(f["path"])
+            for f in files
+        }
+    return out
 
 
-def load_hub(task, spec: dict) -> dict[str, list[dict]]:
-    """Load from the Hugging Face hub as declared in the registry's ``hub`` entry."""
+def _missing(where: str, what: str, looked: Path, present, hint: str = "") -> DataFormatError:
+    shown = ", ".join(sorted(present)[:20]) or "nothing"
+    return DataFormatError(f"{where}: {what} not found in {looked} (it has: {shown}).{hint}")
+
+
+def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
+    """One hub split of ``source`` for ``lang``, read from the mirror with ``datasets`` exactly
+    as on the cluster (offline: the mirror folder, its README configs, its parquet files)."""
     import datasets
+
+    revision = spec.get("revisions", {}).get(source.repo, source.revision)
+    folder = hub.dataset_dir(spec.get("mirror") or hub.DEFAULT_MIRROR, source.repo, revision)
+    config = source.config_name(lang)
+    where = f"hub data set {source.repo}@{revision} config {config!r} split {hub_split_name!r}"
+    hint = f" Unverified about this repository: {source.unverified}." if source.unverified else ""
+    if not folder.is_dir():
+        raise DataFormatError(
+            f"{where}: the repository is not in the hub mirror (looked for {folder}); run the "
+            f"download job, or fill it with `hf download {source.repo} --repo-type dataset "
+            f"--revision {revision} --local-dir {folder}`"
+        )
+    script = folder / f"{source.repo.split('/')[1]}.py"
+    if script.is_file():
+        raise DataFormatError(
+            f"{where}: {script} is a loading script, which datasets>=4 no longer runs; read the "
+            f"repository's parquet files instead (revision {hub.CONVERT}, or a maintained mirror)"
+        )
+    if revision == hub.CONVERT:
+        files = sorted((folder / config / hub_split_name).glob("*.parquet"))
+        if not files:
+            if not (folder / config).is_dir():
+                present = [p.name for p in folder.iterdir() if p.is_dir()]
+                raise _missing(where, f"config folder {config!r}", folder, present, hint)
+            present = [p.name for p in (folder / config).iterdir()]
+            raise _missing(
+                where, f"split folder {hub_split_name!r}", folder / config, present, hint
+            )
+        ds = datasets.load_dataset(
+            "parquet",
+            data_files={hub_split_name: [str(f) for f in files]},
+            split=hub_split_name,
+            cache_dir=cache,
+        )
+    else:
+        configs = readme_configs(folder)
+        if config not in configs:
+            raise _missing(where, f"config {config!r}", folder / "README.md", configs, hint)
+        if hub_split_name not in configs[config]:
+            present = configs[config]
+            raise _missing(where, f"split {hub_split_name!r}", folder / "README.md", present, hint)
+        patterns = configs[config][hub_split_name]
+        if not any(glob.glob(str(folder / p)) for p in patterns):
+            raise DataFormatError(
+                f"{where}: no data files match {', '.join(patterns)} in {folder} (the download "
+                f"did not fetch them){hint}"
+            )
+        ds = datasets.load_dataset(str(folder), config, split=hub_split_name, cache_dir=cache)
+    absent = [c for c in source.columns.columns() if c not in ds.column_names]
+    if absent:
+        raise DataFormatError(
+            f"{where}: column(s) {absent} missing (it has {ds.column_names}; read from {folder})"
+        )
+    return ds, where
+
+
+def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
+    """ClassLabel names of the label columns, checked against the registry's label set."""
+    names = {}
+    for column in source.columns.label_columns():
+        feature = ds.features[column]
+        feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) / List(ClassLabel)
+        if hasattr(feature, "names"):
+            names[column] = list(feature.names)
+    label_map = getattr(source.columns, "label_map", None)
+    if task.format in ("classification", "tagging") and task.labels:
+        for column, found in names.items():
+            spelled = {label_map.get(n, n) for n in found} if label_map else set(found)
+            if spelled != set(task.labels):
+                raise DataFormatError(
+                    f"{where}: column {column!r} has ClassLabel names {found}; task {task.name} "
+                    f"expects the labels {list(task.labels)}"
+                )
+    return names
+
+
+def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[dict]]:
+    """Read a task's hub sources (registry ``hub``) from the mirror; no split falls back to
+    another, and a placeholder label outside the splits the registry marks unlabelled is an
+    error naming task, split and row (in those splits the row is dropped and counted in
+    ``dropped``)."""
+    import tempfile
 
     if not task.hub:
         raise DataFormatError(
@@ -226,81 +321,45 @@ def load_hub(task, spec: dict) -> dict[str, list[dict]]:
             f"the data is licensed); set data.tasks.{task.name}.source to local and its root"
         )
     out: dict[str, list[dict]] = {}
-    for part in _hub_parts(task.hub):
-        for split, lang in wanted_splits(task):
-            hub_split = part.get(split, split)
-            if hub_split is None:  # this part does not contribute to this split
-                continue
-            name = part.get("name", "").format(
-                lang=lang,
-                lang3=TATOEBA_LANG3.get(lang, lang),
-                lang_name=part.get("lang_names", {}).get(lang, lang),
-            )
-            try:
-                ds = datasets.load_dataset(
-                    part["path"], name or None, split=hub_split, revision=part.get("revision")
-                )
-            except ValueError as e:  # a split or configuration the hub copy does not have
-                log.warning("task %s: no hub data for %s.%s (%s)", task.name, split, lang, e)
-                continue
-            if part.get("language_from_id"):  # TyDiQA-GoldP: ids start with the language name
-                prefix = TYDIQA_LANG_NAMES[lang] + "-"
-                ds = ds.filter(lambda r, prefix=prefix: r["id"].startswith(prefix))
-            rows = [_from_hub(task, part, row, i) for i, row in enumerate(ds)]
-            out.setdefault(split_name(split, lang), []).extend(r for r in rows if r is not None)
+    dropped = {} if dropped is None else dropped
+    with tempfile.TemporaryDirectory(prefix="xstilts-hub-cache-") as cache:
+        for source in task.hub:
+            for split, lang in wanted_splits(task):
+                if split not in source.splits:
+                    continue
+                name = split_name(split, lang)
+                ds, where = hub_split(source, lang, source.splits[split], spec, cache)
+                names = _label_names(task, source, ds, where)
+                prefix = source.id_prefix.get(lang) if source.id_prefix else None
+                if source.id_prefix and prefix is None:
+                    raise DataFormatError(f"{where}: no id prefix declared for language {lang}")
+                rows = out.setdefault(name, [])
+                for i, row in enumerate(ds):
+                    if prefix and not row[source.columns.id].startswith(prefix):
+                        continue
+                    at = f"task {task.name} split {name} ({where}) row {i}"
+                    try:
+                        record = source.columns.record(row, i, names)
+                    except HubRowError as e:
+                        raise DataFormatError(f"{at}: {e}") from None
+                    if _has_gold(task, record):
+                        rows.append(record)
+                    elif source.splits[split] in source.unlabelled:
+                        dropped[name] = dropped.get(name, 0) + 1
+                    else:
+                        raise DataFormatError(
+                            f"{at}: no gold label or answer (a placeholder label is accepted only "
+                            f"in the splits the registry marks unlabelled: "
+                            f"{list(source.unlabelled) or 'none for this source'}). "
+                            f"{task.gold or 'Labelled data come from the original files.'}"
+                        )
+                if not rows:
+                    raise DataFormatError(f"{where}: no rows for {name} (task {task.name})")
+    for name, n in dropped.items():
+        log.info(
+            "task %s %s: dropped %d unlabelled rows (declared in the registry)", task.name, name, n
+        )
     return out
-
-
-def _from_hub(task, part: dict, row: dict, i: int) -> dict | None:
-    """A hub row in the canonical record of the task's format (None: a row without gold label,
-    as SNLI's annotator-disagreement pairs)."""
-    cols = part.get("columns", {})
-
-    def get(key, default=None):
-        return row.get(cols.get(key, key), default)
-
-    if task.format == "classification":
-        label = get("label")
-        if isinstance(label, int) and label < 0:
-            return None
-        label = task.labels[label] if isinstance(label, int) else str(label)
-        return {
-            "id": str(get("id", i)),
-            "text_a": get("text_a"),
-            "text_b": get("text_b") or "",
-            "label": label,
-        }
-    if task.format == "tagging":
-        tags = get("tags")
-        if tags and isinstance(tags[0], int):
-            tags = [task.labels[t] for t in tags]
-        return {"id": str(get("id", i)), "tokens": get("tokens"), "tags": tags}
-    if task.format == "span_qa":
-        return {
-            "id": str(get("id", i)),
-            "title": get("title", ""),
-            "context": get("context"),
-            "question": get("question"),
-            "answers": get("answers"),
-        }
-    if task.format == "multiple_choice":
-        choices = get("choices")
-        if isinstance(choices, dict):  # CommonsenseQA: {"label": [...], "text": [...]}
-            choices = choices["text"]
-        if choices is None:
-            choices = [row[c] for c in part["choice_columns"]]
-        label = get("answerKey", get("label"))
-        label = task.labels.index(label) if label in task.labels else int(label or -1)
-        return {
-            "id": str(get("id", i)),
-            "context": part.get("context", get("context", "")),
-            "question": get("question", ""),
-            "choices": list(choices),
-            "label": label,
-        }
-    if task.format == "retrieval":
-        return {"id": str(i), "source": get("source"), "target": get("target")}
-    raise ValueError(f"no hub adapter for format {task.format!r} (task {task.name})")
 
 
 LOADERS_BY_SOURCE = {"synthetic": load_synthetic, "local": load_local, "hub": load_hub}
@@ -349,8 +408,12 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary."""
     import datasets
 
-    task = registry.get(task_name)
-    rows = LOADERS_BY_SOURCE[spec["source"]](task, spec)
+    task = restrict(registry.get(task_name), spec.get("languages"))
+    dropped: dict[str, int] = {}
+    if spec["source"] == "hub":
+        rows = load_hub(task, spec, dropped)
+    else:
+        rows = LOADERS_BY_SOURCE[spec["source"]](task, spec)
     cap = spec.get("max_eval_examples")
     dd = datasets.DatasetDict()
     for name, split_rows in rows.items():
@@ -370,4 +433,26 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
         "splits_missing": sorted(
             {split_name(*s) for s in wanted_splits(task, spec["source"] != "synthetic")} - set(dd)
         ),
+        "splits_declared_absent": declared_gaps(task),
+        "unlabelled_rows_dropped": dropped,
+        "languages": list(task.languages),
     }
+
+
+def restrict(task, languages):
+    """The task limited to ``languages`` (smoke runs and tests; None: all of them)."""
+    if not languages:
+        return task
+    unknown = sorted(set(languages) - set(task.languages))
+    if unknown:
+        raise DataFormatError(
+            f"task {task.name}: languages {unknown} are not the task's "
+            f"({', '.join(task.languages)})"
+        )
+    keep = tuple(lang for lang in task.languages if lang in languages)
+    gaps = tuple(
+        dataclasses.replace(g, languages=tuple(x for x in g.languages if x in keep))
+        for g in task.gaps
+        if not g.languages or set(g.languages) & set(keep)
+    )
+    return dataclasses.replace(task, languages=keep, gaps=gaps)
