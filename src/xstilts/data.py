@@ -260,12 +260,8 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
             raise _missing(
                 where, f"split folder {hub_split_name!r}", folder / config, present, hint
             )
-        ds = datasets.load_dataset(
-            "parquet",
-            data_files={hub_split_name: [str(f) for f in files]},
-            split=hub_split_name,
-            cache_dir=cache,
-        )
+        args = ("parquet",)
+        kwargs = {"data_files": {hub_split_name: [str(f) for f in files]}}
     else:
         configs = readme_configs(folder)
         if config not in configs:
@@ -279,7 +275,12 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
                 f"{where}: no data files match {', '.join(patterns)} in {folder} (the download "
                 f"did not fetch them){hint}"
             )
-        ds = datasets.load_dataset(str(folder), config, split=hub_split_name, cache_dir=cache)
+        args, kwargs = (str(folder), config), {}
+    try:
+        ds = datasets.load_dataset(*args, split=hub_split_name, cache_dir=cache, **kwargs)
+    except (datasets.exceptions.DatasetGenerationError, ValueError, OSError) as e:
+        cause = f"{e}: {e.__cause__}" if e.__cause__ else str(e)
+        raise DataFormatError(f"{where}: datasets cannot read {folder}: {cause}{hint}") from e
     absent = [c for c in source.columns.columns() if c not in ds.column_names]
     if absent:
         raise DataFormatError(

@@ -462,6 +462,10 @@ _TASKS = (
             "validation": "xnli/dev-{lang}.tsv",
             "test": "xnli/test-{lang}.tsv",
         },
+        gold=(
+            "XTREME's test-{lang}.tsv have no labels: use XNLI-1.0/xnli.test.tsv (loader "
+            "xnli_tsv) or facebook/xnli"
+        ),
         description="XNLI: NLI in 15 languages, fine-tuned on MNLI",
     ),
     Task(
@@ -481,6 +485,10 @@ _TASKS = (
             "validation": "pawsx/dev-{lang}.tsv",
             "test": "pawsx/test-{lang}.tsv",
         },
+        gold=(
+            "XTREME's test-{lang}.tsv have no labels: use x-final/{lang}/test_2k.tsv (loader "
+            "pawsx_tsv) from PAWS-X's x-final.tar.gz"
+        ),
         description="PAWS-X paraphrase identification",
     ),
     Task(
@@ -505,6 +513,10 @@ _TASKS = (
             "validation": "udpos/{lang}_*-ud-dev.conllu",
             "test": "udpos/{lang}_*-ud-test.conllu",
         },
+        gold=(
+            "XTREME's test files have no tags: use the UD v2.5 treebanks' *-ud-test.conllu (ud-"
+            "treebanks-v2.5.tgz)"
+        ),
         description="UD v2.5 part-of-speech tagging (seqeval F1, as XTREME scores it)",
     ),
     Task(
@@ -524,6 +536,10 @@ _TASKS = (
             "validation": "panx/panx_dataset/{lang}/dev",
             "test": "panx/panx_dataset/{lang}/test",
         },
+        gold=(
+            "XTREME's test files have no tags: use the panx_dataset {lang}/test files "
+            "(AmazonDrive download of XTREME)"
+        ),
         description="WikiANN named entities, Rahimi et al. split (seqeval entity F1)",
     ),
     Task(
@@ -541,6 +557,7 @@ _TASKS = (
         hub=(_xtreme("XQuAD.{lang}", SpanQAColumns(title=None), splits={"test": "validation"}),),
         gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev")),),
         local={"loader": "squad_json", "test": "xquad/xquad.{lang}.json"},
+        gold="labelled files: google-deepmind/xquad xquad.{lang}.json",
         description="XQuAD: SQuAD v1.1 dev translated into 10 languages",
     ),
     Task(
@@ -560,6 +577,10 @@ _TASKS = (
             "validation": "mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json",
             "test": "mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json",
         },
+        gold=(
+            "XTREME strips answers from MLQA test: use MLQA_V1.zip (test/test-"
+            "context-{lang}-question-{lang}.json)"
+        ),
         description="MLQA (context language = question language; language-aware scoring)",
     ),
     Task(
@@ -593,6 +614,10 @@ _TASKS = (
             "train": "tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json",
             "test": "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json",
         },
+        gold=(
+            "XTREME strips the GoldP dev answers: use tydiqa-goldp-v1.1-dev.json from google-"
+            "research-datasets/tydiqa"
+        ),
         description="TyDiQA-GoldP (XTREME's split: dev serves as test)",
     ),
     Task(
@@ -608,6 +633,10 @@ _TASKS = (
             "validation": "bucc2018/{lang}-en.dev.gold",
             "test": "bucc2018/{lang}-en.test.gold",
         },
+        gold=(
+            "XTREME's download script deletes the test gold: use bucc2018-{lang}-en.training-gold"
+            " from comparable.limsi.fr (BUCC 2018), renamed {lang}-en.test.gold"
+        ),
         description="BUCC 2018 bitext mining (ratio margin, threshold tuned on the sample set)",
     ),
     Task(
