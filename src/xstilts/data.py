@@ -127,9 +127,12 @@ def _patterns(value) -> list[tuple[str | None, str]]:
     return out
 
 
+def _expand(pattern: str, lang: str) -> str:
+    return pattern.format(lang=lang, lang3=TATOEBA_LANG3.get(lang, lang))
+
+
 def _files(root: Path, pattern: str, lang: str) -> list[Path]:
-    name = pattern.format(lang=lang, lang3=TATOEBA_LANG3.get(lang, lang))
-    return sorted(Path(p) for p in glob.glob(str(root / name)))
+    return sorted(Path(p) for p in glob.glob(str(root / _expand(pattern, lang))))
 
 
 def _read(loader: str, path: Path, lang: str) -> list[dict]:
@@ -152,10 +155,65 @@ def _check_root(task, root: Path) -> None:
     )
 
 
+def _read_checked(task, loader: str, path: Path, lang: str, split: str) -> list[dict]:
+    """Rows of one file; every problem is an error naming the file (and line, row or id)."""
+    gold = f" {task.gold}" if split == "test" and task.gold else ""
+    try:
+        rows = _read(loader, path, lang)
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise DataFormatError(
+            f"{path}:{line}: not UTF-8 (byte {e.object[e.start : e.start + 1]!r} at offset "
+            f"{e.start}: {e.reason}); expected UTF-8 text"
+        ) from None
+    except DataFormatError as e:
+        raise DataFormatError(f"{e}{gold}") from None
+    if not rows:
+        raise DataFormatError(f"{path}: no records in the file (task {task.name}, {split}){gold}")
+    labels = set(task.labels)
+    for i, row in enumerate(rows):
+        at = f"{path}: row {i} (id {row.get('id', i)!r})"
+        if task.format == "tagging" and labels and not set(row["tags"]) <= labels:
+            bad = sorted(set(row["tags"]) - labels)
+            raise DataFormatError(
+                f"{at}: tag(s) {bad} outside the label set of task {task.name} "
+                f"({', '.join(task.labels)})"
+            )
+        if task.role == "target" and split != "train" and not _local_gold(task, row):
+            raise DataFormatError(f"{at}: no gold label or answer in an evaluation file.{gold}")
+    return rows
+
+
+def _local_gold(task, row: dict) -> bool:
+    if task.format == "classification":
+        return row["label"] not in ("", None)
+    if task.format == "tagging":
+        return bool(row["tags"]) and all(row["tags"])
+    if task.format == "span_qa":
+        return bool(row["answers"]["text"]) or task.null_answers
+    return True
+
+
+def _unique_ids(task, name: str, rows: list[dict], where: str) -> None:
+    """Evaluation matches predictions to examples by id: a repeated id fails here, not later."""
+    if task.format != "span_qa" or name.startswith("train"):
+        return
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        if row["id"] in seen:
+            raise DataFormatError(
+                f"task {task.name} {name}: question id {row['id']!r} repeated (rows "
+                f"{seen[row['id']]} and {i} of {where}); expected unique ids"
+            )
+        seen[row["id"]] = i
+
+
 def load_local(task, spec: dict) -> dict[str, list[dict]]:
-    """Read the original files named by the registry (or the config's ``files``) under ``root``."""
+    """Read the original files named by the registry (or the config's ``files``) under
+    ``root``. A split the task needs with no file, or an empty one, is an error naming the
+    patterns looked for (splits the registry declares absent are not asked for)."""
     root = Path(spec["root"])
-    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
+    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec.get("files", {})}
     loader = spec.get("loader") or task.local.get("loader")
     if loader not in LOADERS:
         raise DataFormatError(
@@ -163,28 +221,26 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
             f"data.tasks.{task.name}.loader); known loaders: {', '.join(sorted(LOADERS))}"
         )
     _check_root(task, root)
-    out, missing = {}, []
+    out = {}
     for split, lang in wanted_splits(task):
-        rows, looked = [], []
+        name = split_name(split, lang)
+        rows, looked, paths = [], [], []
         for part_loader, pattern in _patterns(files.get(split)):
             if "{lang" not in pattern and lang != "en":
                 continue  # a file without a language slot holds English only
-            looked.append(str(root / pattern))
+            looked.append(str(root / _expand(pattern, lang)))
             for path in _files(root, pattern, lang):
-                rows += _read(part_loader or loader, path, lang)
-        if rows:
-            out[split_name(split, lang)] = rows
-        elif split == "train":
+                rows += _read_checked(task, part_loader or loader, path, lang, split)
+                paths.append(path)
+        if not rows:
+            gold = f" {task.gold}" if split == "test" and task.gold else ""
             raise DataFormatError(
-                f"task {task.name}: no training file for {lang} (looked for "
-                f"{', '.join(looked) or 'nothing: the task names no train files'})"
+                f"task {task.name}: no {split} file for {lang} (looked for "
+                f"{', '.join(looked) or f'nothing: the task names no {split} files'}; set "
+                f"data.tasks.{task.name}.files.{split}, or limit the languages).{gold}"
             )
-        else:
-            missing.append(split_name(split, lang))
-    if not out:
-        raise DataFormatError(f"task {task.name}: no data files found under {root}")
-    if missing:
-        log.warning("task %s: no local files for %s", task.name, ", ".join(missing))
+        _unique_ids(task, name, rows, ", ".join(map(str, paths)))
+        out[name] = rows
     return out
 
 
@@ -356,6 +412,7 @@ def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[di
                         )
                 if not rows:
                     raise DataFormatError(f"{where}: no rows for {name} (task {task.name})")
+                _unique_ids(task, name, rows, where)
     for name, n in dropped.items():
         log.info(
             "task %s %s: dropped %d unlabelled rows (declared in the registry)", task.name, name, n
