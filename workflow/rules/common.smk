@@ -53,8 +53,8 @@ RETRIEVAL_TARGETS = _alternatives(t for t in registry.target_tasks() if not regi
 
 
 def all_outputs():
-    """Every result of the grid: naming encoders and metrics (not only the tables built from
-    them) makes a deleted one re-run, with exactly what depends on it."""
+    """Every result of the grid: naming encoders, metrics and mirror snapshots (not only the
+    tables built from them) makes a deleted one re-run, with exactly what depends on it."""
     grid = STUDY.grid
     return (
         expand(layout.SCORES, model=grid["models"])
@@ -66,6 +66,7 @@ def all_outputs():
             seed=grid["seeds"],
         )
         + [m for model in grid["models"] for m in model_metrics(model)]
+        + list(SNAPSHOTS)
     )
 
 
@@ -277,3 +278,18 @@ def model_predictions(wildcards):
         target=STUDY.grid["targets"],
         seed=STUDY.grid["seeds"],
     )
+
+
+# --- splits the registry declares absent (anything else missing fails prepare_data) ---
+def declared_gaps():
+    """One line per declared gap of the grid's data: shown whenever the DAG is planned."""
+    return [
+        f"{name}: no {gap.split} split for {', '.join(gap.languages) or 'any language'} "
+        f"(declared in the registry: {gap.reason})"
+        for name in STUDY.data_tasks()
+        for gap in registry.get(name).gaps
+    ]
+
+
+for _line in declared_gaps():
+    print(f"xstilts: {_line}", file=sys.stderr)
