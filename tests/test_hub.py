@@ -161,6 +161,14 @@ def test_labels_are_mapped_by_classlabel_names(mirror, tmp_path):
     assert data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline
 
 
+def test_integer_labels_without_classlabel_names_are_an_error(mirror, tmp_path):
+    folder = _copy(mirror, tmp_path, "nyu-mll/glue")
+    for split in ("train", "validation_matched"):
+        _rewrite(folder, "mnli", split, lambda ds: ds.cast_column("label", datasets.Value("int64")))
+    with pytest.raises(DataFormatError, match=r"'label' holds integers .*without ClassLabel"):
+        data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli"))
+
+
 def test_label_zero_is_a_label(mirror, tmp_path):
     """CosmosQA answers that are the first choice stay in (the old int(label or -1) bug)."""
     rows = data.load_hub(registry.get("cosmosqa"), _spec(mirror, "cosmosqa"))

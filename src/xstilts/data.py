@@ -298,7 +298,7 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
         raise DataFormatError(
             f"{where}: the repository is not in the hub mirror (looked for {folder}); run the "
             f"download job, or fill it with `hf download {source.repo} --repo-type dataset "
-            f"--revision {revision} --local-dir {folder}`"
+            f"--revision {revision} --local-dir {folder}`.{hint}"
         )
     script = folder / f"{source.repo.split('/')[1]}.py"
     if script.is_file():
@@ -353,6 +353,12 @@ def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
         feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) / List(ClassLabel)
         if hasattr(feature, "names"):
             names[column] = list(feature.names)
+        elif task.format in ("classification", "tagging") and "int" in str(feature):
+            raise DataFormatError(
+                f"{where}: column {column!r} holds integers ({feature}) without ClassLabel names, "
+                f"so they cannot be mapped to task {task.name}'s labels by name (parquet written "
+                f"without the 'huggingface' schema metadata?)"
+            )
     label_map = getattr(source.columns, "label_map", None)
     if task.format in ("classification", "tagging") and task.labels:
         for column, found in names.items():
