@@ -122,3 +122,11 @@ def test_synthetic_is_deterministic_and_covers_formats():
     for row in synthetic.tagging("en", 20, 0, registry.PANX_LABELS):
         assert len(row["tokens"]) == len(row["tags"])
         assert set(row["tags"]) <= set(registry.PANX_LABELS)
+
+
+def test_every_split_a_task_needs_has_a_local_pattern():
+    """No split is left to chance: the registry names a file for each (or declares the gap)."""
+    for name, task in registry.TASKS.items():
+        for split, lang in data.wanted_splits(task):
+            patterns = [p for _, p in data._patterns(task.local.get(split))]
+            assert any("{lang" in p or lang == "en" for p in patterns), (name, split, lang)

@@ -612,6 +612,7 @@ _TASKS = (
         local={
             "loader": "squad_json",
             "train": "tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json",
+            "validation": "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.en.dev.json",
             "test": "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json",
         },
         gold=(
