@@ -283,3 +283,32 @@ def test_requirements_and_mirror_paths():
     (cosmos,) = hub.requirements("cosmosqa")
     assert cosmos.allow_patterns == ("default/train/*.parquet", "default/validation/*.parquet")
     assert hub.requirements("bucc") == []
+
+
+def _prepare_cli(tmp_path: Path, spec: dict, task: str):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf-home"),  # nothing cached: only the mirror can serve
+    }
+    cmd = [sys.executable, "-m", "xstilts", "prepare-data", "--task", task]
+    cmd += ["--spec", json.dumps(spec), "--out", str(tmp_path / "out" / task)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_prepare_data_job_reads_only_the_mirror_offline(mirror, tmp_path):
+    done = _prepare_cli(tmp_path, _spec(mirror, "pawsx"), "pawsx")
+    assert done.returncode == 0, done.stderr
+    prepared = datasets.load_from_disk(str(tmp_path / "out" / "pawsx"))
+    assert len(prepared["test.ko"]) == 200 and set(prepared["test.ko"]["label"]) == {0, 1}
+    done = _prepare_cli(tmp_path, _spec(tmp_path / "no-mirror", "pawsx"), "pawsx")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "google/xtreme@main" in done.stderr and "no-mirror/datasets/google/xtreme/main" in (
+        done.stderr
+    )
