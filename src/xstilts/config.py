@@ -345,6 +345,7 @@ class Study:
         }
         if spec["source"] == "hub":
             spec["mirror"] = self.mirror
+            spec["revisions"] = self.config["hub"]["revisions"]
         if spec["source"] == "synthetic":
             spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
             spec["synthetic"].setdefault("seed", 0)

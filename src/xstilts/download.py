@@ -10,6 +10,7 @@ not downloaded again. Every other job runs with the hub offline and reads only t
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import os
@@ -81,9 +82,7 @@ def snapshots(study) -> list[Snapshot]:
         if ref is not None:
             out.setdefault(("models", *ref), set()).update(MODEL_PATTERNS)
     for task in study.data_tasks():
-        if study.data_source(task)["source"] != "hub":
-            continue
-        for req in hub.requirements(task):
+        for req in _dataset_requirements(study, task):
             out.setdefault(("datasets", req.repo, req.revision), set()).update(req.allow_patterns)
     return [
         Snapshot(kind, repo, rev, tuple(sorted(p)), study.mirror)
@@ -91,11 +90,20 @@ def snapshots(study) -> list[Snapshot]:
     ]
 
 
+def _dataset_requirements(study, task: str) -> list:
+    """A hub task's repositories and files, at the revisions the config pins (``hub.revisions``)."""
+    spec = study.data_source(task)
+    if spec["source"] != "hub":
+        return []
+    return [
+        dataclasses.replace(r, revision=spec["revisions"].get(r.repo, r.revision))
+        for r in hub.requirements(task)
+    ]
+
+
 def dataset_snapshots(study, task: str) -> list[Snapshot]:
     """The snapshots one task's hub data are read from."""
-    if study.data_source(task)["source"] != "hub":
-        return []
-    wanted = {(r.repo, r.revision) for r in hub.requirements(task)}
+    wanted = {(r.repo, r.revision) for r in _dataset_requirements(study, task)}
     return [s for s in snapshots(study) if s.kind == "datasets" and (s.repo, s.revision) in wanted]
 
 

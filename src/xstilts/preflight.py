@@ -52,7 +52,7 @@ class Report:
 
 
 def _gb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB"
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
 def _online() -> bool:
@@ -97,8 +97,12 @@ def _check_snapshot(snapshot, online: bool, report: Report) -> dict[str, int] | 
             report.problems.append(
                 Problem(
                     f"{snapshot.kind[:-1]} {snapshot.repo}@{snapshot.revision}: {snapshot.folder} "
-                    f"has no file matching {', '.join(gaps)} (a config or file the grid needs)",
-                    f"fetch it: {download.hand_command(snapshot)}, or run the download stage",
+                    f"has no file matching {', '.join(gaps)} (a config or file the grid needs)"
+                    f"{_script_note(snapshot, files)}",
+                    "use the repository's parquet files (revision refs/convert/parquet, or a "
+                    "maintained mirror: shared/hub/HUB.md)"
+                    if _script_note(snapshot, files)
+                    else f"fetch it: {download.hand_command(snapshot)}, or run the download stage",
                 )
             )
         return None
