@@ -25,6 +25,9 @@ from pathlib import Path
 
 import datasets
 from datasets import ClassLabel, Features, List, Value
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.splits import SplitDict, SplitInfo
+from huggingface_hub import DatasetCardData
 
 from xstilts import hub, registry
 from xstilts.loaders.tatoeba import TATOEBA_LANG3
@@ -46,18 +49,26 @@ QA = Features({"id": S, "title": S, "context": S, "question": S, "answers": ANSW
 
 # --- writing repositories ---
 def _write_main(folder: Path, configs: dict[str, dict[str, datasets.Dataset]], dirs: dict):
-    """Main-branch layout: ``{dir}/{split}-00000-of-00001.parquet`` + README ``configs:``."""
-    lines = ["---", "configs:"]
+    """Main-branch layout: ``{dir}/{split}-00000-of-00001.parquet``, and a README whose YAML has
+    the ``configs:`` block (data files per split) and ``dataset_info`` (features, split sizes),
+    as ``datasets-cli convert_to_parquet`` writes it."""
+    card, infos, entries = DatasetCardData(), {}, []
     for config, splits in configs.items():
         data_dir = dirs.get(config, config)
-        lines += [f"- config_name: {config}", "  data_files:"]
+        sizes = SplitDict()
         for split, ds in splits.items():
             path = folder / data_dir / f"{split}-00000-of-00001.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             ds.to_parquet(str(path))
-            lines += [f"  - split: {split}", f"    path: {data_dir}/{split}-*"]
-    lines += ["---", "", "Fixture built from the shared/data slices (tests/hub_mirror.py).", ""]
-    (folder / "README.md").write_text("\n".join(lines))
+            sizes.add(SplitInfo(name=split, num_bytes=ds.data.nbytes, num_examples=len(ds)))
+        features = next(iter(splits.values())).features
+        infos[config] = DatasetInfo(features=features, splits=sizes, config_name=config)
+        files = [{"split": split, "path": f"{data_dir}/{split}-*"} for split in splits]
+        entries.append({"config_name": config, "data_files": files})
+    DatasetInfosDict(infos).to_dataset_card_data(card)
+    card.configs = entries
+    text = f"---\n{card.to_yaml()}\n---\n\nFixture built from shared/data (tests/hub_mirror.py).\n"
+    (folder / "README.md").write_text(text, encoding="utf-8")
 
 
 def _write_convert(folder: Path, configs: dict[str, dict[str, datasets.Dataset]]):
@@ -386,7 +397,8 @@ def _xtreme(data: Path) -> dict:
     for path in sorted((data / "tydiqa/tydiqa-goldp-v1.1-train").glob("*.json")):
         name = registry.TYDIQA_LANG_NAMES[path.name.split(".")[2]]
         # XTREME's per-language files shortened the ids; the hub config keeps "<language>-..."
-        tydiqa += [{**r, "id": f"{name}-{r['id']}-0"} for r in _squad(path, strip=True)]
+        rows = _squad(path, strip=True)  # the shortened ids repeat: made unique again
+        tydiqa += [{**r, "id": f"{name}-{i}-{r['id']}"} for i, r in enumerate(rows)]
     out["tydiqa"] = {"train": _ds(tydiqa, QA), "validation": _ds(tydiqa, QA)}
 
     bitext = Features(

@@ -44,9 +44,23 @@ def _copy(mirror: Path, tmp_path: Path, repo: str, revision: str = hub.MAIN) -> 
 
 
 def _rewrite(folder: Path, config: str, split: str, fn) -> None:
+    """Rewrite one split's parquet file, and the README's dataset_info, as the hub would."""
     path = next((folder / config).glob(f"{split}-*.parquet"))
     ds = fn(datasets.Dataset.from_parquet(str(path)))
     ds.to_parquet(str(path))
+    readme = folder / "README.md"
+    _, front, body = readme.read_text().split("---\n", 2)
+    card = yaml.safe_load(front)
+    infos = card["dataset_info"]
+    for info in [infos] if isinstance(infos, dict) else infos:
+        if info.get("config_name", "default") == config:
+            info["features"] = datasets.DatasetInfo(features=ds.features)._to_yaml_dict()[
+                "features"
+            ]
+            for entry in info["splits"]:
+                if entry["name"] == split:
+                    entry["num_examples"] = len(ds)
+    readme.write_text(f"---\n{yaml.safe_dump(card, sort_keys=False)}---\n{body}")
 
 
 def test_every_registry_hub_source_has_a_fixture(mirror):
@@ -312,3 +326,14 @@ def test_prepare_data_job_reads_only_the_mirror_offline(mirror, tmp_path):
     assert "google/xtreme@main" in done.stderr and "no-mirror/datasets/google/xtreme/main" in (
         done.stderr
     )
+
+
+def test_a_mirror_with_only_the_configs_a_grid_needs_loads(mirror, tmp_path):
+    """The download fetches only the grid's configs: the README's first config may be absent."""
+    folder = _copy(mirror, tmp_path, "google/xtreme")
+    first = next(iter(data.readme_configs(folder)))
+    shutil.rmtree(folder / first)
+    spec = _spec(tmp_path / "mirror", "pawsx", languages=["en", "ko"])
+    assert first not in ("PAWS-X.en", "PAWS-X.ko")
+    rows = data.load_hub(data.restrict(registry.get("pawsx"), ["en", "ko"]), spec)
+    assert len(rows["test.ko"]) == 200

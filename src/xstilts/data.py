@@ -284,6 +284,9 @@ def _missing(where: str, what: str, looked: Path, present, hint: str = "") -> Da
     return DataFormatError(f"{where}: {what} not found in {looked} (it has: {shown}).{hint}")
 
 
+_BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
+
+
 def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
     """One hub split of ``source`` for ``lang``, read from the mirror with ``datasets`` exactly
     as on the cluster (offline: the mirror folder, its README configs, its parquet files)."""
@@ -316,8 +319,7 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
             raise _missing(
                 where, f"split folder {hub_split_name!r}", folder / config, present, hint
             )
-        args = ("parquet",)
-        kwargs = {"data_files": {hub_split_name: [str(f) for f in files]}}
+        files = [str(f) for f in files]
     else:
         configs = readme_configs(folder)
         if config not in configs:
@@ -326,16 +328,24 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
             present = configs[config]
             raise _missing(where, f"split {hub_split_name!r}", folder / "README.md", present, hint)
         patterns = configs[config][hub_split_name]
-        if not any(glob.glob(str(folder / p)) for p in patterns):
+        files = sorted({f for p in patterns for f in glob.glob(str(folder / p), recursive=True)})
+        if not files:
             raise DataFormatError(
                 f"{where}: no data files match {', '.join(patterns)} in {folder} (the download "
                 f"did not fetch them){hint}"
             )
-        args, kwargs = (str(folder), config), {}
+    # The split's own files, as the README's configs block lists them: load_dataset(folder,
+    # config) would resolve every config of the card and fail on a mirror holding only some.
+    suffixes = Path(files[0]).suffixes
+    builder = next((b for suffix, b in _BUILDERS.items() if suffix in suffixes), None)
+    if builder is None:
+        raise DataFormatError(f"{where}: no reader for {files[0]} (expected parquet, JSON, CSV)")
     try:
-        ds = datasets.load_dataset(*args, split=hub_split_name, cache_dir=cache, **kwargs)
-    except (datasets.exceptions.DatasetGenerationError, ValueError, OSError) as e:
-        cause = f"{e}: {e.__cause__}" if e.__cause__ else str(e)
+        ds = datasets.load_dataset(
+            builder, data_files={hub_split_name: files}, split=hub_split_name, cache_dir=cache
+        )
+    except (datasets.exceptions.DatasetsError, ValueError, OSError) as e:
+        cause = f"{type(e).__name__}: {e}" + (f": {e.__cause__}" if e.__cause__ else "")
         raise DataFormatError(f"{where}: datasets cannot read {folder}: {cause}{hint}") from e
     absent = [c for c in source.columns.columns() if c not in ds.column_names]
     if absent:
