@@ -337,3 +337,16 @@ def test_a_mirror_with_only_the_configs_a_grid_needs_loads(mirror, tmp_path):
     assert first not in ("PAWS-X.en", "PAWS-X.ko")
     rows = data.load_hub(data.restrict(registry.get("pawsx"), ["en", "ko"]), spec)
     assert len(rows["test.ko"]) == 200
+
+
+def test_classlabel_names_from_the_readme_when_parquet_has_no_metadata(mirror, tmp_path):
+    """Parquet written without the 'huggingface' metadata: the card's dataset_info names rule."""
+    import pyarrow.parquet as pq
+
+    baseline = data.load_hub(registry.get("mnli"), _spec(mirror, "mnli"))
+    folder = _copy(mirror, tmp_path, "nyu-mll/glue")
+    for path in (folder / "mnli").glob("*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.replace_schema_metadata(None), path)
+        assert b"huggingface" not in (pq.read_schema(path).metadata or {})
+    assert data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline

@@ -256,15 +256,30 @@ def _has_gold(task, record: dict | None) -> bool:
     return True
 
 
-def readme_configs(folder: Path) -> dict[str, dict[str, list[str]]]:
-    """``{config: {split: [path patterns]}}`` from the ``configs:`` block of a repo's README."""
+def _card(folder: Path) -> dict:
+    """The YAML header of a repository's README (empty without one)."""
     import yaml
 
     readme = folder / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    if not text.startswith("---"):
-        return {}
-    card = yaml.safe_load(text.split("---", 2)[1]) or {}
+    return (yaml.safe_load(text.split("---", 2)[1]) or {}) if text.startswith("---") else {}
+
+
+def readme_features(folder: Path, config: str):
+    """The ``dataset_info`` features the README declares for ``config`` (None: none), which
+    ``datasets`` applies when it loads the repository from the hub."""
+    import datasets
+
+    infos = _card(folder).get("dataset_info", [])
+    for info in [infos] if isinstance(infos, dict) else infos:
+        if info.get("config_name", "default") == config and "features" in info:
+            return datasets.Features._from_yaml_list(info["features"])
+    return None
+
+
+def readme_configs(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """``{config: {split: [path patterns]}}`` from the ``configs:`` block of a repo's README."""
+    card = _card(folder)
     out = {}
     for entry in card.get("configs", []):
         files = entry.get("data_files", [])
@@ -319,7 +334,7 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
             raise _missing(
                 where, f"split folder {hub_split_name!r}", folder / config, present, hint
             )
-        files = [str(f) for f in files]
+        files, features = [str(f) for f in files], None
     else:
         configs = readme_configs(folder)
         if config not in configs:
@@ -334,6 +349,7 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
                 f"{where}: no data files match {', '.join(patterns)} in {folder} (the download "
                 f"did not fetch them){hint}"
             )
+        features = readme_features(folder, config)
     # The split's own files, as the README's configs block lists them: load_dataset(folder,
     # config) would resolve every config of the card and fail on a mirror holding only some.
     suffixes = Path(files[0]).suffixes
@@ -342,7 +358,11 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
         raise DataFormatError(f"{where}: no reader for {files[0]} (expected parquet, JSON, CSV)")
     try:
         ds = datasets.load_dataset(
-            builder, data_files={hub_split_name: files}, split=hub_split_name, cache_dir=cache
+            builder,
+            data_files={hub_split_name: files},
+            split=hub_split_name,
+            features=features,
+            cache_dir=cache,
         )
     except (datasets.exceptions.DatasetsError, ValueError, OSError) as e:
         cause = f"{type(e).__name__}: {e}" + (f": {e.__cause__}" if e.__cause__ else "")
