@@ -67,6 +67,7 @@ def served_hub(tmp_path_factory, tiny_model):
     return root
 
 
+@pytest.mark.slow
 def test_download_once_per_repository_then_offline_jobs(tmp_path, served_hub):
     targets = [
         "resources/data/pawsx",

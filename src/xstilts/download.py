@@ -221,9 +221,10 @@ def record(folder: str | Path) -> dict | None:
 
 
 def is_mirror_path(path: str | Path) -> bool:
-    """Whether ``path`` names a snapshot folder of a mirror (``.../models/org/name/rev``)."""
+    """Whether ``path`` names a snapshot folder of a mirror (``.../models/org/name/rev``; a
+    folder a job of the workflow wrote, with its manifest.json, is not one)."""
     parts = Path(path).parts
-    return len(parts) >= 4 and parts[-4] in KINDS
+    return len(parts) >= 4 and parts[-4] in KINDS and not (Path(path) / "manifest.json").is_file()
 
 
 def require(path: str | Path) -> dict:
