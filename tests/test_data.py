@@ -84,8 +84,9 @@ def test_empty_or_unlabelled_evaluation_files_are_errors(tmp_path):
 
 
 def test_non_utf8_bytes_name_file_and_line(tmp_path):
-    spec = _xnli_en(tmp_path, b"a\tb\tentailment\nc\td\xe9\tneutral\n")
-    with pytest.raises(DataFormatError, match=r"dev-en\.tsv:2: not UTF-8"):
+    good = b"a\tb\tentailment\n" * 5000  # beyond the reader's first buffer
+    spec = _xnli_en(tmp_path, good + b"c\td\xe9\tneutral\n")
+    with pytest.raises(DataFormatError, match=r"dev-en\.tsv:5001: not UTF-8"):
         data.prepare("xnli", spec, tmp_path / "o")
 
 

@@ -161,11 +161,7 @@ def _read_checked(task, loader: str, path: Path, lang: str, split: str) -> list[
     try:
         rows = _read(loader, path, lang)
     except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise DataFormatError(
-            f"{path}:{line}: not UTF-8 (byte {e.object[e.start : e.start + 1]!r} at offset "
-            f"{e.start}: {e.reason}); expected UTF-8 text"
-        ) from None
+        raise _not_utf8(path, e) from None
     except DataFormatError as e:
         raise DataFormatError(f"{e}{gold}") from None
     if not rows:
@@ -182,6 +178,24 @@ def _read_checked(task, loader: str, path: Path, lang: str, split: str) -> list[
         if task.role == "target" and split != "train" and not _local_gold(task, row):
             raise DataFormatError(f"{at}: no gold label or answer in an evaluation file.{gold}")
     return rows
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> DataFormatError:
+    """The error naming the file, line and byte (a reader's error counts from its buffer)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        error = e
+        line = raw[: e.start].count(b"\n") + 1
+        where = f"{path}:{line}"
+    else:  # a compressed file: the offset is in its decompressed text
+        where = str(path)
+    byte = error.object[error.start : error.start + 1]
+    return DataFormatError(
+        f"{where}: not UTF-8 (byte {byte!r} at offset {error.start}: {error.reason}); "
+        "expected UTF-8 text"
+    )
 
 
 def _local_gold(task, row: dict) -> bool:
