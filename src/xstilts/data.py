@@ -3,6 +3,9 @@
 Every task becomes a ``datasets.DatasetDict`` whose splits are named ``{split}.{lang}``
 (``train.en``, ``validation.en``, ``test.de``...) and whose rows follow the task format's
 canonical record (see ``xstilts.formats``). The same prepared data serves every model and seed.
+Hub data are read from the mirror (``xstilts.hub``), never from the network. Nothing is silently
+left out: a split the task needs and does not get is an error naming what is missing and where
+it was looked for, unless the registry declares the gap (``Task.gaps``).
 """
 
 from __future__ import annotations
