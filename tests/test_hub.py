@@ -350,3 +350,12 @@ def test_classlabel_names_from_the_readme_when_parquet_has_no_metadata(mirror, t
         pq.write_table(table.replace_schema_metadata(None), path)
         assert b"huggingface" not in (pq.read_schema(path).metadata or {})
     assert data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline
+
+
+def test_reports_show_the_declared_gaps():
+    from xstilts import report
+
+    assert "validation for kk, th, tl, yo" in report.gap_note("udpos")
+    assert report.gap_note("xnli") == ""
+    table = report.markdown([{"lang": "de", "f1": 1.0}], "udpos", report.gap_note("udpos"))
+    assert "Declared absent: validation for kk, th, tl, yo" in table
