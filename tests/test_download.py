@@ -157,3 +157,19 @@ def test_compute_job_without_the_mirror_names_the_missing_file(tmp_path):
     )
     assert run.returncode == 2 and f"{data}/download.json is missing" in run.stderr
     assert not (tmp_path / "cache").exists() and not (tmp_path / "data").exists()
+
+
+def test_unknown_repository_is_a_clear_error(tmp_path):
+    (tmp_path / "hub").mkdir()
+    with HubStandIn(tmp_path / "hub") as stand_in:
+        cmd = ["xstilts", "download", "--kind", "datasets", "--repo", "nobody/nothing"]
+        cmd += ["--revision", "main", "--patterns", '["README.md"]', "--mirror", str(tmp_path)]
+        run = subprocess.run(
+            cmd,
+            env=_env(HF_ENDPOINT=stand_in.endpoint),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 2
+    assert "nobody/nothing@main: the hub answered" in run.stderr and "Traceback" not in run.stderr

@@ -82,6 +82,8 @@ def test_every_problem_reported_in_one_run(tmp_path, complete):
     pq.write_table(table, test)
     # 4. a missing CCGbank path
     config["data"]["tasks"]["ccg"]["root"] = str(tmp_path / "no-ccgbank")
+    # 5. a value only the model's own config.json (in the mirror) rejects: 130 positions
+    config["hparams"]["tasks"] = {"pawsx": {"max_length": 200}}
 
     run = _preflight(tmp_path / "bad.yaml", config)
     out = run.stdout
@@ -91,4 +93,5 @@ def test_every_problem_reported_in_one_run(tmp_path, complete):
     assert "cosmos_qa.py" in out and "script-only" in out and "refs/convert/parquet" in out
     assert "PAWS-X.fr" in out and "no gold labels" in out
     assert f"{tmp_path / 'no-ccgbank'} is not a folder" in out and "LDC2005T13" in out
-    assert out.count("fix:") >= 4
+    assert "max_length of pawsx): 200" in out and "at most 128" in out
+    assert out.count("fix:") >= 5

@@ -155,24 +155,37 @@ def fetch(snapshot: Snapshot) -> tuple[str, str]:
     folder = snapshot.folder
     if local_files(folder) and not missing(snapshot, local_files(folder)):
         return _hand_filled_commit(snapshot), "mirror filled beforehand (verified, not downloaded)"
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+    if hub_offline():
         raise MirrorError(
             f"{folder} lacks {', '.join(missing(snapshot, local_files(folder)))} and the hub is "
             f"offline (HF_HUB_OFFLINE is set): run the download where the hub can be reached, or "
             f"fill the folder by hand: {hand_command(snapshot)}"
         )
     from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError
 
     repo_type = KINDS[snapshot.kind]
-    commit = HfApi().repo_info(snapshot.repo, repo_type=repo_type, revision=snapshot.revision).sha
-    snapshot_download(
-        snapshot.repo,
-        repo_type=repo_type,
-        revision=commit,
-        allow_patterns=list(snapshot.patterns),
-        local_dir=folder,
-    )
+    try:
+        info = HfApi().repo_info(snapshot.repo, repo_type=repo_type, revision=snapshot.revision)
+        commit = info.sha
+        snapshot_download(
+            snapshot.repo,
+            repo_type=repo_type,
+            revision=commit,
+            allow_patterns=list(snapshot.patterns),
+            local_dir=folder,
+        )
+    except HfHubHTTPError as e:  # no such repository or revision, gated, hub down
+        raise MirrorError(
+            f"{snapshot.repo}@{snapshot.revision}: the hub answered {str(e).splitlines()[0]}; "
+            "check the repository id and revision (config, registry, shared/hub/HUB.md)"
+        ) from None
     return commit, f"downloaded from {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}"
+
+
+def hub_offline() -> bool:
+    """Whether the hub is switched off here (``HF_HUB_OFFLINE``, as huggingface_hub reads it)."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").upper() in ("1", "ON", "YES", "TRUE")
 
 
 def hand_command(snapshot: Snapshot) -> str:
@@ -212,12 +225,6 @@ def download(snapshot: Snapshot, job) -> dict:
         snapshot.manifest,
         {"summary": summary, "outputs": {str(snapshot.folder): hashes}},
     )
-
-
-def record(folder: str | Path) -> dict | None:
-    """A snapshot's manifest record, or None if ``folder`` is no downloaded snapshot."""
-    path = Path(folder) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def is_mirror_path(path: str | Path) -> bool:

@@ -10,7 +10,6 @@ its fix, and the disk the mirror takes; the exit status is non-zero if there is 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -55,14 +54,10 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
-def _online() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False")
-
-
 def preflight(config_path: str | Path, online: bool | None = None) -> Report:
     from xstilts import config
 
-    online = _online() if online is None else online
+    online = not download.hub_offline() if online is None else online
     try:
         study = config.Study(config.load(config_path))
     except ConfigError as e:
