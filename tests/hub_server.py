@@ -2,9 +2,10 @@
 (``HfApi.repo_info``, ``snapshot_download``, ``hf_hub_download``) calls, serving repositories
 from a local folder, so the download stage runs its real code with ``HF_ENDPOINT`` pointing here.
 
-``root`` is laid out as a mirror (``{root}/models/{org}/{name}/main/``, ``{root}/datasets/...``,
-e.g. a fixture mirror of tests/hub_mirror.py): each repository is served at its ``main`` branch
-and one commit; every request is logged (method, path).
+``root`` is laid out as a mirror (``{root}/models/{org}/{name}/{rev}/``, ``{root}/datasets/...``,
+e.g. a fixture mirror of tests/hub_mirror.py): each revision folder is served as that branch
+(``refs--convert--parquet`` as ``refs/convert/parquet``) at one commit; every request is logged
+(method, path).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from urllib.parse import unquote, urlsplit
 KINDS = {"models": "models", "datasets": "datasets"}
 
 
-def commit_of(repo: str) -> str:
-    return hashlib.sha1(f"stand-in {repo}".encode()).hexdigest()
+def commit_of(repo: str, revision: str = "main") -> str:
+    return hashlib.sha1(f"stand-in {repo}@{revision}".encode()).hexdigest()
 
 
 class HubStandIn:
-    def __init__(self, root: Path, branch: str = "main"):
-        self.root, self.branch = Path(root), branch
+    def __init__(self, root: Path):
+        self.root = Path(root)
         self.requests: list[tuple[str, str]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -41,10 +42,14 @@ class HubStandIn:
     def count(self, method: str, prefix: str) -> int:
         return sum(1 for m, p in self.requests if m == method and p.startswith(prefix))
 
-    def _repo(self, kind: str, repo: str, rev: str) -> Path | None:
-        folder = self.root / kind / repo / self.branch
-        ok = folder.is_dir() and rev in (self.branch, commit_of(repo))
-        return folder if ok else None
+    def _repo(self, kind: str, repo: str, rev: str) -> tuple[Path, str] | None:
+        """(folder, commit) of ``repo`` at a branch or commit, None if not served."""
+        base = self.root / kind / repo
+        for folder in sorted(base.iterdir()) if base.is_dir() else []:
+            branch = folder.name.replace("--", "/")
+            if rev in (branch, commit_of(repo, branch)):
+                return folder, commit_of(repo, branch)
+        return None
 
     def _files(self, folder: Path) -> list[Path]:
         return sorted(p for p in folder.rglob("*") if p.is_file())
@@ -82,9 +87,10 @@ class HubStandIn:
                 parts = [unquote(p) for p in path.strip("/").split("/")]
                 if parts[0] == "api" and len(parts) >= 6:  # api/{kind}/{org}/{name}/{op}/{rev}
                     kind, repo, op, rev = parts[1], "/".join(parts[2:4]), parts[4], parts[5]
-                    folder = stand_in._repo(kind, repo, rev)
-                    if folder is None or kind not in KINDS:
+                    found = stand_in._repo(kind, repo, rev)
+                    if found is None or kind not in KINDS:
                         return self._not_found(f"{kind} {repo}@{rev}")
+                    folder, commit = found
                     files = stand_in._files(folder)
                     if op == "revision":
                         siblings = [
@@ -113,8 +119,8 @@ class HubStandIn:
                 if len(parts) < 5 or parts[2] != "resolve":
                     return self._not_found(path)
                 repo, rev, name = "/".join(parts[:2]), parts[3], "/".join(parts[4:])
-                folder = stand_in._repo(kind, repo, rev)
-                file = folder / name if folder else None
+                found = stand_in._repo(kind, repo, rev)
+                file = found[0] / name if found else None
                 if file is None or not file.is_file():
                     return self._send(404, b"", {"X-Error-Code": "EntryNotFound"})
                 body = file.read_bytes()
@@ -122,7 +128,7 @@ class HubStandIn:
                     200,
                     body,
                     {
-                        "X-Repo-Commit": commit_of(repo),
+                        "X-Repo-Commit": found[1],
                         "ETag": f'"{hashlib.sha256(body).hexdigest()}"',
                     },
                 )

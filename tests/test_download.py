@@ -87,7 +87,7 @@ def test_download_once_per_repository_then_offline_jobs(tmp_path, served_hub):
         served = stand_in.count("GET", "/datasets/google/xtreme/resolve/")
     xtreme = tmp_path / "mirror/datasets/google/xtreme/main"
     record = json.loads((xtreme / "download.json").read_text())
-    assert record["summary"]["commit"] == commit_of("google/xtreme")
+    assert record["summary"]["commit"] == commit_of("google/xtreme", "main")
     assert record["summary"]["files"] == served  # each file fetched once, all recorded
     assert any(p.startswith("PAWS-X.") for p in record["params"]["patterns"])
     assert any(p.startswith("XQuAD.") for p in record["params"]["patterns"])
@@ -95,9 +95,9 @@ def test_download_once_per_repository_then_offline_jobs(tmp_path, served_hub):
     tokenize = json.loads((tmp_path / "resources/cache/tiny/pawsx/manifest.json").read_text())
     (model_input,) = [e for e in tokenize["inputs"] if "hub" in e]
     assert model_input["hub"]["repo"] == MODEL_REPO
-    assert model_input["hub"]["commit"] == commit_of(MODEL_REPO)
+    assert model_input["hub"]["commit"] == commit_of(MODEL_REPO, "main")
     data = json.loads((tmp_path / "resources/data/xquad/manifest.json").read_text())
-    assert [e["hub"]["commit"] for e in data["inputs"]] == [commit_of("google/xtreme")]
+    assert [e["hub"]["commit"] for e in data["inputs"]] == [commit_of("google/xtreme", "main")]
 
     # deleting one snapshot re-downloads just it (and re-runs only what read it)
     snapshot = f"mirror/models/{MODEL_REPO}/main/download.json"

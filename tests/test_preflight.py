@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from hub_mirror import build_mirror
+from hub_server import HubStandIn
 
 from xstilts import hub
 
@@ -47,9 +48,10 @@ def complete(tmp_path_factory, tiny_model):
     return root, config
 
 
-def _preflight(path, config: dict):
+def _preflight(path, config: dict, endpoint: str | None = None):
     path.write_text(yaml.safe_dump(config))
-    env_cmd = ["env", "HF_HUB_OFFLINE=1", f"HF_ENDPOINT={CLOSED}", "TOKENIZERS_PARALLELISM=false"]
+    hub = [f"HF_ENDPOINT={endpoint}"] if endpoint else ["HF_HUB_OFFLINE=1", f"HF_ENDPOINT={CLOSED}"]
+    env_cmd = ["env", "-u", "HF_HUB_OFFLINE", *hub, "TOKENIZERS_PARALLELISM=false"]
     cmd = env_cmd + ["xstilts", "preflight", "--configfile", str(path)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
@@ -95,3 +97,25 @@ def test_every_problem_reported_in_one_run(tmp_path, complete):
     assert f"{tmp_path / 'no-ccgbank'} is not a folder" in out and "LDC2005T13" in out
     assert "max_length of pawsx): 200" in out and "at most 128" in out
     assert out.count("fix:") >= 5
+
+
+def test_snapshots_not_downloaded_yet_are_checked_on_the_hub(tmp_path, complete):
+    """An empty mirror with the hub reachable (a stand-in serving the complete site's mirror):
+    the files each snapshot needs are looked up on the hub, their size reported; a script-only
+    revision is a problem found there too."""
+    site, config = complete
+    config = copy.deepcopy(config)
+    config["hub"]["mirror"] = str(tmp_path / "empty")
+    with HubStandIn(site / "mirror") as stand_in:
+        run = _preflight(tmp_path / "ok.yaml", config, stand_in.endpoint)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "0.0 MB present" in run.stdout and " 0.0 MB to download" not in run.stdout
+        assert stand_in.count("GET", f"/{MODEL_REPO}/resolve/main/config.json") == 1
+        config["hub"]["revisions"] = {"allenai/cosmos_qa": "main"}
+        config["hparams"]["tasks"] = {"pawsx": {"max_length": 200}}
+        run = _preflight(tmp_path / "bad.yaml", config, stand_in.endpoint)
+    assert run.returncode == 1
+    assert "allenai/cosmos_qa@main on the hub has no file matching" in run.stdout
+    assert "cosmos_qa.py: a script-only repository" in run.stdout
+    assert "at most 128" in run.stdout  # the model's config.json, read from the hub
+    assert not (tmp_path / "empty").exists()  # nothing downloaded
