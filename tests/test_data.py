@@ -131,3 +131,17 @@ def test_every_split_a_task_needs_has_a_local_pattern():
         for split, lang in data.wanted_splits(task):
             patterns = [p for _, p in data._patterns(task.local.get(split))]
             assert any("{lang" in p or lang == "en" for p in patterns), (name, split, lang)
+
+
+def test_bucc_without_test_gold_says_where_it_comes_from(shared_data, tmp_path):
+    """XTREME's download deletes BUCC's test gold: no fallback to the dev (sample) set."""
+    spec = {**_local(shared_data), "languages": ["zh"]}
+    with pytest.raises(
+        DataFormatError,
+        match=r"no test file for zh .*zh-en\.test\.gold.*"
+        r"training-gold",
+    ):
+        data.prepare("bucc", spec, tmp_path / "bucc")
+    spec["files"] = {"test": "bucc2018/{lang}-en.dev.gold"}  # named explicitly: accepted
+    info = data.prepare("bucc", spec, tmp_path / "bucc")
+    assert info["rows"]["test.zh"] == info["rows"]["validation.zh"] == 757 * 2
