@@ -198,7 +198,7 @@ def hand_command(snapshot: Snapshot) -> str:
 
 def download(snapshot: Snapshot, job) -> dict:
     """Fill (or verify) one snapshot and write its manifest; the manifest's record."""
-    from xstilts.provenance import file_hashes
+    from xstilts.provenance import sha256_file
 
     snapshot.folder.mkdir(parents=True, exist_ok=True)
     commit, how = fetch(snapshot)
@@ -209,7 +209,8 @@ def download(snapshot: Snapshot, job) -> dict:
             f"{', '.join(gaps)} (looked in {snapshot.folder}); check the config names, splits "
             "and revision in shared/hub/HUB.md, or fill the folder by hand"
         )
-    hashes = {f: h for f, h in file_hashes(snapshot.folder).items() if f in set(files)}
+    # the files the grid reads (a site's mirror may hold more)
+    hashes = {f: sha256_file(snapshot.folder / f) for f in selected(snapshot, files)}
     size = sum((snapshot.folder / f).stat().st_size for f in hashes)
     summary = {
         "repo": snapshot.repo,
