@@ -32,7 +32,9 @@ except ConfigError as e:
 MIRROR = STUDY.mirror.rstrip("/")
 DOWNLOAD_MANIFEST = download.MANIFEST
 SNAPSHOTS = {str(s.manifest): s for s in download.snapshots(STUDY)}
-HUB_OFFLINE_HERE = os.environ.get("HF_HUB_OFFLINE", "0")  # the download follows the user's own
+# the download follows the user's own setting (kept across re-reads of this file in one process)
+os.environ.setdefault("XSTILTS_USER_HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "0"))
+HUB_OFFLINE_HERE = os.environ["XSTILTS_USER_HF_HUB_OFFLINE"]
 os.environ.update(download.OFFLINE)
 
 
