@@ -30,8 +30,12 @@ test: install
 bench: install
 	xstilts bench
 
+# The paper's grid: preflight (models, data, values; problems are listed, the plan still shows),
+# then the job counts. `make plan CONFIG=my-study.yaml` for another study.
+CONFIG ?= config/config.yaml
 plan: install
-	snakemake -n --configfile config/config.yaml --quiet rules
+	-xstilts preflight --configfile $(CONFIG)
+	snakemake -n --configfile $(CONFIG) --quiet rules
 
 lint: install
 	ruff check src tests

@@ -91,4 +91,78 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
     )
     assert run.returncode != 0
     assert "grid.targets[0]" in run.stdout + run.stderr
+    assert "bad.yaml" in run.stdout + run.stderr  # the message names the config file
     assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+# --- values a job would reject, refused before any job ---
+def test_checkpoint_steps_must_be_a_multiple_of_eval_steps():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["hparams"]["target"] = {"checkpoint_steps": 3}
+    msg = _error(c)
+    assert "checkpoint_steps 3" in msg and "eval_steps 2" in msg and "multiple" in msg
+    c["hparams"]["target"] = {"checkpoint_steps": 4}
+    cfg.validate(c)
+
+
+def test_attention_heads_must_divide_hidden_size():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["models"]["tiny"]["build"]["architecture"]["num_attention_heads"] = 3
+    msg = _error(c)
+    assert "models.tiny.build.architecture" in msg
+    assert "num_attention_heads 3" in msg and "hidden_size 32" in msg
+
+
+def test_max_length_above_the_model_positions():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["hparams"]["tasks"] = {"udpos": {"max_length": 200}}
+    msg = _error(c)  # max_position_embeddings 130: XLM-R encodes at most 128 tokens
+    assert "max_length of udpos" in msg and "200" in msg and "at most 128" in msg
+
+
+def test_retrieval_layer_deeper_than_the_model():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["grid"]["targets"] = ["xnli", "tatoeba"]
+    c["retrieval"] = {"layer": 5}
+    msg = _error(c)
+    assert "retrieval.layer" in msg and "5" in msg and "num_hidden_layers 2" in msg
+    c["retrieval"] = {"layer": 2}
+    cfg.validate(c)
+
+
+def test_stray_brace_in_a_file_pattern():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["data"]["tasks"] = {"udpos": {"files": {"test": ["ud/{lang}.conllu", "ud/{lang.conllu"]}}}
+    msg = _error(c)
+    assert "data.tasks.udpos.files.test[1]" in msg and "'ud/{lang.conllu'" in msg
+    c["data"]["tasks"] = {"udpos": {"files": {"test": "ud/{language}.conllu"}}}
+    assert "{language}" in _error(c)
+
+
+def test_every_value_problem_reported_at_once():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["hparams"]["target"] = {"checkpoint_steps": 3}
+    c["models"]["tiny"]["build"]["architecture"]["num_attention_heads"] = 3
+    assert "(3 problem(s))" in _error(c)  # xnli and udpos checkpoints, and the heads
+
+
+def test_check_config_yaml_error_names_file_and_line(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("models:\n  tiny:\n    hub: x\ngrid: [a, b\ndata: {}\n")
+    run = subprocess.run(
+        ["xstilts", "check-config", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert f"{bad}:5:" in run.stderr and "not valid YAML" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_hub_model_resolves_to_its_mirror_snapshot():
+    c = copy.deepcopy(tiny_study_config())  # its architecture is shared
+    c["models"] = {"xlmr": {"hub": "FacebookAI/xlm-roberta-base", "revision": "refs/pr/3"}}
+    c["grid"]["models"] = ["xlmr"]
+    c["hub"] = {"mirror": "/m"}
+    study = cfg.Study(cfg.validate(c))
+    assert study.model_ref("xlmr") == "/m/models/FacebookAI/xlm-roberta-base/refs--pr--3"
+    c["models"]["xlmr"].pop("revision")
+    assert cfg.Study(cfg.validate(c)).model_ref("xlmr").endswith("xlm-roberta-base/main")

@@ -21,6 +21,7 @@ from xstilts import layout
 from xstilts.provenance import file_hashes, sha256_file
 
 SNAKEMAKE_MARKER = ".snakemake_timestamp"  # Snakemake's own file inside folder outputs
+DOWNLOAD_MANIFEST = "download.json"  # a hub mirror snapshot's manifest (xstilts.download)
 TEMP_TARGET_MODEL = re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(layout.TARGET_MODEL)))
 
 
@@ -51,7 +52,7 @@ class Manifests:
     def producer(self, path: str) -> Path | None:
         """The manifest listing ``path`` as an output: inside a folder output, or beside a file."""
         p = self.workdir / path
-        for m in (p / layout.MANIFEST, p.parent / layout.MANIFEST):
+        for m in (p / layout.MANIFEST, p.parent / layout.MANIFEST, p / DOWNLOAD_MANIFEST):
             if not m.is_file():
                 continue
             try:
@@ -406,7 +407,8 @@ def _manifests(workdir: Path, results_dir: Path) -> list[Path]:
         m
         for root in roots
         if root.is_dir()
-        for m in root.rglob(layout.MANIFEST)
+        for name in (layout.MANIFEST, DOWNLOAD_MANIFEST)
+        for m in root.rglob(name)
         if not _hidden(m.relative_to(workdir))
     )
 

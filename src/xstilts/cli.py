@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xstilts import audit, estimate, layout, provenance, report
+from xstilts import audit, download, estimate, layout, preflight, provenance, report
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
@@ -47,7 +47,7 @@ def cmd_build_model(args) -> None:
 def cmd_prepare_data(args) -> None:
     from xstilts import data
 
-    job = _job(args, {"task": args.task, "spec": args.spec}, [])
+    job = _job(args, {"task": args.task, "spec": args.spec}, args.hub)
     with staged(args.out) as tmp:
         info = data.prepare(args.task, args.spec, tmp)
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
@@ -218,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare-data", help="load a task's data and save it as Arrow")
     p.add_argument("--task", required=True)
     p.add_argument("--spec", type=_json, required=True)
+    p.add_argument("--hub", nargs="*", default=[], help="mirror snapshots read (hub source)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_prepare_data)
 
@@ -275,10 +276,12 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     audit.register(sub)  # explain, verify
+    download.register(sub)
+    preflight.register(sub)
     estimate.register(sub)
     report.register(sub)
     for name, p in sub.choices.items():
-        if name not in ("check-config", "bench", "explain", "verify", "estimate"):
+        if name not in ("check-config", "bench", "explain", "verify", "estimate", "preflight"):
             _add_provenance(p)
     return ap
 

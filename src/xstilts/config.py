@@ -6,6 +6,7 @@ Validation happens before any job runs and names the offending key and what was 
 from __future__ import annotations
 
 import copy
+import string
 from pathlib import Path
 
 import yaml
@@ -110,7 +111,103 @@ def validate(config: dict, source: str = "config") -> dict:
             f"{source}: config key 'grid.models' names {unknown}, which are not defined under "
             f"'models' (defined: {', '.join(config['models'])})"
         )
+    problems = value_problems(Study(config))
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(f"{source} is invalid ({len(problems)} problem(s)):\n{lines}")
     return config
+
+
+# --- values a job would reject, checked before any job ---
+ROBERTA_FAMILY = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")  # positions offset 2
+PATTERN_SLOTS = ("lang", "lang3")
+
+
+def value_problems(study: Study, architectures: dict | None = None) -> list[str]:
+    """Every value of the config that a job would reject, as messages naming key, value and
+    what was expected. ``architectures`` (model name -> its ``config.json``, as read from the
+    mirror by preflight) adds the checks that need the model's own configuration."""
+    problems = _pattern_problems(study.config) + _checkpoint_problems(study)
+    for model in study.grid["models"]:
+        arch = {**study.declared_architecture(model), **(architectures or {}).get(model, {})}
+        problems += _architecture_problems(study, model, arch)
+    return problems
+
+
+def _pattern_problems(config: dict) -> list[str]:
+    """``data.tasks.<task>.files`` patterns: balanced braces, only {lang} / {lang3} slots."""
+    out = []
+    for task, override in config["data"].get("tasks", {}).items():
+        for split, value in override.get("files", {}).items():
+            items = [value] if isinstance(value, str) else value
+            for i, pattern in enumerate(items):
+                key = f"data.tasks.{task}.files.{split}" + (
+                    "" if isinstance(value, str) else f"[{i}]"
+                )
+                try:
+                    slots = [
+                        f for _, f, spec, conv in string.Formatter().parse(pattern) if f is not None
+                    ]
+                    bad = [f for f in slots if f not in PATTERN_SLOTS]
+                    problem = f"slot(s) {', '.join('{' + f + '}' for f in bad)}" if bad else None
+                except ValueError as e:
+                    problem = str(e)
+                if problem:
+                    out.append(
+                        f"config key '{key}': {pattern!r} is not a valid file pattern ({problem}); "
+                        "expected a glob whose only slots are {lang} and {lang3} (write a "
+                        "literal brace as {{ or }})"
+                    )
+    return out
+
+
+def _checkpoint_problems(study: Study) -> list[str]:
+    """Where a selection set picks the checkpoint, checkpoints must fall on evaluations."""
+    jobs = [
+        ("intermediate", i) for i in study.trained_intermediates() if i not in registry.MULTITASKS
+    ]
+    jobs += [("target", t) for t in study.grid["targets"] if registry.trains(t)]
+    out = []
+    for phase, task in jobs:
+        hp = study.hparams(phase, task)
+        steps = hp.get("checkpoint_steps")
+        if steps and steps % hp["eval_steps"]:
+            out.append(
+                f"config key 'hparams' ({phase} {task}): checkpoint_steps {steps} is not a "
+                f"multiple of eval_steps {hp['eval_steps']}; expected a multiple (the checkpoint "
+                "picked on the selection set must be an evaluated one)"
+            )
+    return out
+
+
+def _architecture_problems(study: Study, model: str, arch: dict) -> list[str]:
+    key = f"models.{model}" + (".build.architecture" if study.is_built(model) else "")
+    out = []
+    heads, hidden = arch.get("num_attention_heads"), arch.get("hidden_size")
+    if heads and hidden and hidden % heads:
+        out.append(
+            f"config key '{key}': num_attention_heads {heads} does not divide hidden_size "
+            f"{hidden}; expected a divisor of {hidden}"
+        )
+    if arch.get("max_position_embeddings"):
+        offset = 2 if arch.get("model_type", "xlm-roberta") in ROBERTA_FAMILY else 0
+        limit = arch["max_position_embeddings"] - offset
+        for task in study.data_tasks():
+            length = study.hparams(registry.get(task).role, task)["max_length"]
+            if length > limit:
+                out.append(
+                    f"config key 'hparams' (max_length of {task}): {length} is longer than "
+                    f"model {model} can encode ({key}: max_position_embeddings "
+                    f"{arch['max_position_embeddings']}); expected at most {limit}"
+                )
+    layer, depth = study.config["retrieval"]["layer"], arch.get("num_hidden_layers")
+    retrieves = any(not registry.trains(t) for t in study.grid["targets"])
+    if retrieves and layer is not None and depth and not 0 <= layer <= depth:
+        out.append(
+            f"config key 'retrieval.layer': {layer} is not a hidden layer of model {model} "
+            f"({key}: num_hidden_layers {depth}); expected 0 to {depth}"
+        )
+    return out
 
 
 def _check_ccgbank(config: dict, source: str) -> None:
@@ -130,10 +227,25 @@ def _check_ccgbank(config: dict, source: str) -> None:
 
 
 def load(path: str | Path) -> dict:
+    return validate(read_yaml(path), source=str(path))
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A config file's mapping; a syntax error names the file, line and column."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    return validate(yaml.safe_load(path.read_text()) or {}, source=str(path))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
+    return data or {}
 
 
 class Study:
@@ -151,9 +263,38 @@ class Study:
         return "build" in self.model(model)
 
     def model_ref(self, model: str) -> str:
-        """Path or hub id from which the pretrained encoder is loaded."""
+        """The folder the pretrained encoder is loaded from: the built model, the mirror's
+        snapshot of the hub id at its revision, or a local path given as ``hub``."""
         spec = self.model(model)
-        return layout.MODEL.format(model=model) if "build" in spec else spec["hub"]
+        if "build" in spec:
+            return layout.MODEL.format(model=model)
+        hub_model = self.hub_model(model)
+        if hub_model is None:
+            return spec["hub"]
+        from xstilts import hub
+
+        return str(hub.model_dir(self.mirror, *hub_model))
+
+    @property
+    def mirror(self) -> str:
+        return self.config["hub"]["mirror"]
+
+    def hub_model(self, model: str) -> tuple[str, str] | None:
+        """(hub id, revision) of a model read from the hub; None if built or a local path."""
+        spec = self.model(model)
+        ref = spec.get("hub")
+        if ref is None or ref.startswith(("/", ".", "~")) or Path(ref).expanduser().is_dir():
+            return None
+        return ref, spec.get("revision", "main")
+
+    def declared_architecture(self, model: str) -> dict:
+        """What the config itself says of a model's shape (the rest is in its config.json)."""
+        spec = self.model(model)
+        if "build" in spec:
+            return {"max_position_embeddings": 514, **spec["build"]["architecture"]}
+        if spec.get("num_hidden_layers"):
+            return {"num_hidden_layers": spec["num_hidden_layers"]}
+        return {}
 
     def encoder(self, model: str, inter: str, seed: int | str) -> str:
         """Where the target phase loads its encoder from (the pretrained model for ``none``)."""
@@ -202,6 +343,9 @@ class Study:
             "loader": override.get("loader"),
             "max_eval_examples": data["max_eval_examples"],
         }
+        if spec["source"] == "hub":
+            spec["mirror"] = self.mirror
+            spec["revisions"] = self.config["hub"]["revisions"]
         if spec["source"] == "synthetic":
             spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
             spec["synthetic"].setdefault("seed", 0)

@@ -3,6 +3,9 @@
 Every task becomes a ``datasets.DatasetDict`` whose splits are named ``{split}.{lang}``
 (``train.en``, ``validation.en``, ``test.de``...) and whose rows follow the task format's
 canonical record (see ``xstilts.formats``). The same prepared data serves every model and seed.
+Hub data are read from the mirror (``xstilts.hub``), never from the network. Nothing is silently
+left out: a split the task needs and does not get is an error naming what is missing and where
+it was looked for, unless the registry declares the gap (``Task.gaps``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import json
 import logging
 from pathlib import Path
 
-from xstilts import registry, synthetic
+from xstilts import hub, registry, synthetic
+from xstilts.formats.hub import HubRowError
 from xstilts.loaders import (
     LOADERS,
     TATOEBA_LANG3,
@@ -54,7 +58,17 @@ def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, st
         if validation_languages:
             out += [("validation", lang) for lang in task.languages if lang != "en"]
         out += [("test", lang) for lang in task.languages]
-    return out
+    return [(split, lang) for split, lang in out if not task.declared_gap(split, lang)]
+
+
+def declared_gaps(task) -> dict[str, str]:
+    """``{split.lang: reason}`` of the splits the registry declares absent."""
+    return {
+        split_name(split, lang): reason
+        for split in SPLITS
+        for lang in task.languages
+        if (reason := task.declared_gap(split, lang))
+    }
 
 
 # --- retrieval records ---
@@ -116,9 +130,12 @@ def _patterns(value) -> list[tuple[str | None, str]]:
     return out
 
 
+def _expand(pattern: str, lang: str) -> str:
+    return pattern.format(lang=lang, lang3=TATOEBA_LANG3.get(lang, lang))
+
+
 def _files(root: Path, pattern: str, lang: str) -> list[Path]:
-    name = pattern.format(lang=lang, lang3=TATOEBA_LANG3.get(lang, lang))
-    return sorted(Path(p) for p in glob.glob(str(root / name)))
+    return sorted(Path(p) for p in glob.glob(str(root / _expand(pattern, lang))))
 
 
 def _read(loader: str, path: Path, lang: str) -> list[dict]:
@@ -141,10 +158,79 @@ def _check_root(task, root: Path) -> None:
     )
 
 
+def _read_checked(task, loader: str, path: Path, lang: str, split: str) -> list[dict]:
+    """Rows of one file; every problem is an error naming the file (and line, row or id)."""
+    gold = f" {task.gold}" if split == "test" and task.gold else ""
+    try:
+        rows = _read(loader, path, lang)
+    except UnicodeDecodeError as e:
+        raise _not_utf8(path, e) from None
+    except DataFormatError as e:
+        raise DataFormatError(f"{e}{gold}") from None
+    if not rows:
+        raise DataFormatError(f"{path}: no records in the file (task {task.name}, {split}){gold}")
+    labels = set(task.labels)
+    for i, row in enumerate(rows):
+        at = f"{path}: row {i} (id {row.get('id', i)!r})"
+        if task.format == "tagging" and labels and not set(row["tags"]) <= labels:
+            bad = sorted(set(row["tags"]) - labels)
+            raise DataFormatError(
+                f"{at}: tag(s) {bad} outside the label set of task {task.name} "
+                f"({', '.join(task.labels)})"
+            )
+        if task.role == "target" and split != "train" and not _local_gold(task, row):
+            raise DataFormatError(f"{at}: no gold label or answer in an evaluation file.{gold}")
+    return rows
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> DataFormatError:
+    """The error naming the file, line and byte (a reader's error counts from its buffer)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        error = e
+        line = raw[: e.start].count(b"\n") + 1
+        where = f"{path}:{line}"
+    else:  # a compressed file: the offset is in its decompressed text
+        where = str(path)
+    byte = error.object[error.start : error.start + 1]
+    return DataFormatError(
+        f"{where}: not UTF-8 (byte {byte!r} at offset {error.start}: {error.reason}); "
+        "expected UTF-8 text"
+    )
+
+
+def _local_gold(task, row: dict) -> bool:
+    if task.format == "classification":
+        return row["label"] not in ("", None)
+    if task.format == "tagging":
+        return bool(row["tags"]) and all(row["tags"])
+    if task.format == "span_qa":
+        return bool(row["answers"]["text"]) or task.null_answers
+    return True
+
+
+def _unique_ids(task, name: str, rows: list[dict], where: str) -> None:
+    """Evaluation matches predictions to examples by id: a repeated id fails here, not later."""
+    if task.format != "span_qa" or name.startswith("train"):
+        return
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        if row["id"] in seen:
+            raise DataFormatError(
+                f"task {task.name} {name}: question id {row['id']!r} repeated (rows "
+                f"{seen[row['id']]} and {i} of {where}); expected unique ids"
+            )
+        seen[row["id"]] = i
+
+
 def load_local(task, spec: dict) -> dict[str, list[dict]]:
-    """Read the original files named by the registry (or the config's ``files``) under ``root``."""
+    """Read the original files named by the registry (or the config's ``files``) under
+    ``root``. A split the task needs with no file, or an empty one, is an error naming the
+    patterns looked for (splits the registry declares absent are not asked for)."""
     root = Path(spec["root"])
-    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
+    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec.get("files", {})}
     loader = spec.get("loader") or task.local.get("loader")
     if loader not in LOADERS:
         raise DataFormatError(
@@ -152,63 +238,192 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
             f"data.tasks.{task.name}.loader); known loaders: {', '.join(sorted(LOADERS))}"
         )
     _check_root(task, root)
-    out, missing = {}, []
+    out = {}
     for split, lang in wanted_splits(task):
-        rows, looked = [], []
+        name = split_name(split, lang)
+        rows, looked, paths = [], [], []
         for part_loader, pattern in _patterns(files.get(split)):
             if "{lang" not in pattern and lang != "en":
                 continue  # a file without a language slot holds English only
-            looked.append(str(root / pattern))
+            looked.append(str(root / _expand(pattern, lang)))
             for path in _files(root, pattern, lang):
-                rows += _read(part_loader or loader, path, lang)
-        if rows:
-            out[split_name(split, lang)] = rows
-        elif split == "train":
+                rows += _read_checked(task, part_loader or loader, path, lang, split)
+                paths.append(path)
+        if not rows:
+            gold = f" {task.gold}" if split == "test" and task.gold else ""
             raise DataFormatError(
-                f"task {task.name}: no training file for {lang} (looked for "
-                f"{', '.join(looked) or 'nothing: the task names no train files'})"
+                f"task {task.name}: no {split} file for {lang} (looked for "
+                f"{', '.join(looked) or f'nothing: the task names no {split} files'}; set "
+                f"data.tasks.{task.name}.files.{split}, or limit the languages).{gold}"
             )
-        else:
-            missing.append(split_name(split, lang))
-    if not out:
-        raise DataFormatError(f"task {task.name}: no data files found under {root}")
-    if missing:
-        log.warning("task %s: no local files for %s", task.name, ", ".join(missing))
+        _unique_ids(task, name, rows, ", ".join(map(str, paths)))
+        out[name] = rows
     return out
 
 
-# --- hub (cluster) ---
-TYDIQA_LANG_NAMES = dict(
-    ar="arabic",
-    bn="bengali",
-    en="english",
-    fi="finnish",
-    id="indonesian",
-    ko="korean",
-    ru="russian",
-    sw="swahili",
-    te="telugu",
-)
+# --- hub (cluster): read from the mirror, laid out as the hub repositories ---
+def _has_gold(task, record: dict | None) -> bool:
+    """Whether a record carries its gold label or answer (what XTREME's test copies strip)."""
+    if record is None:
+        return False
+    if task.format == "multiple_choice":
+        return record["label"] >= 0
+    if task.format == "span_qa":
+        return bool(record["answers"]["text"]) or task.null_answers
+    return True
 
 
-def _hub_parts(hub: dict) -> list[dict]:
-    """The hub sources of a task: one, or several concatenated (ANLI+), ANLI's per round."""
-    parts = []
-    for part in hub.get("parts", [hub]):
-        for r in part.get("rounds", (None,)):
-            parts.append(
-                {
-                    k: v.format(round=r) if isinstance(v, str) and r is not None else v
-                    for k, v in part.items()
-                    if k != "rounds"
-                }
-            )
-    return parts
+def _card(folder: Path) -> dict:
+    """The YAML header of a repository's README (empty without one)."""
+    import yaml
+
+    readme = folder / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    return (yaml.safe_load(text.split("---", 2)[1]) or {}) if text.startswith("---") else {}
 
 
-def load_hub(task, spec: dict) -> dict[str, list[dict]]:
-    """Load from the Hugging Face hub as declared in the registry's ``hub`` entry."""
+def readme_features(folder: Path, config: str):
+    """The ``dataset_info`` features the README declares for ``config`` (None: none), which
+    ``datasets`` applies when it loads the repository from the hub."""
     import datasets
+
+    infos = _card(folder).get("dataset_info", [])
+    for info in [infos] if isinstance(infos, dict) else infos:
+        if info.get("config_name", "default") == config and "features" in info:
+            return datasets.Features._from_yaml_list(info["features"])
+    return None
+
+
+def readme_configs(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """``{config: {split: [path patterns]}}`` from the ``configs:`` block of a repo's README."""
+    card = _card(folder)
+    out = {}
+    for entry in card.get("configs", []):
+        files = entry.get("data_files", [])
+        if isinstance(files, str | list) and not (files and isinstance(files[0], dict)):
+            files = [{"split": "train", "path": files}]
+        if isinstance(files, dict):
+            files = [{"split": k, "path": v} for k, v in files.items()]
+        out[entry["config_name"]] = {
+            f["split"]: [f["path"]] if isinstance(f["path"], str) else list(f["path"])
+            for f in files
+        }
+    return out
+
+
+def _missing(where: str, what: str, looked: Path, present, hint: str = "") -> DataFormatError:
+    shown = ", ".join(sorted(present)[:20]) or "nothing"
+    return DataFormatError(f"{where}: {what} not found in {looked} (it has: {shown}).{hint}")
+
+
+_BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
+
+
+def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
+    """One hub split of ``source`` for ``lang``, read from the mirror with ``datasets`` exactly
+    as on the cluster (offline: the mirror folder, its README configs, its parquet files)."""
+    import datasets
+
+    revision = spec.get("revisions", {}).get(source.repo, source.revision)
+    folder = hub.dataset_dir(spec.get("mirror") or hub.DEFAULT_MIRROR, source.repo, revision)
+    config = source.config_name(lang)
+    where = f"hub data set {source.repo}@{revision} config {config!r} split {hub_split_name!r}"
+    hint = f" Unverified about this repository: {source.unverified}." if source.unverified else ""
+    if not folder.is_dir():
+        raise DataFormatError(
+            f"{where}: the repository is not in the hub mirror (looked for {folder}); run the "
+            f"download job, or fill it with `hf download {source.repo} --repo-type dataset "
+            f"--revision {revision} --local-dir {folder}`.{hint}"
+        )
+    script = folder / f"{source.repo.split('/')[1]}.py"
+    if script.is_file():
+        raise DataFormatError(
+            f"{where}: {script} is a loading script, which datasets>=4 no longer runs; read the "
+            f"repository's parquet files instead (revision {hub.CONVERT}, or a maintained mirror)"
+        )
+    if revision == hub.CONVERT:
+        files = sorted((folder / config / hub_split_name).glob("*.parquet"))
+        if not files:
+            if not (folder / config).is_dir():
+                present = [p.name for p in folder.iterdir() if p.is_dir()]
+                raise _missing(where, f"config folder {config!r}", folder, present, hint)
+            present = [p.name for p in (folder / config).iterdir()]
+            raise _missing(
+                where, f"split folder {hub_split_name!r}", folder / config, present, hint
+            )
+        files, features = [str(f) for f in files], None
+    else:
+        configs = readme_configs(folder)
+        if config not in configs:
+            raise _missing(where, f"config {config!r}", folder / "README.md", configs, hint)
+        if hub_split_name not in configs[config]:
+            present = configs[config]
+            raise _missing(where, f"split {hub_split_name!r}", folder / "README.md", present, hint)
+        patterns = configs[config][hub_split_name]
+        files = sorted({f for p in patterns for f in glob.glob(str(folder / p), recursive=True)})
+        if not files:
+            raise DataFormatError(
+                f"{where}: no data files match {', '.join(patterns)} in {folder} (the download "
+                f"did not fetch them){hint}"
+            )
+        features = readme_features(folder, config)
+    # The split's own files, as the README's configs block lists them: load_dataset(folder,
+    # config) would resolve every config of the card and fail on a mirror holding only some.
+    suffixes = Path(files[0]).suffixes
+    builder = next((b for suffix, b in _BUILDERS.items() if suffix in suffixes), None)
+    if builder is None:
+        raise DataFormatError(f"{where}: no reader for {files[0]} (expected parquet, JSON, CSV)")
+    try:
+        ds = datasets.load_dataset(
+            builder,
+            data_files={hub_split_name: files},
+            split=hub_split_name,
+            features=features,
+            cache_dir=cache,
+        )
+    except (datasets.exceptions.DatasetsError, ValueError, OSError) as e:
+        cause = f"{type(e).__name__}: {e}" + (f": {e.__cause__}" if e.__cause__ else "")
+        raise DataFormatError(f"{where}: datasets cannot read {folder}: {cause}{hint}") from e
+    absent = [c for c in source.columns.columns() if c not in ds.column_names]
+    if absent:
+        raise DataFormatError(
+            f"{where}: column(s) {absent} missing (it has {ds.column_names}; read from {folder})"
+        )
+    return ds, where
+
+
+def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
+    """ClassLabel names of the label columns, checked against the registry's label set."""
+    names = {}
+    for column in source.columns.label_columns():
+        feature = ds.features[column]
+        feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) / List(ClassLabel)
+        if hasattr(feature, "names"):
+            names[column] = list(feature.names)
+        elif task.format in ("classification", "tagging") and "int" in str(feature):
+            raise DataFormatError(
+                f"{where}: column {column!r} holds integers ({feature}) without ClassLabel names, "
+                f"so they cannot be mapped to task {task.name}'s labels by name (parquet written "
+                f"without the 'huggingface' schema metadata?)"
+            )
+    label_map = getattr(source.columns, "label_map", None)
+    if task.format in ("classification", "tagging") and task.labels:
+        for column, found in names.items():
+            spelled = {label_map.get(n, n) for n in found} if label_map else set(found)
+            if spelled != set(task.labels):
+                raise DataFormatError(
+                    f"{where}: column {column!r} has ClassLabel names {found}; task {task.name} "
+                    f"expects the labels {list(task.labels)}"
+                )
+    return names
+
+
+def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[dict]]:
+    """Read a task's hub sources (registry ``hub``) from the mirror; no split falls back to
+    another, and a placeholder label outside the splits the registry marks unlabelled is an
+    error naming task, split and row (in those splits the row is dropped and counted in
+    ``dropped``)."""
+    import tempfile
 
     if not task.hub:
         raise DataFormatError(
@@ -216,81 +431,46 @@ def load_hub(task, spec: dict) -> dict[str, list[dict]]:
             f"the data is licensed); set data.tasks.{task.name}.source to local and its root"
         )
     out: dict[str, list[dict]] = {}
-    for part in _hub_parts(task.hub):
-        for split, lang in wanted_splits(task):
-            hub_split = part.get(split, split)
-            if hub_split is None:  # this part does not contribute to this split
-                continue
-            name = part.get("name", "").format(
-                lang=lang,
-                lang3=TATOEBA_LANG3.get(lang, lang),
-                lang_name=part.get("lang_names", {}).get(lang, lang),
-            )
-            try:
-                ds = datasets.load_dataset(
-                    part["path"], name or None, split=hub_split, revision=part.get("revision")
-                )
-            except ValueError as e:  # a split or configuration the hub copy does not have
-                log.warning("task %s: no hub data for %s.%s (%s)", task.name, split, lang, e)
-                continue
-            if part.get("language_from_id"):  # TyDiQA-GoldP: ids start with the language name
-                prefix = TYDIQA_LANG_NAMES[lang] + "-"
-                ds = ds.filter(lambda r, prefix=prefix: r["id"].startswith(prefix))
-            rows = [_from_hub(task, part, row, i) for i, row in enumerate(ds)]
-            out.setdefault(split_name(split, lang), []).extend(r for r in rows if r is not None)
+    dropped = {} if dropped is None else dropped
+    with tempfile.TemporaryDirectory(prefix="xstilts-hub-cache-") as cache:
+        for source in task.hub:
+            for split, lang in wanted_splits(task):
+                if split not in source.splits:
+                    continue
+                name = split_name(split, lang)
+                ds, where = hub_split(source, lang, source.splits[split], spec, cache)
+                names = _label_names(task, source, ds, where)
+                prefix = source.id_prefix.get(lang) if source.id_prefix else None
+                if source.id_prefix and prefix is None:
+                    raise DataFormatError(f"{where}: no id prefix declared for language {lang}")
+                rows = out.setdefault(name, [])
+                for i, row in enumerate(ds):
+                    if prefix and not row[source.columns.id].startswith(prefix):
+                        continue
+                    at = f"task {task.name} split {name} ({where}) row {i}"
+                    try:
+                        record = source.columns.record(row, i, names)
+                    except HubRowError as e:
+                        raise DataFormatError(f"{at}: {e}") from None
+                    if _has_gold(task, record):
+                        rows.append(record)
+                    elif source.splits[split] in source.unlabelled:
+                        dropped[name] = dropped.get(name, 0) + 1
+                    else:
+                        raise DataFormatError(
+                            f"{at}: no gold label or answer (a placeholder label is accepted only "
+                            f"in the splits the registry marks unlabelled: "
+                            f"{list(source.unlabelled) or 'none for this source'}). "
+                            f"{task.gold or 'Labelled data come from the original files.'}"
+                        )
+                if not rows:
+                    raise DataFormatError(f"{where}: no rows for {name} (task {task.name})")
+                _unique_ids(task, name, rows, where)
+    for name, n in dropped.items():
+        log.info(
+            "task %s %s: dropped %d unlabelled rows (declared in the registry)", task.name, name, n
+        )
     return out
-
-
-def _from_hub(task, part: dict, row: dict, i: int) -> dict | None:
-    """A hub row in the canonical record of the task's format (None: a row without gold label,
-    as SNLI's annotator-disagreement pairs)."""
-    cols = part.get("columns", {})
-
-    def get(key, default=None):
-        return row.get(cols.get(key, key), default)
-
-    if task.format == "classification":
-        label = get("label")
-        if isinstance(label, int) and label < 0:
-            return None
-        label = task.labels[label] if isinstance(label, int) else str(label)
-        return {
-            "id": str(get("id", i)),
-            "text_a": get("text_a"),
-            "text_b": get("text_b") or "",
-            "label": label,
-        }
-    if task.format == "tagging":
-        tags = get("tags")
-        if tags and isinstance(tags[0], int):
-            tags = [task.labels[t] for t in tags]
-        return {"id": str(get("id", i)), "tokens": get("tokens"), "tags": tags}
-    if task.format == "span_qa":
-        return {
-            "id": str(get("id", i)),
-            "title": get("title", ""),
-            "context": get("context"),
-            "question": get("question"),
-            "answers": get("answers"),
-        }
-    if task.format == "multiple_choice":
-        choices = get("choices")
-        if isinstance(choices, dict):  # CommonsenseQA: {"label": [...], "text": [...]}
-            choices = choices["text"]
-        if choices is None:
-            choices = [row[c] for c in part["choice_columns"]]
-        label = get("answerKey", get("label"))
-        label = task.labels.index(label) if label in task.labels else int(label or -1)
-        return {
-            "id": str(get("id", i)),
-            "context": part.get("context", get("context", "")),
-            "question": get("question", ""),
-            "choices": list(choices),
-            "label": label,
-        }
-    if task.format == "retrieval":
-        return {"id": str(i), "source": get("source"), "target": get("target")}
-    raise ValueError(f"no hub adapter for format {task.format!r} (task {task.name})")
 
 
 LOADERS_BY_SOURCE = {"synthetic": load_synthetic, "local": load_local, "hub": load_hub}
@@ -339,8 +519,12 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary."""
     import datasets
 
-    task = registry.get(task_name)
-    rows = LOADERS_BY_SOURCE[spec["source"]](task, spec)
+    task = restrict(registry.get(task_name), spec.get("languages"))
+    dropped: dict[str, int] = {}
+    if spec["source"] == "hub":
+        rows = load_hub(task, spec, dropped)
+    else:
+        rows = LOADERS_BY_SOURCE[spec["source"]](task, spec)
     cap = spec.get("max_eval_examples")
     dd = datasets.DatasetDict()
     for name, split_rows in rows.items():
@@ -360,4 +544,26 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
         "splits_missing": sorted(
             {split_name(*s) for s in wanted_splits(task, spec["source"] != "synthetic")} - set(dd)
         ),
+        "splits_declared_absent": declared_gaps(task),
+        "unlabelled_rows_dropped": dropped,
+        "languages": list(task.languages),
     }
+
+
+def restrict(task, languages):
+    """The task limited to ``languages`` (smoke runs and tests; None: all of them)."""
+    if not languages:
+        return task
+    unknown = sorted(set(languages) - set(task.languages))
+    if unknown:
+        raise DataFormatError(
+            f"task {task.name}: languages {unknown} are not the task's "
+            f"({', '.join(task.languages)})"
+        )
+    keep = tuple(lang for lang in task.languages if lang in languages)
+    gaps = tuple(
+        dataclasses.replace(g, languages=tuple(x for x in g.languages if x in keep))
+        for g in task.gaps
+        if not g.languages or set(g.languages) & set(keep)
+    )
+    return dataclasses.replace(task, languages=keep, gaps=gaps)

@@ -1,6 +1,7 @@
 """``xstilts estimate``: the jobs a config plans and what they cost, before anything is submitted.
 
-The job list mirrors the rules (workflow/rules/*.smk) without running Snakemake: ``build_model``
+The job list mirrors the rules (workflow/rules/*.smk) without running Snakemake: ``download``
+per hub mirror snapshot (repository and revision), ``build_model``
 per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model, non-retrieval
 data task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
 over every registered intermediate task), ``train_target`` and ``evaluate`` per (model,
@@ -96,6 +97,7 @@ ASSUMPTIONS: dict = {
 }
 TRAINING = ("train_intermediate", "train_target")
 RULES = (
+    "download",
     "build_model",
     "prepare_data",
     "tokenize",
@@ -140,7 +142,10 @@ def plan(study) -> list[Planned]:
 
     grid = study.grid
     fmt = {t: registry.get(t).format for t in study.data_tasks()}
-    jobs = [Planned("build_model", m) for m in grid["models"] if study.is_built(m)]
+    from xstilts import download
+
+    jobs = [Planned("download") for _ in download.snapshots(study)]  # the hub mirror
+    jobs += [Planned("build_model", m) for m in grid["models"] if study.is_built(m)]
     jobs += [Planned("prepare_data", evaluate=t) for t in study.data_tasks()]
     jobs += [
         Planned("tokenize", m, evaluate=t)

@@ -194,10 +194,23 @@ class Job:
 
     @staticmethod
     def _input(path, embed: bool = False) -> dict:
-        """An input by path, with the sha256 of its manifest when it has one (hub ids have none)."""
+        """An input by path, with the sha256 of its manifest when it has one (hub ids have none).
+
+        A snapshot of the hub mirror is named by its ``download.json`` (repository, revision,
+        resolved commit); one the download stage has not filled is an error naming that file.
+        """
+        from xstilts import download
+
         path = Path(path)
         entry = {"path": str(path)}
-        if path.exists():
+        if download.is_mirror_path(path):
+            snapshot = download.require(path)
+            entry["manifest_sha256"] = sha256_file(path / download.MANIFEST)
+            entry["run_id"] = snapshot.get("run_id")
+            entry["hub"] = {
+                k: snapshot["summary"].get(k) for k in ("repo", "kind", "revision", "commit")
+            }
+        elif path.exists():
             m = manifest_path(path)
             if m.is_file():
                 entry["manifest_sha256"] = sha256_file(m)

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from xstilts.formats.hub import (
+    COLUMNS,
+    ClassificationColumns,
+    MultipleChoiceColumns,
+    RetrievalColumns,
+    SpanQAColumns,
+    TaggingColumns,
+)
+from xstilts.hub import CONVERT, HubSource
+
 FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval")
 
 # Hugging Face head per format (retrieval uses the bare encoder).
@@ -81,8 +91,52 @@ UDPOS_LANG_NAMES = dict(
     yo="Yoruba",
     zh="Chinese",
 )
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Splits a task declares absent (for ``languages``; empty: every language), and why."""
+
+    split: str
+    languages: tuple[str, ...]
+    reason: str
+
+
 # XTREME's task groups (its scorer averages each group, then all tasks).
 GROUPS = ("classification", "structured_prediction", "question_answering", "retrieval")
+
+TYDIQA_LANG_NAMES = dict(
+    ar="arabic",
+    bn="bengali",
+    en="english",
+    fi="finnish",
+    id="indonesian",
+    ko="korean",
+    ru="russian",
+    sw="swahili",
+    te="telugu",
+)
+_ONE_SPLIT = "one evaluation set per language (the test set); checkpoints are selected on {select}"
+_TRAIN = {"train": "train", "validation": "validation"}
+_EVAL = {"validation": "validation", "test": "test"}
+_ALL = {**_TRAIN, **_EVAL}
+
+
+def _glue(config: str, columns, validation: str | None = "validation") -> HubSource:
+    """A GLUE configuration (test labels are -1: test splits are never read)."""
+    splits = {"train": "train", **({"validation": validation} if validation else {})}
+    return HubSource("nyu-mll/glue", config, columns, splits)
+
+
+def _xtreme(config: str, columns, splits: dict | None = None, **kw) -> HubSource:
+    """A google/xtreme configuration (parquet on main, one folder per configuration)."""
+    return HubSource("google/xtreme", config, columns, splits or _ALL, **kw)
+
+
+# GLUE's ClassLabel names, spelled as the original TSVs' label column (the registry's labels)
+_QQP = {"not_duplicate": "0", "duplicate": "1"}
+_SST2 = {"negative": "0", "positive": "1"}
+_NLI_IDX = ClassificationColumns(text_a="premise", text_b="hypothesis", id="idx")
 
 
 @dataclass(frozen=True)
@@ -90,13 +144,16 @@ class Task:
     """One task: what it is, where its data lives, how it is scored and trained.
 
     ``metrics`` are the metric keys whose means make the task's XTREME score (two for QA:
-    (mean EM + mean F1) / 2). ``hub`` describes the Hugging Face hub source used on the cluster;
-    ``local`` the original files (paths relative to the config's ``data.root``; ``{lang}`` and
-    ``{lang3}`` are expanded per language). ``train_task`` names, for a target, the task whose
+    (mean EM + mean F1) / 2). ``hub`` lists the Hugging Face hub sources used on the cluster
+    (concatenated, ANLI+), empty when the hub has no usable copy; ``local`` the original files
+    (paths relative to the config's ``data.root``; ``{lang}`` and ``{lang3}`` are expanded per
+    language). ``train_task`` names, for a target, the task whose
     English training split fine-tunes it (``None``: evaluated from the encoder alone);
     ``selection_task`` the task whose English validation split picks the checkpoint.
     ``tag_scheme`` says how a tagging target's tags are read into seqeval spans (see
-    ``xstilts.metrics.tagging``). Hyper-parameters are defaults the config may override.
+    ``xstilts.metrics.tagging``). ``gaps`` declares splits the data do not have (anything else
+    missing is an error); ``gold`` says where labelled evaluation files come from when a copy
+    has them stripped. Hyper-parameters are defaults the config may override.
     """
 
     name: str
@@ -115,9 +172,36 @@ class Task:
     null_answers: bool = False
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
     in_multitask: bool = True  # part of the study's nine-task multi-task mixture
-    hub: dict = field(default_factory=dict)
+    hub: tuple[HubSource, ...] = ()
     local: dict = field(default_factory=dict)
+    gaps: tuple[Gap, ...] = ()
+    gold: str = ""
     description: str = ""
+
+    def __post_init__(self):
+        where = f"registry task {self.name!r}"
+        if self.format not in FORMATS:
+            raise ValueError(f"{where}: format {self.format!r} not in {FORMATS}")
+        for source in self.hub:
+            if not isinstance(source, HubSource):
+                raise TypeError(f"{where}: hub entries must be HubSource, got {source!r}")
+            if not isinstance(source.columns, COLUMNS[self.format]):
+                raise TypeError(
+                    f"{where}: hub {source.repo} columns must be "
+                    f"{COLUMNS[self.format].__name__}, got {type(source.columns).__name__}"
+                )
+        for gap in self.gaps:
+            if gap.split not in ("train", "validation", "test"):
+                raise ValueError(f"{where}: gap split {gap.split!r}")
+            if bad := set(gap.languages) - set(self.languages):
+                raise ValueError(f"{where}: gap languages {sorted(bad)} are not the task's")
+
+    def declared_gap(self, split: str, lang: str) -> str | None:
+        """Why ``split`` of ``lang`` is declared absent (None: it is not)."""
+        for gap in self.gaps:
+            if gap.split == split and (not gap.languages or lang in gap.languages):
+                return gap.reason
+        return None
 
     @property
     def num_labels(self) -> int:
@@ -138,12 +222,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=NLI_LABELS,
-        hub={
-            "path": "nyu-mll/glue",
-            "name": "mnli",
-            "validation": "validation_matched",
-            "columns": {"text_a": "premise", "text_b": "hypothesis", "id": "idx"},
-        },
+        hub=(_glue("mnli", _NLI_IDX, validation="validation_matched"),),
         local={
             "loader": "mnli_jsonl",
             "train": "mnli/mnli_train.jsonl",
@@ -157,7 +236,15 @@ _TASKS = (
         role="intermediate",
         metrics=QA,
         max_length=384,
-        hub={"path": "rajpurkar/squad"},
+        hub=(
+            HubSource(
+                "rajpurkar/squad",
+                "plain_text",
+                SpanQAColumns(),
+                {"train": "train", "validation": "validation"},
+                unverified="file paths (expected plain_text/<split>-*)",
+            ),
+        ),
         local={
             "loader": "squad_json",
             "train": "squad/train-v1.1.json",
@@ -171,28 +258,26 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=NLI_LABELS,
-        hub={
-            "parts": [
-                {
-                    "path": "facebook/anli",
-                    "train": "train_r{round}",
-                    "validation": "dev_r{round}",
-                    "rounds": (1, 2, 3),
-                    "columns": {"text_a": "premise", "text_b": "hypothesis", "id": "uid"},
-                },
-                {
-                    "path": "stanfordnlp/snli",
-                    "columns": {"text_a": "premise", "text_b": "hypothesis"},
-                    "validation": None,
-                },
-                {
-                    "path": "nyu-mll/glue",
-                    "name": "mnli",
-                    "validation": None,
-                    "columns": {"text_a": "premise", "text_b": "hypothesis", "id": "idx"},
-                },
-            ]
-        },
+        hub=(
+            *(
+                HubSource(
+                    "facebook/anli",
+                    "plain_text",
+                    ClassificationColumns(text_a="premise", text_b="hypothesis", id="uid"),
+                    {"train": f"train_r{r}", "validation": f"dev_r{r}"},
+                )
+                for r in (1, 2, 3)
+            ),
+            # SNLI pairs without annotator consensus carry label -1 (dropped, counted)
+            HubSource(
+                "stanfordnlp/snli",
+                "plain_text",
+                ClassificationColumns(text_a="premise", text_b="hypothesis"),
+                {"train": "train"},
+                unlabelled=("train",),
+            ),
+            _glue("mnli", _NLI_IDX, validation=None),
+        ),
         local={
             "loader": "anli_jsonl",
             "train": [
@@ -210,11 +295,9 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy", "f1"),
         labels=("0", "1"),
-        hub={
-            "path": "nyu-mll/glue",
-            "name": "qqp",
-            "columns": {"text_a": "question1", "text_b": "question2", "id": "idx"},
-        },
+        hub=(
+            _glue("qqp", ClassificationColumns("question1", "question2", id="idx", label_map=_QQP)),
+        ),
         local={"loader": "qqp_tsv", "train": "QQP/train.tsv", "validation": "QQP/dev.tsv"},
         description="Quora Question Pairs, paraphrase (363,846 train; accuracy and F1)",
     ),
@@ -224,11 +307,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("0", "1"),
-        hub={
-            "path": "nyu-mll/glue",
-            "name": "sst2",
-            "columns": {"text_a": "sentence", "id": "idx"},
-        },
+        hub=(_glue("sst2", ClassificationColumns("sentence", id="idx", label_map=_SST2)),),
         local={"loader": "sst2_tsv", "train": "SST-2/train.tsv", "validation": "SST-2/dev.tsv"},
         in_multitask=False,
         description="SST-2 sentiment (67,349 train): in some versions of the study",
@@ -240,7 +319,14 @@ _TASKS = (
         metrics=QA,
         null_answers=True,
         max_length=384,
-        hub={"path": "rajpurkar/squad_v2"},
+        hub=(
+            HubSource(
+                "rajpurkar/squad_v2",
+                "squad_v2",
+                SpanQAColumns(),
+                {"train": "train", "validation": "validation"},
+            ),
+        ),
         local={
             "loader": "squad_json",
             "train": "squad/train-v2.0.json",
@@ -254,10 +340,22 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("0", "1", "2", "3"),
-        hub={
-            "path": "Rowan/hellaswag",
-            "columns": {"id": "ind", "context": "ctx_a", "question": "ctx_b", "choices": "endings"},
-        },
+        hub=(
+            HubSource(
+                "Rowan/hellaswag",
+                "default",
+                MultipleChoiceColumns(
+                    label="label",
+                    label_kind="index_string",
+                    choices="endings",
+                    context="ctx_a",
+                    question="ctx_b",
+                    id="ind",
+                ),
+                {"train": "train", "validation": "validation"},
+                data_dir="data",
+            ),
+        ),
         local={
             "loader": "hellaswag",
             "train": "hellaswag/hellaswag_train.jsonl",
@@ -271,10 +369,24 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("0", "1", "2", "3"),
-        hub={
-            "path": "allenai/cosmos_qa",
-            "choice_columns": ("answer0", "answer1", "answer2", "answer3"),
-        },
+        # script-only on main (cosmos_qa.py): read from the parquet-converter branch
+        hub=(
+            HubSource(
+                "allenai/cosmos_qa",
+                "default",
+                MultipleChoiceColumns(
+                    label="label",
+                    label_kind="index",
+                    choice_columns=("answer0", "answer1", "answer2", "answer3"),
+                    context="context",
+                    question="question",
+                    id="id",
+                ),
+                {"train": "train", "validation": "validation"},
+                revision=CONVERT,
+                unverified="that refs/convert/parquet exists (the hub viewer is disabled)",
+            ),
+        ),
         local={
             "loader": "cosmosqa",
             "train": "cosmosqa/train.csv",
@@ -288,7 +400,22 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("A", "B", "C", "D", "E"),
-        hub={"path": "tau/commonsense_qa", "context": ""},
+        hub=(
+            HubSource(
+                "tau/commonsense_qa",
+                "default",
+                MultipleChoiceColumns(
+                    label="answerKey",
+                    label_kind="choice_key",
+                    choices="choices",
+                    choice_text="text",
+                    question="question",
+                    id="id",
+                ),
+                {"train": "train", "validation": "validation"},
+                data_dir="data",
+            ),
+        ),
         local={
             "loader": "commonsenseqa",
             "train": "commonsenseqa/train_rand_split.jsonl",
@@ -302,7 +429,6 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=(),  # the supertag inventory is read off the training data
-        hub={},
         local={
             "loader": "ccgbank_auto",
             "train": [
@@ -325,16 +451,23 @@ _TASKS = (
         train_task="mnli",
         group="classification",
         epochs=2,
-        hub={
-            "path": "facebook/xnli",
-            "name": "{lang}",
-            "columns": {"text_a": "premise", "text_b": "hypothesis"},
-        },
+        hub=(
+            HubSource(
+                "facebook/xnli",
+                "{lang}",
+                ClassificationColumns(text_a="premise", text_b="hypothesis"),
+                {"validation": "validation", "test": "test"},
+            ),
+        ),
         local={
             "loader": "xtreme_pair_tsv",
             "validation": "xnli/dev-{lang}.tsv",
             "test": "xnli/test-{lang}.tsv",
         },
+        gold=(
+            "XTREME's test-{lang}.tsv have no labels: use XNLI-1.0/xnli.test.tsv (loader "
+            "xnli_tsv) or facebook/xnli"
+        ),
         description="XNLI: NLI in 15 languages, fine-tuned on MNLI",
     ),
     Task(
@@ -347,17 +480,17 @@ _TASKS = (
         train_task="pawsx",
         group="classification",
         epochs=5,
-        hub={
-            "path": "google/xtreme",
-            "name": "PAWS-X.{lang}",
-            "columns": {"text_a": "sentence1", "text_b": "sentence2"},
-        },
+        hub=(_xtreme("PAWS-X.{lang}", ClassificationColumns("sentence1", "sentence2")),),
         local={
             "loader": "xtreme_pair_tsv",
             "train": "pawsx/train-en.tsv",
             "validation": "pawsx/dev-{lang}.tsv",
             "test": "pawsx/test-{lang}.tsv",
         },
+        gold=(
+            "XTREME's test-{lang}.tsv have no labels: use x-final/{lang}/test_2k.tsv (loader "
+            "pawsx_tsv) from PAWS-X's x-final.tar.gz"
+        ),
         description="PAWS-X paraphrase identification",
     ),
     Task(
@@ -371,18 +504,22 @@ _TASKS = (
         tag_scheme="full_tag",
         group="structured_prediction",
         epochs=10,
-        hub={
-            "path": "google/xtreme",
-            "name": "udpos.{lang_name}",
-            "lang_names": UDPOS_LANG_NAMES,
-            "columns": {"tags": "pos_tags"},
-        },
+        hub=(
+            _xtreme(
+                "udpos.{lang_name}", TaggingColumns(tags="pos_tags"), lang_names=UDPOS_LANG_NAMES
+            ),
+        ),
+        gaps=(Gap("validation", ("kk", "th", "tl", "yo"), "UD v2.5 has no dev data for it"),),
         local={
             "loader": "conllu",
             "train": "udpos/en_*-ud-train.conllu",
             "validation": "udpos/{lang}_*-ud-dev.conllu",
             "test": "udpos/{lang}_*-ud-test.conllu",
         },
+        gold=(
+            "XTREME's test files have no tags: use the UD v2.5 treebanks' *-ud-test.conllu (ud-"
+            "treebanks-v2.5.tgz)"
+        ),
         description="UD v2.5 part-of-speech tagging (seqeval F1, as XTREME scores it)",
     ),
     Task(
@@ -396,13 +533,17 @@ _TASKS = (
         tag_scheme="iob2",
         group="structured_prediction",
         epochs=10,
-        hub={"path": "google/xtreme", "name": "PAN-X.{lang}", "columns": {"tags": "ner_tags"}},
+        hub=(_xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),),
         local={
             "loader": "panx_tokens",
             "train": "panx/panx_dataset/en/train",
             "validation": "panx/panx_dataset/{lang}/dev",
             "test": "panx/panx_dataset/{lang}/test",
         },
+        gold=(
+            "XTREME's test files have no tags: use the panx_dataset {lang}/test files "
+            "(AmazonDrive download of XTREME)"
+        ),
         description="WikiANN named entities, Rahimi et al. split (seqeval entity F1)",
     ),
     Task(
@@ -417,8 +558,10 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
-        hub={"path": "google/xtreme", "name": "XQuAD.{lang}", "test": "validation"},
+        hub=(_xtreme("XQuAD.{lang}", SpanQAColumns(title=None), splits={"test": "validation"}),),
+        gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev")),),
         local={"loader": "squad_json", "test": "xquad/xquad.{lang}.json"},
+        gold="labelled files: google-deepmind/xquad xquad.{lang}.json",
         description="XQuAD: SQuAD v1.1 dev translated into 10 languages",
     ),
     Task(
@@ -432,12 +575,16 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
-        hub={"path": "google/xtreme", "name": "MLQA.{lang}.{lang}"},
+        hub=(_xtreme("MLQA.{lang}.{lang}", SpanQAColumns(), splits=_EVAL),),
         local={
             "loader": "squad_json",
             "validation": "mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json",
             "test": "mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json",
         },
+        gold=(
+            "XTREME strips answers from MLQA test: use MLQA_V1.zip (test/test-"
+            "context-{lang}-question-{lang}.json)"
+        ),
         description="MLQA (context language = question language; language-aware scoring)",
     ),
     Task(
@@ -451,17 +598,31 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
-        hub={
-            "path": "google/xtreme",
-            "name": "tydiqa",
-            "test": "validation",
-            "language_from_id": True,
-        },
+        hub=(
+            _xtreme(
+                "tydiqa",
+                SpanQAColumns(),
+                splits={"train": "train", "validation": "validation", "test": "validation"},
+                id_prefix={lang: f"{name}-" for lang, name in TYDIQA_LANG_NAMES.items()},
+            ),
+        ),
+        gaps=(
+            Gap(
+                "validation",
+                tuple(lang for lang in TYDIQA_LANGS if lang != "en"),
+                _ONE_SPLIT.format(select="the English GoldP dev set (= test.en)"),
+            ),
+        ),
         local={
             "loader": "squad_json",
             "train": "tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json",
+            "validation": "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.en.dev.json",
             "test": "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json",
         },
+        gold=(
+            "XTREME strips the GoldP dev answers: use tydiqa-goldp-v1.1-dev.json from google-"
+            "research-datasets/tydiqa"
+        ),
         description="TyDiQA-GoldP (XTREME's split: dev serves as test)",
     ),
     Task(
@@ -477,6 +638,10 @@ _TASKS = (
             "validation": "bucc2018/{lang}-en.dev.gold",
             "test": "bucc2018/{lang}-en.test.gold",
         },
+        gold=(
+            "XTREME's download script deletes the test gold: use bucc2018-{lang}-en.training-gold"
+            " from comparable.limsi.fr (BUCC 2018), renamed {lang}-en.test.gold"
+        ),
         description="BUCC 2018 bitext mining (ratio margin, threshold tuned on the sample set)",
     ),
     Task(
@@ -487,12 +652,7 @@ _TASKS = (
         languages=TATOEBA_LANGS,
         group="retrieval",
         max_length=512,
-        hub={
-            "path": "google/xtreme",
-            "name": "tatoeba.{lang3}",
-            "test": "validation",
-            "columns": {"source": "source_sentence", "target": "target_sentence"},
-        },
+        hub=(_xtreme("tatoeba.{lang3}", RetrievalColumns(), splits={"test": "validation"}),),
         local={"loader": "tatoeba", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
         description="Tatoeba sentence retrieval, xx to en (LASER test sets)",
     ),
@@ -508,7 +668,7 @@ def _translated(base: Task, languages: tuple[str, ...], train: str, validation: 
         base,
         name=base.name + TRANSLATE_TRAIN,
         languages=languages,
-        hub={},
+        hub=(),
         local={**base.local, "train": train, "validation": validation},
         in_multitask=False,
         description=f"{base.name} machine-translated into {len(languages)} languages (XTREME)",

@@ -517,6 +517,15 @@ def _cell(value) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
+def gap_note(target: str) -> str:
+    """The splits the registry declares absent for ``target``: shown under its tables."""
+    return " ".join(
+        f"Declared absent: {gap.split} for {', '.join(gap.languages) or 'every language'} "
+        f"({gap.reason})."
+        for gap in registry.get(target).gaps
+    )
+
+
 def markdown(records: list[dict], title: str, note: str = "") -> str:
     """A Markdown table with a heading (floats with two decimals)."""
     columns = list(records[0]) if records else []
@@ -589,6 +598,7 @@ def write(report: Report, folder: Path) -> None:
             tables,
             f"per_language_{target}",
             f"{target} per language: {model}",
+            gap_note(target),
         )
     figures.transfer_heatmap(
         report.cells, figs / "transfer_matrix", f"{model}: gain over none", level

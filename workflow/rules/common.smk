@@ -1,6 +1,7 @@
 # Config validation, wildcard constraints and every input function. No logic beyond lookups:
 # the task registry and the Study (src/xstilts) answer every question.
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -9,16 +10,32 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 
-from xstilts import layout, registry
+from xstilts import download, layout, registry
 from xstilts import report as xreport
 from xstilts.config import ConfigError, Study, load, validate
 
-if not config:
-    config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+
+def _config_source():
+    """The config files Snakemake read (config errors name them)."""
+    files = [str(f) for f in workflow.configfiles]
+    return ", ".join(files) or "the config"
+
+
 try:
-    STUDY = Study(validate(config))
+    if not config:
+        config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+    STUDY = Study(validate(config, source=_config_source()))
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
+
+# --- the hub mirror: filled by the download rule; every other job runs with the hub offline ---
+MIRROR = STUDY.mirror.rstrip("/")
+DOWNLOAD_MANIFEST = download.MANIFEST
+SNAPSHOTS = {str(s.manifest): s for s in download.snapshots(STUDY)}
+# the download follows the user's own setting (kept across re-reads of this file in one process)
+os.environ.setdefault("XSTILTS_USER_HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "0"))
+HUB_OFFLINE_HERE = os.environ["XSTILTS_USER_HF_HUB_OFFLINE"]
+os.environ.update(download.OFFLINE)
 
 
 def _alternatives(values):
@@ -38,8 +55,8 @@ RETRIEVAL_TARGETS = _alternatives(t for t in registry.target_tasks() if not regi
 
 
 def all_outputs():
-    """Every result of the grid: naming encoders and metrics (not only the tables built from
-    them) makes a deleted one re-run, with exactly what depends on it."""
+    """Every result of the grid: naming encoders, metrics and mirror snapshots (not only the
+    tables built from them) makes a deleted one re-run, with exactly what depends on it."""
     grid = STUDY.grid
     return (
         expand(layout.SCORES, model=grid["models"])
@@ -51,6 +68,7 @@ def all_outputs():
             seed=grid["seeds"],
         )
         + [m for model in grid["models"] for m in model_metrics(model)]
+        + list(SNAPSHOTS)
     )
 
 
@@ -67,8 +85,37 @@ def model_ref(wildcards):
 
 
 def built_model(wildcards):
-    """The local model folder when the model is built here (hub models are not files)."""
-    return [layout.MODEL.format(model=wildcards.model)] if STUDY.is_built(wildcards.model) else []
+    """The model's files as a target: the folder of a model built here, or the mirror's
+    download manifest of a hub model (nothing for a local path)."""
+    if STUDY.is_built(wildcards.model):
+        return [layout.MODEL.format(model=wildcards.model)]
+    if STUDY.hub_model(wildcards.model):
+        return [f"{STUDY.model_ref(wildcards.model)}/{DOWNLOAD_MANIFEST}"]
+    return []
+
+
+def snapshot_args(wildcards, output):
+    """The download command's arguments for the snapshot one download job fills."""
+    snapshot = SNAPSHOTS.get(str(output[0]))
+    if snapshot is None:
+        raise WorkflowError(
+            f"{output[0]}: the grid needs no such snapshot (it needs: {', '.join(SNAPSHOTS)})"
+        )
+    return (
+        f"--kind {snapshot.kind} --repo {shlex.quote(snapshot.repo)} --revision"
+        f" {shlex.quote(snapshot.revision)} --mirror {shlex.quote(snapshot.mirror)}"
+        f" --patterns {shlex.quote(as_json(list(snapshot.patterns)))}"
+    )
+
+
+def dataset_snapshots(wildcards):
+    """The mirror snapshots (download manifests) a task's hub data are read from."""
+    return [str(s.manifest) for s in download.dataset_snapshots(STUDY, wildcards.task)]
+
+
+def dataset_folders(wildcards):
+    folders = [str(s.folder) for s in download.dataset_snapshots(STUDY, wildcards.task)]
+    return f"--hub {' '.join(map(shlex.quote, folders))}" if folders else ""
 
 
 def model_spec(wildcards):
@@ -233,3 +280,18 @@ def model_predictions(wildcards):
         target=STUDY.grid["targets"],
         seed=STUDY.grid["seeds"],
     )
+
+
+# --- splits the registry declares absent (anything else missing fails prepare_data) ---
+def declared_gaps():
+    """One line per declared gap of the grid's data: shown whenever the DAG is planned."""
+    return [
+        f"{name}: no {gap.split} split for {', '.join(gap.languages) or 'any language'} "
+        f"(declared in the registry: {gap.reason})"
+        for name in STUDY.data_tasks()
+        for gap in registry.get(name).gaps
+    ]
+
+
+for _line in declared_gaps():
+    print(f"xstilts: {_line}", file=sys.stderr)

@@ -23,6 +23,8 @@ rule build_model:
 
 
 rule prepare_data:
+    input:
+        hub=dataset_snapshots,
     output:
         directory(layout.DATA),
     log:
@@ -35,9 +37,11 @@ rule prepare_data:
         **CPU_RESOURCES,
     params:
         spec=data_spec,
+        hub=dataset_folders,
         wildcards=wildcards_json,
     shell:
-        "xstilts prepare-data --task {wildcards.task} --spec {params.spec:q} --out {output}"
+        "xstilts prepare-data --task {wildcards.task} --spec {params.spec:q} {params.hub}"
+        " --out {output}"
         " --rule prepare_data --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
 
 

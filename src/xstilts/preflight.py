@@ -1,0 +1,264 @@
+"""``xstilts preflight``: everything the grid needs, checked on the login node before submitting.
+
+Every model, data set, config, split, column and label set the grid reads from the hub is checked
+in the mirror (or, for a snapshot not downloaded yet, on the hub when it can be reached), the
+model's own configuration against the config's values (attention heads, positions, retrieval
+layer), and the local-only data (CCGbank, BUCC) on disk. Every problem is reported at once, with
+its fix, and the disk the mirror takes; the exit status is non-zero if there is any problem.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from xstilts import download, registry
+from xstilts.config import ConfigError
+
+ROWS_CHECKED = 200  # rows per split read to tell a labelled split from a stripped one
+
+
+@dataclass
+class Problem:
+    what: str
+    fix: str = ""
+
+
+@dataclass
+class Report:
+    problems: list[Problem]
+    present_bytes: int = 0
+    missing_bytes: int = 0
+    unknown: int = 0  # snapshots whose size is unknown (absent and the hub unreachable)
+    snapshots: int = 0
+
+    def text(self, source: str, mirror: str) -> str:
+        lines = [f"preflight {source}: {len(self.problems) or 'no'} problem(s)"]
+        for i, p in enumerate(self.problems, 1):
+            lines.append(f"  {i}. {p.what}")
+            if p.fix:
+                lines.append(f"     fix: {p.fix}")
+        size = f"{_gb(self.present_bytes)} present, {_gb(self.missing_bytes)} to download"
+        unknown = f", {self.unknown} of unknown size" if self.unknown else ""
+        lines.append(
+            f"mirror {mirror}: {self.snapshots} snapshot(s), "
+            f"{_gb(self.present_bytes + self.missing_bytes)} in all ({size}{unknown})"
+        )
+        return "\n".join(lines)
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def preflight(config_path: str | Path, online: bool | None = None) -> Report:
+    from xstilts import config
+
+    online = not download.hub_offline() if online is None else online
+    try:
+        study = config.Study(config.load(config_path))
+    except ConfigError as e:
+        return Report([Problem(str(e), "correct the config; the other checks need a valid one")])
+    report = Report([])
+    architectures = {}
+    for snapshot in download.snapshots(study):
+        report.snapshots += 1
+        hub_files = _check_snapshot(snapshot, online, report)
+        if snapshot.kind == "models":
+            arch = _model_config(snapshot, hub_files)
+            for model in study.grid["models"]:
+                if study.hub_model(model) == (snapshot.repo, snapshot.revision) and arch:
+                    architectures[model] = arch
+    problems = config.value_problems(study, architectures)
+    report.problems += [Problem(p, "change that value in the config") for p in problems]
+    for task in study.data_tasks():
+        spec = study.data_source(task)
+        if spec["source"] == "hub":
+            report.problems += _hub_task_problems(study, task, spec)
+        elif spec["source"] == "local":
+            report.problems += _local_task_problems(task, spec)
+    return report
+
+
+def _check_snapshot(snapshot, online: bool, report: Report) -> dict[str, int] | None:
+    """Check one snapshot in the mirror, or on the hub if absent; its files on the hub."""
+    files = download.local_files(snapshot.folder)
+    if files:
+        report.present_bytes += sum((snapshot.folder / f).stat().st_size for f in files)
+        if gaps := download.missing(snapshot, files):
+            report.problems.append(
+                Problem(
+                    f"{snapshot.kind[:-1]} {snapshot.repo}@{snapshot.revision}: {snapshot.folder} "
+                    f"has no file matching {', '.join(gaps)} (a config or file the grid needs)"
+                    f"{_script_note(snapshot, files)}",
+                    "use the repository's parquet files (revision refs/convert/parquet, or a "
+                    "maintained mirror: shared/hub/HUB.md)"
+                    if _script_note(snapshot, files)
+                    else f"fetch it: {download.hand_command(snapshot)}, or run the download stage",
+                )
+            )
+        return None
+    if not online:
+        report.unknown += 1
+        report.problems.append(
+            Problem(
+                f"{snapshot.kind[:-1]} {snapshot.repo}@{snapshot.revision} is not in the mirror "
+                f"({snapshot.folder} is absent) and the hub is offline here",
+                "run preflight where the hub can be reached (the download jobs then fill the "
+                f"mirror), or fill it by hand: {download.hand_command(snapshot)}",
+            )
+        )
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        info = HfApi().repo_info(
+            snapshot.repo,
+            repo_type=download.KINDS[snapshot.kind],
+            revision=snapshot.revision,
+            files_metadata=True,
+        )
+    except Exception as e:  # any hub failure (missing repo, revision, network) is a problem
+        report.unknown += 1
+        report.problems.append(
+            Problem(
+                f"{snapshot.kind[:-1]} {snapshot.repo}@{snapshot.revision}: the hub answered "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                "check the repository id and revision in the config and registry "
+                "(shared/hub/HUB.md), and that the hub can be reached",
+            )
+        )
+        return None
+    sizes = {s.rfilename: s.size or 0 for s in info.siblings or []}
+    wanted = download.selected(snapshot, list(sizes))
+    report.missing_bytes += sum(sizes[f] for f in wanted)
+    if gaps := download.missing(snapshot, list(sizes)):
+        report.problems.append(
+            Problem(
+                f"{snapshot.kind[:-1]} {snapshot.repo}@{snapshot.revision} on the hub has no file "
+                f"matching {', '.join(gaps)}{_script_note(snapshot, sizes)}",
+                "use the repository's parquet files (revision refs/convert/parquet, or a "
+                "maintained mirror: shared/hub/HUB.md) or correct the config name",
+            )
+        )
+    return sizes
+
+
+def _script_note(snapshot, files) -> str:
+    script = f"{snapshot.repo.split('/')[1]}.py"
+    return f" (it holds {script}: a script-only repository)" if script in files else ""
+
+
+def _model_config(snapshot, hub_files: dict | None) -> dict | None:
+    """The model's config.json, from the mirror or (small) from the hub."""
+    path = snapshot.folder / "config.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if not hub_files or "config.json" not in hub_files:
+        return None
+    from huggingface_hub import hf_hub_download
+
+    with tempfile.TemporaryDirectory() as tmp:
+        got = hf_hub_download(
+            snapshot.repo, "config.json", revision=snapshot.revision, local_dir=tmp
+        )
+        return json.loads(Path(got).read_text())
+
+
+def _hub_task_problems(study, task_name: str, spec: dict) -> list[Problem]:
+    """Each config, split, column and label set of a hub task, read from the mirror as the
+    prepare_data job reads it (splits not in the mirror were reported with their snapshot)."""
+    from xstilts import data, hub
+    from xstilts.loaders import DataFormatError
+
+    task = registry.get(task_name)
+    out: list[Problem] = []
+    with tempfile.TemporaryDirectory(prefix="xstilts-preflight-") as cache:
+        for source in task.hub:
+            folder = hub.dataset_dir(spec["mirror"], source.repo, source.revision)
+            if not download.local_files(folder):
+                continue  # absent: reported with its snapshot
+            for split, lang in data.wanted_splits(task):
+                if split not in source.splits:
+                    continue
+                hub_split = source.splits[split]
+                try:
+                    ds, where = data.hub_split(source, lang, hub_split, spec, cache)
+                    names = data._label_names(task, source, ds, where)
+                    if hub_split in source.unlabelled:
+                        continue
+                    n = min(len(ds), ROWS_CHECKED)
+                    records = [source.columns.record(ds[i], i, names) for i in range(n)]
+                    if n and not any(data._has_gold(task, r) for r in records):
+                        out.append(
+                            Problem(
+                                f"task {task_name} split {data.split_name(split, lang)} "
+                                f"({where}): no gold labels or answers in its first {n} rows "
+                                "(a copy with stripped test labels)",
+                                task.gold
+                                or "labelled data come from the original files "
+                                f"(data.tasks.{task_name}.source: local)",
+                            )
+                        )
+                except (DataFormatError, ValueError) as e:
+                    out.append(Problem(f"task {task_name}: {e}"))
+    return out
+
+
+def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
+    """The original files a local task reads (CCGbank, BUCC): root and every split's files."""
+    from xstilts import data
+
+    task = registry.get(task_name)
+    root = Path(spec["root"])
+    key = f"data.tasks.{task_name}.root" if task_name == "ccg" else "data.root"
+    if not root.is_dir():
+        fix = f"point {key} at the folder holding the original files"
+        if task_name == "ccg":
+            from xstilts.loaders.ccgbank import CCGBANK_HELP
+
+            fix = CCGBANK_HELP
+        return [Problem(f"task {task_name} (source: local): {root} is not a folder", fix)]
+    files = {**{k: v for k, v in task.local.items() if k in data.SPLITS}, **spec["files"]}
+    gaps = data.declared_gaps(task)
+    out = []
+    for split, lang in data.wanted_splits(task):
+        name = data.split_name(split, lang)
+        patterns = [p for _, p in data._patterns(files.get(split))]
+        patterns = [p for p in patterns if "{lang" in p or lang == "en"]
+        if name in gaps or not patterns:
+            continue
+        if not any(data._files(root, p, lang) for p in patterns):
+            looked = ", ".join(str(root / p) for p in patterns)
+            out.append(
+                Problem(
+                    f"task {task_name} (source: local): no file for {name} (looked for {looked})",
+                    f"put the original files there, or set data.tasks.{task_name}.files",
+                )
+            )
+    return out
+
+
+def cmd_preflight(args) -> None:
+    from xstilts import config
+
+    report = preflight(args.configfile, online=False if args.offline else None)
+    try:
+        mirror = config.Study(config.load(args.configfile)).mirror
+    except ConfigError:
+        mirror = "(config invalid)"
+    print(report.text(args.configfile, mirror))
+    if report.problems:
+        sys.exit(1)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "preflight", help="check the grid's models, data and values before submitting"
+    )
+    p.add_argument("--configfile", required=True)
+    p.add_argument("--offline", action="store_true", help="check the mirror only, not the hub")
+    p.set_defaults(func=cmd_preflight)

@@ -1,0 +1,477 @@
+"""Fixture hub mirrors: local folders laid out exactly like the hub repositories the registry
+names (``shared/hub/HUB.md``), filled from the real slices in ``shared/data``.
+
+``build_mirror(root, tasks=None)`` writes, for every hub source of the given tasks (all tasks by
+default), ``{root}/datasets/{org}/{name}/{rev}/`` as ``hf download`` would: a README whose YAML
+``configs:`` block selects ``<dir>/<split>-*`` per config (main branch), or
+``<config>/<split>/0000.parquet`` (``refs/convert/parquet``), parquet files written by
+``datasets`` (so the ``huggingface`` schema metadata carries the features and ``ClassLabel``
+names), the hub's config, split and column names, and its quirks: GLUE/CosmosQA test labels -1,
+HellaSwag / CommonsenseQA test labels "", SNLI -1 pairs in every split, TyDiQA ids prefixed with
+the language name, Tatoeba lines keeping their trailing newline, tokens-and-tags lists for
+PAN-X/UD-POS (PAN-X tokens without their ``af:`` prefix, ``langs`` per token), and the script-only
+``main`` of ``allenai/cosmos_qa``. ``fixture_languages(task)`` lists the languages covered.
+
+Where ``shared/data`` has no slice the rows are derived from a related real slice and say so in
+``DERIVED``: SNLI and SST-2 (from the MNLI slice), PAN-X.en (the Afrikaans slice), split copies
+where only one split was sliced (see each builder).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import datasets
+from datasets import ClassLabel, Features, List, Value
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.splits import SplitDict, SplitInfo
+from huggingface_hub import DatasetCardData
+
+from xstilts import hub, registry
+from xstilts.loaders.tatoeba import TATOEBA_LANG3
+
+datasets.disable_progress_bars()
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+NLI = ["entailment", "neutral", "contradiction"]
+DERIVED = {
+    "stanfordnlp/snli": "no SNLI slice: premise/hypothesis/label of the MNLI slice",
+    "nyu-mll/glue sst2": "no SST-2 slice: MNLI premises, label = entailment or not",
+    "google/xtreme PAN-X.en": "no English PAN-X slice: the Afrikaans slice",
+    "splits": "one sliced split copied to the others it lacks (e.g. dev rows as train and test)",
+}
+S = Value("string")
+I32 = Value("int32")
+ANSWERS = {"answer_start": List(I32), "text": List(S)}
+QA = Features({"id": S, "title": S, "context": S, "question": S, "answers": ANSWERS})
+
+
+# --- writing repositories ---
+def _write_main(folder: Path, configs: dict[str, dict[str, datasets.Dataset]], dirs: dict):
+    """Main-branch layout: ``{dir}/{split}-00000-of-00001.parquet``, and a README whose YAML has
+    the ``configs:`` block (data files per split) and ``dataset_info`` (features, split sizes),
+    as ``datasets-cli convert_to_parquet`` writes it."""
+    card, infos, entries = DatasetCardData(), {}, []
+    for config, splits in configs.items():
+        data_dir = dirs.get(config, config)
+        sizes = SplitDict()
+        for split, ds in splits.items():
+            path = folder / data_dir / f"{split}-00000-of-00001.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.to_parquet(str(path))
+            sizes.add(SplitInfo(name=split, num_bytes=ds.data.nbytes, num_examples=len(ds)))
+        features = next(iter(splits.values())).features
+        infos[config] = DatasetInfo(features=features, splits=sizes, config_name=config)
+        files = [{"split": split, "path": f"{data_dir}/{split}-*"} for split in splits]
+        entries.append({"config_name": config, "data_files": files})
+    DatasetInfosDict(infos).to_dataset_card_data(card)
+    card.configs = entries
+    text = f"---\n{card.to_yaml()}\n---\n\nFixture built from shared/data (tests/hub_mirror.py).\n"
+    (folder / "README.md").write_text(text, encoding="utf-8")
+
+
+def _write_convert(folder: Path, configs: dict[str, dict[str, datasets.Dataset]]):
+    """``refs/convert/parquet`` layout: ``{config}/{split}/0000.parquet``, no configs README."""
+    for config, splits in configs.items():
+        for split, ds in splits.items():
+            path = folder / config / split / "0000.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.to_parquet(str(path))
+
+
+def _ds(rows: list[dict], features: Features) -> datasets.Dataset:
+    return datasets.Dataset.from_list(rows, features=features)
+
+
+# --- reading slices ---
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _tsv(path: Path) -> list[list[str]]:
+    lines = path.read_text(encoding="utf-8").replace("\r\n", "\n").splitlines()
+    return [line.split("\t") for line in lines if line]
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _squad(path: Path, strip: bool = False) -> list[dict]:
+    """SQuAD JSON flattened to hub rows (google/xtreme strips context/question/answer text)."""
+    s = str.strip if strip else (lambda x: x)
+    rows = []
+    for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                rows.append(
+                    {
+                        "id": qa["id"],
+                        "title": article.get("title", ""),
+                        "context": s(paragraph["context"]),
+                        "question": s(qa["question"]),
+                        "answers": {
+                            "answer_start": [a["answer_start"] for a in qa["answers"]],
+                            "text": [s(a["text"]) for a in qa["answers"]],
+                        },
+                    }
+                )
+    return rows
+
+
+def _conllu(path: Path) -> list[dict]:
+    """UD sentences as the xtreme script reads them: multiword and empty nodes skipped, words
+    whose FORM or UPOS is "_" dropped."""
+    rows, tokens, tags = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if tokens:
+                rows.append({"tokens": tokens, "pos_tags": tags})
+            tokens, tags = [], []
+        elif not line.startswith("#"):
+            cols = line.split("\t")
+            if "-" in cols[0] or "." in cols[0] or "_" in (cols[1], cols[3]):
+                continue
+            tokens.append(cols[1])
+            tags.append(cols[3])
+    return rows
+
+
+# --- one builder per repository: {config: {split: Dataset}} ---
+def _glue(data: Path) -> dict:
+    nli = Features({"premise": S, "hypothesis": S, "label": ClassLabel(names=NLI), "idx": I32})
+    mnli = {
+        name: [
+            {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": r["label"], "idx": i}
+            for i, r in enumerate(_jsonl(data / f"mnli/mnli_{part}.jsonl"))
+        ]
+        for name, part in (("train", "train"), ("validation", "val"))
+    }
+    unlabelled = [{**r, "label": -1} for r in mnli["validation"]]
+    qqp_rows = [
+        {"question1": r["question1"], "question2": r["question2"], "label": int(r["is_duplicate"])}
+        for r in _csv_tsv(data / "qqp/dev.tsv")
+    ]
+    qqp = Features(
+        {
+            "question1": S,
+            "question2": S,
+            "label": ClassLabel(names=["not_duplicate", "duplicate"]),
+            "idx": I32,
+        }
+    )
+    sst2_rows = [
+        {"sentence": r["premise"], "label": int(r["label"] == "entailment")}
+        for r in mnli["train"] + mnli["validation"]
+    ]
+    sst2 = Features(
+        {"sentence": S, "label": ClassLabel(names=["negative", "positive"]), "idx": I32}
+    )
+
+    def indexed(rows):
+        return [{**r, "idx": i} for i, r in enumerate(rows)]
+
+    return {
+        "mnli": {
+            "train": _ds(mnli["train"], nli),
+            "validation_matched": _ds(mnli["validation"], nli),
+            "validation_mismatched": _ds(mnli["validation"], nli),
+            "test_matched": _ds(unlabelled, nli),
+            "test_mismatched": _ds(unlabelled, nli),
+        },
+        "qqp": {
+            "train": _ds(indexed(qqp_rows), qqp),
+            "validation": _ds(indexed(qqp_rows), qqp),
+            "test": _ds(indexed([{**r, "label": -1} for r in qqp_rows]), qqp),
+        },
+        "sst2": {
+            "train": _ds(indexed(sst2_rows), sst2),
+            "validation": _ds(indexed(sst2_rows), sst2),
+            "test": _ds(indexed([{**r, "label": -1} for r in sst2_rows]), sst2),
+        },
+    }
+
+
+def _csv_tsv(path: Path) -> list[dict]:
+    rows = _tsv(path)
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def _anli(data: Path) -> dict:
+    features = Features(
+        {"uid": S, "premise": S, "hypothesis": S, "label": ClassLabel(names=NLI), "reason": S}
+    )
+    code = {"e": 0, "n": 1, "c": 2}
+    splits = {}
+    for r in (1, 2, 3):
+        rows = [
+            {
+                "uid": row["uid"],
+                "premise": row["context"],
+                "hypothesis": row["statement"],
+                "label": code[row["gold_label"]],
+                "reason": row["reason"],
+            }
+            for row in _csv(data / f"anli/ANLI_analysis_r{r}_dev.csv")
+        ]
+        for name in ("train", "dev", "test"):
+            splits[f"{name}_r{r}"] = _ds(rows, features)
+    return {"plain_text": splits}
+
+
+def _snli(data: Path) -> dict:
+    features = Features({"premise": S, "hypothesis": S, "label": ClassLabel(names=NLI)})
+    rows = [
+        {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": NLI.index(r["label"])}
+        for r in _jsonl(data / "mnli/mnli_train.jsonl")
+    ]
+    rows[1] = {**rows[1], "label": -1}  # no annotator consensus: -1 in every split
+    return {"plain_text": {s: _ds(rows, features) for s in ("train", "validation", "test")}}
+
+
+def _squad_v1(data: Path) -> dict:
+    rows = _squad(data / "squad/dev-v1.1.json")
+    train = [{**r, "answers": {k: v[:1] for k, v in r["answers"].items()}} for r in rows]
+    return {"plain_text": {"train": _ds(train, QA), "validation": _ds(rows, QA)}}
+
+
+def _squad_v2(data: Path) -> dict:
+    rows = _squad(data / "squad/dev-v2.0.json")
+    train = [{**r, "answers": {k: v[:1] for k, v in r["answers"].items()}} for r in rows]
+    return {"squad_v2": {"train": _ds(train, QA), "validation": _ds(rows, QA)}}
+
+
+def _hellaswag(data: Path) -> dict:
+    features = Features(
+        {
+            "ind": I32,
+            "activity_label": S,
+            "ctx_a": S,
+            "ctx_b": S,
+            "ctx": S,
+            "endings": List(S),
+            "source_id": S,
+            "split": S,
+            "split_type": S,
+            "label": S,
+        }
+    )
+
+    def rows(part):
+        return [
+            {**{k: r[k] for k in features if k != "label"}, "label": str(r["label"])}
+            for r in _jsonl(data / f"hellaswag/hellaswag_{part}.jsonl")
+        ]
+
+    test = [{**r, "label": "", "split": "test"} for r in rows("val")]  # test labels are ""
+    return {
+        "default": {
+            "train": _ds(rows("train"), features),
+            "validation": _ds(rows("val"), features),
+            "test": _ds(test, features),
+        }
+    }
+
+
+def _cosmosqa(data: Path) -> dict:
+    features = Features(
+        {
+            "id": S,
+            "context": S,
+            "question": S,
+            **{f"answer{i}": S for i in range(4)},
+            "label": I32,
+        }
+    )
+    rows = [{**r, "label": int(r["label"])} for r in _csv(data / "cosmosqa/valid.csv")]
+    test = [{**r, "label": -1} for r in rows]
+    return {
+        "default": {
+            "train": _ds(rows, features),
+            "validation": _ds(rows, features),
+            "test": _ds(test, features),
+        }
+    }
+
+
+def _commonsenseqa(data: Path) -> dict:
+    features = Features(
+        {
+            "id": S,
+            "question": S,
+            "question_concept": S,
+            "choices": {"label": List(S), "text": List(S)},
+            "answerKey": S,
+        }
+    )
+    rows = _jsonl(data / "commonsenseqa/dev_rand_split.hf_format.jsonl")
+    return {
+        "default": {
+            "train": _ds(rows[:100], features),
+            "validation": _ds(rows[100:], features),
+            "test": _ds([{**r, "answerKey": ""} for r in rows[:20]], features),
+        }
+    }
+
+
+def _xnli(data: Path) -> dict:
+    features = Features({"premise": S, "hypothesis": S, "label": ClassLabel(names=NLI)})
+    mnli = [
+        {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": NLI.index(r["label"])}
+        for r in _jsonl(data / "mnli/mnli_train.jsonl")
+    ]
+    out = {}
+    for lang in registry.XNLI_LANGS:
+        rows = [
+            {"premise": a, "hypothesis": b, "label": NLI.index(label)}
+            for a, b, label in _tsv(data / f"xnli/dev-{lang}.tsv")
+        ]
+        out[lang] = {
+            "train": _ds(mnli, features),
+            "validation": _ds(rows, features),
+            "test": _ds(rows, features),
+        }
+    return out
+
+
+def _xtreme(data: Path) -> dict:
+    """google/xtreme: the PAWS-X, udpos, PAN-X, XQuAD, MLQA, tydiqa and tatoeba configs."""
+    out: dict = {}
+    pair = Features({"sentence1": S, "sentence2": S, "label": S})
+    for lang in registry.PAWSX_LANGS:
+        rows = [
+            {"sentence1": a, "sentence2": b, "label": label}
+            for a, b, label in _tsv(data / f"pawsx/dev-{lang}.tsv")
+        ]
+        out[f"PAWS-X.{lang}"] = {s: _ds(rows, pair) for s in ("train", "validation", "test")}
+
+    pos = Features({"tokens": List(S), "pos_tags": List(ClassLabel(names=registry.UPOS_LABELS))})
+    udpos = data / "udpos"
+    for lang, name in registry.UDPOS_LANG_NAMES.items():
+        tests = sorted(udpos.glob(f"{lang}_*-ud-test.conllu"))
+        if not tests:
+            continue
+        splits = {"test": _conllu(tests[0])}
+        devs = sorted(udpos.glob(f"{lang}_*-ud-dev.conllu"))
+        splits["validation"] = _conllu(devs[0]) if devs else splits["test"]
+        trains = sorted(udpos.glob(f"{lang}_*-ud-train.conllu"))
+        if trains:
+            splits["train"] = _conllu(trains[0])
+        order = ("train", "validation", "test")
+        out[f"udpos.{name}"] = {s: _ds(splits[s], pos) for s in order if s in splits}
+
+    ner = Features(
+        {
+            "tokens": List(S),
+            "ner_tags": List(ClassLabel(names=registry.PANX_LABELS)),
+            "langs": List(S),
+        }
+    )
+    for lang in ("af", "en"):
+        splits = {}
+        for split, part in (("train", "train"), ("validation", "dev"), ("test", "test")):
+            sentences: dict[str, dict] = {}
+            for r in _csv(data / f"panx/af_{part}/truth.csv"):
+                row = sentences.setdefault(r["sent_idx"], {"tokens": [], "ner_tags": []})
+                row["tokens"].append(r["word"].split(":", 1)[1])  # the "af:" prefix removed
+                row["ner_tags"].append(r["truth"])
+            splits[split] = _ds(
+                [{**r, "langs": [lang] * len(r["tokens"])} for r in sentences.values()], ner
+            )
+        out[f"PAN-X.{lang}"] = splits
+
+    xquad = Features({k: v for k, v in QA.items() if k != "title"})
+    for lang in registry.XQUAD_LANGS:
+        rows = _squad(data / f"xquad/xquad.{lang}.json", strip=True)
+        rows = [{k: v for k, v in r.items() if k != "title"} for r in rows]
+        out[f"XQuAD.{lang}"] = {"validation": _ds(rows, xquad)}
+
+    for lang in registry.MLQA_LANGS:
+        path = data / f"mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json"
+        rows = _squad(path, strip=True)
+        out[f"MLQA.{lang}.{lang}"] = {"validation": _ds(rows, QA), "test": _ds(rows, QA)}
+
+    tydiqa = []
+    for path in sorted((data / "tydiqa/tydiqa-goldp-v1.1-train").glob("*.json")):
+        name = registry.TYDIQA_LANG_NAMES[path.name.split(".")[2]]
+        # XTREME's per-language files shortened the ids; the hub config keeps "<language>-..."
+        rows = _squad(path, strip=True)  # the shortened ids repeat: made unique again
+        tydiqa += [{**r, "id": f"{name}-{i}-{r['id']}"} for i, r in enumerate(rows)]
+    out["tydiqa"] = {"train": _ds(tydiqa, QA), "validation": _ds(tydiqa, QA)}
+
+    bitext = Features(
+        {"source_sentence": S, "target_sentence": S, "source_lang": S, "target_lang": S}
+    )
+    for lang in registry.TATOEBA_LANGS:
+        lang3 = TATOEBA_LANG3[lang]
+        stem = data / f"tatoeba/tatoeba.{lang3}-eng"
+        src = Path(f"{stem}.{lang3}").read_text(encoding="utf-8").splitlines(keepends=True)
+        eng = Path(f"{stem}.eng").read_text(encoding="utf-8").splitlines(keepends=True)
+        rows = [  # lines keep "\n"; source_lang is the script's cache-file suffix
+            {
+                "source_sentence": a,
+                "target_sentence": b,
+                "source_lang": "a1b2c3",
+                "target_lang": "eng",
+            }
+            for a, b in zip(src, eng, strict=True)
+        ]
+        out[f"tatoeba.{lang3}"] = {"validation": _ds(rows, bitext)}
+    return out
+
+
+REPOS = {
+    "nyu-mll/glue": (_glue, hub.MAIN, {}),
+    "facebook/anli": (_anli, hub.MAIN, {}),
+    "stanfordnlp/snli": (_snli, hub.MAIN, {}),
+    "rajpurkar/squad": (_squad_v1, hub.MAIN, {}),
+    "rajpurkar/squad_v2": (_squad_v2, hub.MAIN, {}),
+    "Rowan/hellaswag": (_hellaswag, hub.MAIN, {"default": "data"}),
+    "allenai/cosmos_qa": (_cosmosqa, hub.CONVERT, {}),
+    "tau/commonsense_qa": (_commonsenseqa, hub.MAIN, {"default": "data"}),
+    "facebook/xnli": (_xnli, hub.MAIN, {}),
+    "google/xtreme": (_xtreme, hub.MAIN, {}),
+}
+"""repo -> (builder from shared/data, revision written, config -> data folder if not its name)."""
+
+
+def fixture_languages(task_name: str, data: Path = SHARED_DATA) -> tuple[str, ...]:
+    """The languages of a task that the fixture mirror covers (those with a real slice)."""
+    task = registry.get(task_name)
+    covered = {
+        "udpos": {p.name.split("_")[0] for p in (data / "udpos").glob("*-ud-test.conllu")},
+        "panx": {"af", "en"},
+        "tydiqa": {"en", "ko", "sw"},
+    }.get(task_name)
+    return tuple(lang for lang in task.languages if covered is None or lang in covered)
+
+
+def build_mirror(root: str | Path, tasks=None, data: Path = SHARED_DATA) -> dict[str, Path]:
+    """Write the fixture repositories the ``tasks``' hub sources need (default: every task's)
+    under ``root`` (a ``hub.mirror``); returns ``{"repo@revision": folder}``. Also writes the
+    script-only ``main`` of allenai/cosmos_qa (what the hub serves there)."""
+    names = registry.TASKS if tasks is None else tasks
+    repos = {source.repo for name in names for source in registry.get(name).hub}
+    unknown = repos - set(REPOS)
+    if unknown:
+        raise KeyError(f"no fixture builder for hub repositories {sorted(unknown)}")
+    built = {}
+    for repo in sorted(repos):
+        build, revision, dirs = REPOS[repo]
+        folder = hub.dataset_dir(root, repo, revision)
+        built[f"{repo}@{revision}"] = folder
+        if folder.is_dir():  # built by an earlier call
+            continue
+        configs = build(Path(data))
+        if revision == hub.CONVERT:
+            _write_convert(folder, configs)
+        else:
+            _write_main(folder, configs, dirs)
+        if repo == "allenai/cosmos_qa":
+            main = hub.dataset_dir(root, repo, hub.MAIN)
+            main.mkdir(parents=True, exist_ok=True)
+            (main / "cosmos_qa.py").write_text("# the loading script the hub still serves\n")
+            (main / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n# Cosmos QA\n")
+    return built
