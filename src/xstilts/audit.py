@@ -123,11 +123,12 @@ def cell_value(model_dir: Path, source: Path, inter: str, target: str, lang, see
     source = model_dir / Path(layout.SCORES).name
     every = _read_rows(source)
     rows = _check(source, every, intermediate=inter, target=target, seed=seed)
+    bench = aggregate.read_benchmark(source)
     if lang is None and seed is None:
-        cells = aggregate.matrix(every)
+        cells = aggregate.matrix(every, bench)
         return _cell(next(c for c in cells if (c["intermediate"], c["target"]) == (inter, target)))
     if lang is None:
-        (score,) = aggregate.run_scores(rows).values()
+        (score,) = aggregate.run_scores(rows, bench).values()
         return {
             "kind": "seed",
             "seed": seed,

@@ -170,11 +170,12 @@ def cmd_evaluate(args) -> None:
 def cmd_aggregate(args) -> None:
     from xstilts import aggregate
 
-    job = _job(args, {"model": args.model}, args.metrics)
+    job = _job(args, {"model": args.model, "benchmark": args.benchmark}, args.metrics)
     rows = aggregate.collect(args.metrics)
-    cells = aggregate.matrix(rows)
+    cells = aggregate.matrix(rows, args.benchmark, args.partial)
     with staged(args.scores) as s, staged(args.csv) as c, staged(args.png) as p:
-        aggregate.write(rows, cells, s, c, p, f"X-STILTs transfer matrix: {args.model}")
+        title = f"X-STILTs transfer matrix: {args.model} ({args.benchmark})"
+        aggregate.write(rows, cells, s, c, p, title, args.benchmark)
     outs = {args.scores: Path(args.scores), args.csv: Path(args.csv), args.png: Path(args.png)}
     job.finish(outs, Path(args.manifest), {"cells": len(cells), "rows": len(rows)})
 
@@ -264,6 +265,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", required=True)
     p.add_argument("--png", required=True)
     p.add_argument("--manifest", required=True)
+    p.add_argument("--benchmark", default="xtreme", help="benchmark definition that scores it")
+    p.add_argument("--partial", action="store_true", help="score runs that lack languages")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("check-config", help="validate config files against the schema")

@@ -104,6 +104,7 @@ def validate(config: dict, source: str = "config") -> dict:
     config = copy.deepcopy(config)
     _apply_defaults(config, schema)
     _check_ccgbank(config, source)
+    _check_benchmark(config, source)
     unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
     if unknown:
         raise ConfigError(
@@ -111,6 +112,19 @@ def validate(config: dict, source: str = "config") -> dict:
             f"'models' (defined: {', '.join(config['models'])})"
         )
     return config
+
+
+def _check_benchmark(config: dict, source: str) -> None:
+    """Every target is a task of the config's benchmark (its languages and scoring come from it)."""
+    from xstilts import benchmarks
+
+    bench = benchmarks.get(config["benchmark"])
+    outside = [t for t in config["grid"]["targets"] if t not in bench.tasks]
+    if outside:
+        raise ConfigError(
+            f"{source}: config key 'grid.targets' has {outside}, which are not tasks of benchmark "
+            f"{bench.name!r} (config key 'benchmark'; its tasks: {', '.join(bench.tasks)})"
+        )
 
 
 def _check_ccgbank(config: dict, source: str) -> None:
@@ -171,7 +185,7 @@ class Study:
         for inter in self.trained_intermediates():
             tasks |= set(self.intermediate_members(inter))
         for target in self.grid["targets"]:
-            tasks |= set(registry.data_tasks(target))
+            tasks |= set(registry.data_tasks(target)) | set(self.train_before(target))
         return sorted(tasks)
 
     def intermediate_members(self, inter: str) -> list[str]:
@@ -188,8 +202,25 @@ class Study:
 
     def languages(self) -> list[str]:
         """Every language the grid's tasks touch (English first)."""
-        langs = {lang for t in self.data_tasks() for lang in registry.get(t).languages}
+        langs = {lang for t in self.data_tasks() for lang in self.task_languages(t)}
         return ["en", *sorted(langs - {"en"})]
+
+    # --- benchmark ---
+    def benchmark(self):
+        """The benchmark definition (``benchmarks.Benchmark``) the config scores against."""
+        from xstilts import benchmarks
+
+        return benchmarks.get(self.config["benchmark"])
+
+    def task_languages(self, task: str) -> tuple[str, ...]:
+        """A task's languages: the benchmark's set for its tasks, the registry's otherwise."""
+        bench = self.benchmark()
+        return bench.task_languages(task) if task in bench.tasks else registry.get(task).languages
+
+    def train_before(self, target: str) -> tuple[str, ...]:
+        """Tasks a target's model is trained on before its training task (``target_training``)."""
+        own = self.config.get("target_training", {})
+        return tuple(own.get(target, registry.get(target).train_before))
 
     # --- data ---
     def data_source(self, task: str) -> dict:
@@ -202,6 +233,8 @@ class Study:
             "loader": override.get("loader"),
             "max_eval_examples": data["max_eval_examples"],
         }
+        if self.task_languages(task) != registry.get(task).languages:
+            spec["languages"] = list(self.task_languages(task))
         if spec["source"] == "synthetic":
             spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
             spec["synthetic"].setdefault("seed", 0)

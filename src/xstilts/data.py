@@ -216,8 +216,9 @@ def load_hub(task, spec: dict) -> dict[str, list[dict]]:
             f"the data is licensed); set data.tasks.{task.name}.source to local and its root"
         )
     out: dict[str, list[dict]] = {}
-    for part in _hub_parts(task.hub):
+    for base in _hub_parts(task.hub):
         for split, lang in wanted_splits(task):
+            part = {**base, **base.get("by_language", {}).get(lang, {})}
             hub_split = part.get(split, split)
             if hub_split is None:  # this part does not contribute to this split
                 continue
@@ -281,10 +282,14 @@ def _from_hub(task, part: dict, row: dict, i: int) -> dict | None:
             choices = [row[c] for c in part["choice_columns"]]
         label = get("answerKey", get("label"))
         label = task.labels.index(label) if label in task.labels else int(label or -1)
+        if "context_template" in part:  # COPA, SIQa: XTREME-R's first segment, choice second
+            context, question = part["context_template"].format(**row), ""
+        else:
+            context, question = part.get("context", get("context", "")), get("question", "")
         return {
             "id": str(get("id", i)),
-            "context": part.get("context", get("context", "")),
-            "question": get("question", ""),
+            "context": context,
+            "question": question,
             "choices": list(choices),
             "label": label,
         }
@@ -336,10 +341,13 @@ def _tag_inventory(rows: dict[str, list[dict]]) -> list[str]:
 
 
 def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
-    """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary."""
+    """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary.
+    ``spec['languages']`` (the config's benchmark's set) replaces the registry's languages."""
     import datasets
 
     task = registry.get(task_name)
+    if spec.get("languages"):
+        task = dataclasses.replace(task, languages=tuple(spec["languages"]))
     rows = LOADERS_BY_SOURCE[spec["source"]](task, spec)
     cap = spec.get("max_eval_examples")
     dd = datasets.DatasetDict()

@@ -40,6 +40,7 @@ XQUAD_LANGS = tuple("ar de el en es hi ru th tr vi zh".split())
 MLQA_LANGS = tuple("ar de en es hi vi zh".split())
 TYDIQA_LANGS = tuple("ar bn en fi id ko ru sw te".split())
 BUCC_LANGS = tuple("de fr ru zh".split())
+XCOPA_LANGS = tuple("et ht id it qu sw ta th tr vi zh".split())
 TATOEBA_LANGS = tuple(
     "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te "
     "th tl tr ur vi zh".split()
@@ -81,8 +82,6 @@ UDPOS_LANG_NAMES = dict(
     yo="Yoruba",
     zh="Chinese",
 )
-# XTREME's task groups (its scorer averages each group, then all tasks).
-GROUPS = ("classification", "structured_prediction", "question_answering", "retrieval")
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,8 @@ class Task:
     ``local`` the original files (paths relative to the config's ``data.root``; ``{lang}`` and
     ``{lang3}`` are expanded per language). ``train_task`` names, for a target, the task whose
     English training split fine-tunes it (``None``: evaluated from the encoder alone);
+    ``train_before`` the tasks the target's model (head included) is trained on first, in order
+    (XCOPA: SIQa, then COPA, as XTREME-R; the config's ``target_training`` can drop them);
     ``selection_task`` the task whose English validation split picks the checkpoint.
     Hyper-parameters are defaults the config may override.
     """
@@ -105,8 +106,8 @@ class Task:
     languages: tuple[str, ...] = ("en",)
     labels: tuple[str, ...] = ()
     train_task: str | None = None
+    train_before: tuple[str, ...] = ()
     selection_task: str | None = None
-    group: str | None = None
     max_length: int = 256
     epochs: float = 3.0
     batch_size: int = 32
@@ -312,6 +313,52 @@ _TASKS = (
         },
         description="CCG supertagging on CCGbank (LDC2005T13; licensed: local copy only)",
     ),
+    Task(
+        name="siqa",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("1", "2", "3"),
+        max_length=128,
+        epochs=5,
+        learning_rate=3e-5,
+        in_multitask=False,
+        hub={
+            "path": "lighteval/siqa",
+            "choice_columns": ("answerA", "answerB", "answerC"),
+            "context_template": "{context} {question}",
+        },
+        local={
+            "loader": "siqa_jsonl",
+            "train": "siqa/socialiqa-train-dev/train.jsonl",
+            "validation": "siqa/socialiqa-train-dev/dev.jsonl",
+        },
+        description="Social IQa, 3 answers: XTREME-R trains XCOPA's model on it before COPA",
+    ),
+    Task(
+        name="copa",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("0", "1"),
+        max_length=128,
+        epochs=5,
+        learning_rate=3e-5,
+        in_multitask=False,
+        hub={
+            "path": "aps/super_glue",
+            "name": "copa",
+            "revision": "refs/pr/16",  # the parquet conversion (HUB.md: main UNVERIFIED)
+            "choice_columns": ("choice1", "choice2"),
+            "context_template": "{premise} What was the {question}?",
+        },
+        local={
+            "loader": "copa_jsonl",
+            "train": "copa/train.jsonl",
+            "validation": "copa/val.jsonl",
+        },
+        description="COPA (SuperGLUE), 2 alternatives: XCOPA's English training data",
+    ),
     # --- target tasks (XTREME) ---
     Task(
         name="xnli",
@@ -321,7 +368,6 @@ _TASKS = (
         languages=XNLI_LANGS,
         labels=NLI_LABELS,
         train_task="mnli",
-        group="classification",
         epochs=2,
         hub={
             "path": "facebook/xnli",
@@ -343,7 +389,6 @@ _TASKS = (
         languages=PAWSX_LANGS,
         labels=("0", "1"),
         train_task="pawsx",
-        group="classification",
         epochs=5,
         hub={
             "path": "google/xtreme",
@@ -366,13 +411,17 @@ _TASKS = (
         languages=UDPOS_LANGS,
         labels=UPOS_LABELS,
         train_task="udpos",
-        group="structured_prediction",
         epochs=10,
         hub={
             "path": "google/xtreme",
             "name": "udpos.{lang_name}",
             "lang_names": UDPOS_LANG_NAMES,
             "columns": {"tags": "pos_tags"},
+            # XTREME-R's extra languages (UD v2.7): a community mirror, columns UNVERIFIED
+            "by_language": {
+                lang: {"path": "izhx/xtreme-r-udpos", "name": "{lang}"}
+                for lang in ("lt", "pl", "uk", "wo", "ro")
+            },
         },
         local={
             "loader": "conllu",
@@ -390,9 +439,17 @@ _TASKS = (
         languages=PANX_LANGS,
         labels=PANX_LABELS,
         train_task="panx",
-        group="structured_prediction",
         epochs=10,
-        hub={"path": "google/xtreme", "name": "PAN-X.{lang}", "columns": {"tags": "ner_tags"}},
+        hub={
+            "path": "google/xtreme",
+            "name": "PAN-X.{lang}",
+            "columns": {"tags": "ner_tags"},
+            # XTREME-R's extra languages: WikiANN's configs (same Rahimi splits and tag order)
+            "by_language": {
+                lang: {"path": "unimelb-nlp/wikiann", "name": "{lang}"}
+                for lang in ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")
+            },
+        },
         local={
             "loader": "panx_tokens",
             "train": "panx/panx_dataset/en/train",
@@ -409,11 +466,15 @@ _TASKS = (
         languages=XQUAD_LANGS,
         train_task="squad_v1",
         selection_task="squad_v1",
-        group="question_answering",
         max_length=384,
         epochs=2,
         batch_size=16,
-        hub={"path": "google/xtreme", "name": "XQuAD.{lang}", "test": "validation"},
+        hub={
+            "path": "google/xtreme",
+            "name": "XQuAD.{lang}",
+            "test": "validation",
+            "by_language": {"ro": {"path": "google/xquad", "name": "xquad.ro"}},  # XTREME-R
+        },
         local={"loader": "squad_json", "test": "xquad/xquad.{lang}.json"},
         description="XQuAD: SQuAD v1.1 dev translated into 10 languages",
     ),
@@ -424,7 +485,6 @@ _TASKS = (
         metrics=QA,
         languages=MLQA_LANGS,
         train_task="squad_v1",
-        group="question_answering",
         max_length=384,
         epochs=2,
         batch_size=16,
@@ -443,7 +503,6 @@ _TASKS = (
         metrics=QA,
         languages=TYDIQA_LANGS,
         train_task="tydiqa",
-        group="question_answering",
         max_length=384,
         epochs=2,
         batch_size=16,
@@ -466,7 +525,6 @@ _TASKS = (
         role="target",
         metrics=("f1",),
         languages=BUCC_LANGS,
-        group="retrieval",
         max_length=512,
         local={
             "loader": "bucc",
@@ -481,16 +539,50 @@ _TASKS = (
         role="target",
         metrics=("accuracy",),
         languages=TATOEBA_LANGS,
-        group="retrieval",
         max_length=512,
         hub={
             "path": "google/xtreme",
             "name": "tatoeba.{lang3}",
             "test": "validation",
             "columns": {"source": "source_sentence", "target": "target_sentence"},
+            # XTREME-R's extra languages: MTEB's copy (sentence1 non-English, sentence2 English)
+            "by_language": {
+                lang: {
+                    "path": "mteb/tatoeba-bitext-mining",
+                    "name": "{lang3}-eng",
+                    "test": "test",
+                    "columns": {"source": "sentence1", "target": "sentence2"},
+                }
+                for lang in ("az", "lt", "pl", "uk", "ro")
+            },
         },
         local={"loader": "tatoeba", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
         description="Tatoeba sentence retrieval, xx to en (LASER test sets)",
+    ),
+    Task(
+        name="xcopa",
+        format="multiple_choice",
+        role="target",
+        metrics=("accuracy",),
+        languages=XCOPA_LANGS,
+        labels=("0", "1"),
+        train_task="copa",
+        train_before=("siqa",),
+        max_length=128,
+        epochs=5,
+        learning_rate=3e-5,
+        hub={
+            "path": "cambridgeltl/xcopa",
+            "name": "{lang}",
+            "choice_columns": ("choice1", "choice2"),
+            "context_template": "{premise} What was the {question}?",
+        },
+        local={
+            "loader": "copa_jsonl",
+            "validation": "xcopa/data/{lang}/val.{lang}.jsonl",
+            "test": "xcopa/data/{lang}/test.{lang}.jsonl",
+        },
+        description="XCOPA (XTREME-R): causal commonsense in 11 languages, trained on SIQa + COPA",
     ),
 )
 
@@ -575,7 +667,3 @@ def data_tasks(target: str) -> list[str]:
 
 def selection_task(target: str) -> str:
     return get(target).selection_task or target
-
-
-def group_tasks(group: str) -> list[str]:
-    return [n for n, t in TASKS.items() if t.group == group]

@@ -233,3 +233,46 @@ def model_predictions(wildcards):
         target=STUDY.grid["targets"],
         seed=STUDY.grid["seeds"],
     )
+
+
+# --- targets trained on other tasks first (rule train_before_target) ---
+def _before_model(wildcards, stage):
+    return layout.BEFORE_MODEL.format(**{**dict(wildcards.items()), "stage": stage})
+
+
+def _previous_stage(wildcards, stage):
+    """The stage before ``stage`` (None: the first starts from the intermediate encoder)."""
+    stages = STUDY.train_before(wildcards.target)
+    if stage is None:  # the target's own training comes after the last stage
+        return stages[-1] if stages else None
+    i = stages.index(stage)
+    return stages[i - 1] if i else None
+
+
+def before_encoder(wildcards):
+    previous = _previous_stage(wildcards, wildcards.stage)
+    return _before_model(wildcards, previous) if previous else encoder(wildcards)
+
+
+def before_encoder_input(wildcards):
+    previous = _previous_stage(wildcards, wildcards.stage)
+    return [_before_model(wildcards, previous)] if previous else encoder_input(wildcards)
+
+
+def before_cache(wildcards):
+    return layout.CACHE.format(model=wildcards.model, task=wildcards.stage)
+
+
+def before_hparams(wildcards):
+    return as_json(STUDY.hparams("target", wildcards.stage))
+
+
+def target_encoder(wildcards):
+    """What a target's fine-tuning starts from: its last earlier stage, or the encoder."""
+    last = _previous_stage(wildcards, None)
+    return _before_model(wildcards, last) if last else encoder(wildcards)
+
+
+def target_encoder_input(wildcards):
+    last = _previous_stage(wildcards, None)
+    return [_before_model(wildcards, last)] if last else encoder_input(wildcards)
