@@ -11,6 +11,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/analysis.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -21,3 +22,4 @@ rule all:
     input:
         all_outputs(),
         report_files(),
+        analysis_files(),

@@ -80,7 +80,9 @@ def test_ols_recovers_known_coefficients():
     coef = stats.ols(y, {"log10_volume": v, "distance": d})
     assert coef == pytest.approx({"intercept": 1.5, "log10_volume": 2.0, "distance": -10.0})
     noisy = y + rng.normal(0, 0.5, 30)
-    draws = stats.ols_draws(noisy, {"log10_volume": v, "distance": d}, 400, np.random.default_rng(1))
+    draws = stats.ols_draws(
+        noisy, {"log10_volume": v, "distance": d}, 400, np.random.default_rng(1)
+    )
     low, high = stats.interval(draws["log10_volume"])
     assert low < 2.0 < high and low > 1.0
     low, high = stats.interval(draws["distance"])

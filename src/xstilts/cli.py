@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from xstilts import audit, estimate, layout, provenance, report
+from xstilts.analysis import commands as analysis_commands
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
@@ -278,6 +279,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     audit.register(sub)  # explain, verify
+    analysis_commands.register(sub)  # analyse, throughput
     estimate.register(sub)
     report.register(sub)
     for name, p in sub.choices.items():

@@ -111,7 +111,38 @@ def validate(config: dict, source: str = "config") -> dict:
             f"{source}: config key 'grid.models' names {unknown}, which are not defined under "
             f"'models' (defined: {', '.join(config['models'])})"
         )
+    _check_per_model(config, source)
     return config
+
+
+def _check_per_model(config: dict, source: str) -> None:
+    """Per-model grids and hyper-parameters name models of the grid, and a per-model grid is a
+    subset of the grid (so every table can compare it with the other models)."""
+    grid = config["grid"]
+    for key, table in (
+        ("grid.per_model", grid.get("per_model", {})),
+        ("hparams.models", config.get("hparams", {}).get("models", {})),
+    ):
+        for model in table:
+            if model not in grid["models"]:
+                raise ConfigError(
+                    f"{source}: config key '{key}.{model}': {model!r} is not in grid.models "
+                    f"({', '.join(grid['models'])})"
+                )
+    for model, sub in grid.get("per_model", {}).items():
+        for axis, values in sub.items():
+            extra = [v for v in values if v not in grid[axis]]
+            if extra:
+                raise ConfigError(
+                    f"{source}: config key 'grid.per_model.{model}.{axis}' has {extra}, which "
+                    f"are not in grid.{axis}: a model's grid is a subset of the grid"
+                )
+    ml = config.get("multilingual", {})
+    if ml.get("budget", "none") != "none" and not ml.get(ml["budget"]):
+        raise ConfigError(
+            f"{source}: config key 'multilingual.budget' is {ml['budget']!r} but "
+            f"'multilingual.{ml['budget']}' is not set (the number every variant trains on)"
+        )
 
 
 def _check_benchmark(config: dict, source: str) -> None:
@@ -175,9 +206,25 @@ class Study:
             return self.model_ref(model)
         return layout.ENCODER.format(model=model, inter=inter, seed=seed)
 
+    def parameters(self, model: str) -> float | None:
+        """The configured parameter count (None: count it from a built model's weights)."""
+        return self.model(model).get("parameters")
+
+    def retrieval_layer(self, model: str) -> int | None:
+        """The hidden layer retrieval pools for ``model`` (None: 14/24 of its depth)."""
+        return self.model(model).get("retrieval_layer", self.config["retrieval"]["layer"])
+
     # --- grid ---
-    def trained_intermediates(self) -> list[str]:
-        return [i for i in self.grid["intermediate"] if i != registry.NONE]
+    def trained_intermediates(self, model: str | None = None) -> list[str]:
+        inters = self.model_grid(model)["intermediate"] if model else self.grid["intermediate"]
+        return [i for i in inters if i != registry.NONE]
+
+    def model_grid(self, model: str) -> dict:
+        """The intermediates, targets and seeds run with ``model`` (``grid.per_model``)."""
+        sub = self.grid.get("per_model", {}).get(model, {})
+        return {
+            axis: sub.get(axis, self.grid[axis]) for axis in ("intermediate", "targets", "seeds")
+        }
 
     def data_tasks(self) -> list[str]:
         """Every task whose data the grid needs."""
@@ -241,8 +288,9 @@ class Study:
         return spec
 
     # --- training ---
-    def hparams(self, phase: str, task: str) -> dict:
-        """Resolved hyper-parameters: base, registry, then config all / phase / task."""
+    def hparams(self, phase: str, task: str, model: str | None = None) -> dict:
+        """Resolved hyper-parameters: base, registry, then config all / phase / task, then the
+        model's own (``hparams.models``), then the multilingual variants' shared budget."""
         out = dict(BASE_HPARAMS, max_length=256)
         if task not in registry.MULTITASKS:
             t = registry.get(task)
@@ -253,6 +301,23 @@ class Study:
                 max_length=t.max_length,
             )
         hp = self.config.get("hparams", {})
-        for layer in (hp.get("all", {}), hp.get(phase, {}), hp.get("tasks", {}).get(task, {})):
-            out.update(layer)
+        for block in (hp, hp.get("models", {}).get(model, {}) if model else {}):
+            for layer in (block.get("all", {}), block.get(phase, {})):
+                out.update(layer)
+            out.update(block.get("tasks", {}).get(task, {}))
+        if phase == "intermediate":
+            out.update(self.multilingual_budget(task))
         return out
+
+    def multilingual_budget(self, task: str) -> dict:
+        """The training budget every multilingual variant of an English task shares (and the
+        English task too, when a variant of it is in the grid): equal examples or steps."""
+        ml = self.config.get("multilingual", {})
+        budget = ml.get("budget", "none")
+        base = registry.english_base(task)
+        variants = set(registry.multilingual_variants(base)) & set(self.grid["intermediate"])
+        if budget == "none" or task in registry.MULTITASKS or not variants:
+            return {}
+        if budget == "examples":
+            return {"max_train_examples": ml["examples"]}
+        return {"max_steps": ml["steps"], "max_train_examples": None}

@@ -16,3 +16,5 @@ MATRIX_PNG = "results/{model}/transfer_matrix.png"
 LOG = "logs/{rule}/{name}.log"
 
 MANIFEST = "manifest.json"
+ANALYSIS = "results/analysis/{name}"  # the follow-up analyses across models (xstilts.analysis)
+THROUGHPUT = "results/{model}/throughput"  # one model's inference benchmark

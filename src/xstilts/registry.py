@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval")
+FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval", "dual_encoder")
 
 # Hugging Face head per format (retrieval uses the bare encoder).
 AUTO_MODEL = {
@@ -18,6 +18,7 @@ AUTO_MODEL = {
     "span_qa": "AutoModelForQuestionAnswering",
     "multiple_choice": "AutoModelForMultipleChoice",
     "retrieval": "AutoModel",
+    "dual_encoder": "AutoModel",  # inside formats.dual_encoder's model
 }
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
@@ -591,12 +592,14 @@ TRANSLATE_TRAIN = "@translate-train"
 
 # The study's second alternative: intermediate training on XTREME's machine translations of the
 # English training data (train.{lang} per language; English validation for selection).
-def _translated(base: Task, languages: tuple[str, ...], train: str, validation: str) -> Task:
+def _translated(
+    base: Task, languages: tuple[str, ...], train: str, validation: str, hub: dict | None = None
+) -> Task:
     return replace(
         base,
         name=base.name + TRANSLATE_TRAIN,
         languages=languages,
-        hub={},
+        hub=hub or {},
         local={**base.local, "train": train, "validation": validation},
         in_multitask=False,
         description=f"{base.name} machine-translated into {len(languages)} languages (XTREME)",
@@ -610,6 +613,24 @@ _TASKS += (
         tuple(lang for lang in XNLI_LANGS if lang != "en"),
         "xnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
         "mnli_jsonl:mnli/mnli_val.jsonl",
+        # facebook/xnli's train split of each language is XNLI-MT (HUB.md section 4)
+        hub={
+            "parts": [
+                {
+                    "path": "facebook/xnli",
+                    "name": "{lang}",
+                    "validation": None,
+                    "columns": {"text_a": "premise", "text_b": "hypothesis"},
+                },
+                {
+                    "path": "nyu-mll/glue",
+                    "name": "mnli",
+                    "train": None,
+                    "validation": "validation_matched",
+                    "columns": {"text_a": "premise", "text_b": "hypothesis", "id": "idx"},
+                },
+            ]
+        },
     ),
     _translated(
         _BASE["squad_v1"],
@@ -617,6 +638,27 @@ _TASKS += (
         "squad/translate-train/squad.translate.train.en-{lang}.json",
         "squad/dev-v1.1.json",
     ),
+)
+
+
+# The multilingual-intermediate analysis's middle variant: one translated language at a time
+# (``mnli@translate-train-de``), beside English only (``mnli``) and all translated languages
+# mixed (``mnli@translate-train``).
+def _one_language(mixed: Task, lang: str) -> Task:
+    base = mixed.name.removesuffix(TRANSLATE_TRAIN)
+    return replace(
+        mixed,
+        name=f"{mixed.name}-{lang}",
+        languages=(lang,),
+        description=f"{base} machine-translated into {lang} (XTREME)",
+    )
+
+
+_TASKS += tuple(
+    _one_language(t, lang)
+    for t in _TASKS
+    if t.name.endswith(TRANSLATE_TRAIN)
+    for lang in t.languages
 )
 TASKS: dict[str, Task] = {t.name: t for t in _TASKS}
 
@@ -667,3 +709,13 @@ def data_tasks(target: str) -> list[str]:
 
 def selection_task(target: str) -> str:
     return get(target).selection_task or target
+
+
+def english_base(name: str) -> str:
+    """The English task a translated intermediate variant comes from (itself otherwise)."""
+    return name.partition("@")[0]
+
+
+def multilingual_variants(base: str) -> list[str]:
+    """The translated intermediate variants of an English task (one language, then mixed)."""
+    return [n for n in TASKS if n != base and english_base(n) == base]

@@ -198,12 +198,19 @@ def parallel(lang: str, n: int, seed: int, pivot: str = "en") -> list[dict]:
     return rows
 
 
-def corpus(languages: list[str], n_per_lang: int, seed: int, code_switch: float = 0.15):
+def corpus(
+    languages: list[str],
+    n_per_lang: int,
+    seed: int,
+    code_switch: float = 0.15,
+    sizes: dict[str, int] | None = None,
+):
     """Monolingual sentences with some words code-switched from another language: the MLM
-    warm-up corpus that gives the demo encoder cross-lingual anchors."""
+    warm-up corpus that gives the demo encoder cross-lingual anchors. ``sizes`` overrides
+    ``n_per_lang`` per language (pretraining volumes that differ by language)."""
     rng = _rng("corpus", seed)
     for lang in languages:
-        for _ in range(n_per_lang):
+        for _ in range((sizes or {}).get(lang, n_per_lang)):
             concepts = _concepts(rng, rng.randint(5, 12), tuple(range(N_CLASSES)))
             words = [
                 lexicon(rng.choice(languages) if rng.random() < code_switch else lang).word(k, c)
