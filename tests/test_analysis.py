@@ -66,7 +66,8 @@ def _scores_files(tmp_path) -> list:
     for model in SIZES:
         rows = []
         for inter in INTERS:
-            for target, langs in (("xnli", XNLI), ("tatoeba", registry.TATOEBA_LANGS)):
+            # tatoeba with Yoruba too: absent from CC-100, so flagged by the volume analysis
+            for target, langs in (("xnli", XNLI), ("tatoeba", (*registry.TATOEBA_LANGS, "yo"))):
                 for seed in SEEDS:
                     for lang in langs:
                         rows.append(
@@ -127,13 +128,17 @@ def test_volume_rank_correlation_and_regression(tmp_path):
     rows = pd.read_parquet(out / "tables" / "volume.parquet")
     assert set(rows.query("target == 'xnli'").lang) == set(XNLI) - {"en"}
     yo = rows.query("target == 'tatoeba' and lang == 'yo'")
-    assert yo.empty or not yo.iloc[0].in_pretraining  # yo is absent from CC-100: flagged
+    assert len(yo) and not yo.in_pretraining.any() and yo.volume.isna().all()
     st = pd.read_parquet(out / "tables" / "volume_stats.parquet")
-    z = st.query("model == 'm-base' and target == 'xnli' and quantity == 'zero_shot'").iloc[0]
+    z = st.query("model == 'm-base' and target == 'xnli' and quantity == 'zero_shot'")
+    assert len(z) == 1 and z.iloc[0].intermediate == "none"  # once, not per intermediate
+    z = z.iloc[0]
     assert z.spearman_volume == pytest.approx(1.0)
     assert z.coef_log10_volume == pytest.approx(10.0)  # the constructed slope, distance 0
     assert z.coef_distance == pytest.approx(0.0, abs=1e-6)
     assert z.n_languages == len(XNLI) - 1
+    t = st.query("model == 'm-base' and target == 'tatoeba' and quantity == 'zero_shot'")
+    assert t.iloc[0].flagged == "yo" and t.iloc[0].n_languages == len(registry.TATOEBA_LANGS)
     g = st.query("model == 'm-base' and target == 'xnli' and quantity == 'gain'")
     assert g.iloc[0].coef_log10_volume == pytest.approx(0.0, abs=1e-6)  # gain is constant
 
@@ -275,3 +280,95 @@ def test_plans_and_demo_declare_every_analysis():
         assert [n for n in analysis.ANALYSES if analysis.applicable(n, study)] == list(
             analysis.ANALYSES
         ), name
+
+
+@pytest.mark.slow
+def test_workflow_runs_every_analysis(tmp_path):
+    """Two tiny sizes, a German MNLI variant and per-language corpus sizes, through Snakemake:
+    every analysis writes its tables and figures, and their rows name real runs."""
+    import yaml
+
+    base = tiny_study_config()
+    small = json.loads(json.dumps(base["models"]["tiny"]))
+    small["build"]["architecture"] |= {"hidden_size": 16, "intermediate_size": 32}
+    sizes = {"de": 60, "fr": 40, "es": 30, "ru": 20, "ar": 10, "zh": 5}
+    for m in (base["models"]["tiny"], small):
+        m["build"]["corpus_sentences"] = sizes
+    cfg = tiny_study_config(
+        models={"tiny": base["models"]["tiny"], "tiny-s": small},
+        grid={
+            "models": ["tiny", "tiny-s"],
+            "intermediate": ["none", "mnli", "mnli@translate-train-de"],
+            "targets": ["xnli", "tatoeba"],
+            "seeds": [1],
+            "per_model": {"tiny-s": {"intermediate": ["none", "mnli"], "targets": ["xnli"]}},
+        },
+        multilingual={"budget": "examples", "examples": 32},
+        analysis={
+            "replicates": 50,
+            "volume": {"source": "corpus"},
+            "throughput": {"batch_size": 4, "batches": 2, "warmup_batches": 1},
+        },
+    )
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    run = subprocess.run(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    study = config.Study(config.validate(cfg))
+    manifests = {
+        json.loads(p.read_text())["run_id"] for p in (tmp_path / "results").rglob("manifest.json")
+    }
+    for name in analysis.ANALYSES:
+        folder = tmp_path / "results" / "analysis" / name
+        for f in analysis.files(name, study):
+            assert (folder / f).stat().st_size > 0, f
+        for path in (folder / "tables").glob("*.parquet"):
+            table = pd.read_parquet(path)
+            ids = {i for cell in table.run_ids for i in str(cell).split(";") if i}
+            assert len(table) and ids and ids <= manifests, path
+    sizes_table = pd.read_parquet(
+        tmp_path / "results/analysis/model_size/tables/model_size.parquet"
+    )
+    assert set(sizes_table.model) == {"tiny", "tiny-s"}
+    assert (
+        sizes_table.query("model == 'tiny'").parameters.iloc[0]
+        > sizes_table.query("model == 'tiny-s'").parameters.iloc[0]
+    )
+    vol = pd.read_parquet(tmp_path / "results/analysis/volume/tables/volume.parquet")
+    assert vol.query("lang == 'de'").volume.iloc[0] == 60
+    # the budget: English MNLI and German MNLI train on the same number of examples
+    for inter in ("mnli", "mnli@translate-train-de"):
+        enc = tmp_path / f"results/tiny/intermediate/{inter}/seed1/encoder/manifest.json"
+        assert json.loads(enc.read_text())["summary"]["train_examples"] == 32, inter
+    # an analysis row traces, through xstilts explain, to the runs it summarises
+    table = "results/analysis/model_size/tables/model_size.csv"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xstilts",
+            "explain",
+            table,
+            "--row",
+            "mnli",
+            "--col",
+            "xnli",
+            "--model",
+            "tiny-s",
+            "--json",
+        ],  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    chain = json.loads(out.stdout)
+    rules = {n["record"]["rule"] for n in chain["chain"] if "record" in n}
+    assert "analyse_model_size" in rules and chain["value"]["run_ids"]
+    assert not chain["warnings"]  # every run id it lists has its manifest in the chain
+    assert chain["value"]["rows"][0]["model"] == "tiny-s"

@@ -119,60 +119,55 @@ def _gain(lang_scores: dict, inter: str, lang: str, cfg: dict, model: str, targe
     return (sum(diffs) / len(diffs), *stats.interval(reps, cfg["confidence"]))
 
 
+def _groups(rows: list[dict]):
+    """(model, target, intermediate, quantity, rows): the zero-shot score once per (model,
+    target) (one row per language), the gain per intermediate."""
+    for model, target in dict.fromkeys((r["model"], r["target"]) for r in rows):
+        mine = [r for r in rows if (r["model"], r["target"]) == (model, target)]
+        per_lang = list({r["lang"]: r for r in reversed(mine)}.values())[::-1]
+        yield model, target, registry.NONE, "zero_shot", per_lang
+        for inter in dict.fromkeys(r["intermediate"] for r in mine if r["gain"] is not None):
+            yield model, target, inter, "gain", [r for r in mine if r["intermediate"] == inter]
+
+
 def _statistics(rows: list[dict], cfg: dict) -> list[dict]:
     out = []
     level, reps = cfg["confidence"], cfg["replicates"]
-    keys = dict.fromkeys((r["model"], r["target"], r["intermediate"]) for r in rows)
-    for model, target, inter in keys:
-        for quantity in ("zero_shot", "gain"):
-            pts = [
-                r
-                for r in rows
-                if (r["model"], r["target"], r["intermediate"]) == (model, target, inter)
-                and r["in_pretraining"]
-                and r["distance"] is not None
-                and r[quantity] is not None
-            ]
-            if len(pts) < 3:
-                continue
-            y = [r[quantity] for r in pts]
-            logv = [math.log10(r["volume"]) for r in pts]
-            d = [r["distance"] for r in pts]
-            rng = stats.rng_for(cfg["seed"], model, target, inter, quantity)
-            row = {
-                "model": model,
-                "target": target,
-                "intermediate": inter,
-                "quantity": quantity,
-                "n_languages": len(pts),
-                "flagged": ";".join(
-                    sorted(
-                        r["lang"]
-                        for r in rows
-                        if (r["model"], r["target"], r["intermediate"]) == (model, target, inter)
-                        and not (r["in_pretraining"] and r["distance"] is not None)
-                    )
-                ),
+    for model, target, inter, quantity, group in _groups(rows):
+        pts = [r for r in group if r["in_pretraining"] and r["distance"] is not None]
+        if len(pts) < 3:
+            continue
+        y = [r[quantity] for r in pts]
+        logv = [math.log10(r["volume"]) for r in pts]
+        d = [r["distance"] for r in pts]
+        rng = stats.rng_for(cfg["seed"], model, target, inter, quantity)
+        row = {
+            "model": model,
+            "target": target,
+            "intermediate": inter,
+            "quantity": quantity,
+            "n_languages": len(pts),
+            "flagged": ";".join(sorted(r["lang"] for r in group if r not in pts)),
+        }
+        for name, x in (("volume", logv), ("distance", d)):
+            low, high = stats.interval(stats.spearman_draws(x, y, reps, rng), level)
+            row |= {
+                f"spearman_{name}": stats.spearman(x, y),
+                f"spearman_{name}_ci_low": low,
+                f"spearman_{name}_ci_high": high,
             }
-            for name, x in (("volume", logv), ("distance", d)):
-                rho = stats.spearman(x, y)
-                low, high = stats.interval(stats.spearman_draws(x, y, reps, rng), level)
-                row |= {
-                    f"spearman_{name}": rho,
-                    f"spearman_{name}_ci_low": low,
-                    f"spearman_{name}_ci_high": high,
-                }
-            columns = {"log10_volume": logv, "distance": d}
-            coef = stats.ols(y, columns)
-            draws = stats.ols_draws(y, columns, reps, rng)
-            for name in columns:
-                low, high = stats.interval(draws[name], level)
-                row |= {
-                    f"coef_{name}": coef[name],
-                    f"coef_{name}_ci_low": low,
-                    f"coef_{name}_ci_high": high,
-                }
-            out.append(row)
+        columns = {"log10_volume": logv, "distance": d}
+        coef = stats.ols(y, columns)
+        draws = stats.ols_draws(y, columns, reps, rng)
+        for name in columns:
+            low, high = stats.interval(draws[name], level)
+            row |= {
+                f"coef_{name}": coef[name],
+                f"coef_{name}_ci_low": low,
+                f"coef_{name}_ci_high": high,
+            }
+        row["run_ids"] = ";".join(sorted({i for r in pts for i in r["run_ids"].split(";")}))
+        out.append(row)
     return out
 
 
