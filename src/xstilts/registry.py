@@ -42,6 +42,7 @@ MLQA_LANGS = tuple("ar de en es hi vi zh".split())
 TYDIQA_LANGS = tuple("ar bn en fi id ko ru sw te".split())
 BUCC_LANGS = tuple("de fr ru zh".split())
 XCOPA_LANGS = tuple("et ht id it qu sw ta th tr vi zh".split())
+MEWSLIX_LANGS = tuple("ar de en es fa ja pl ro ta tr uk".split())
 TATOEBA_LANGS = tuple(
     "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te "
     "th tl tr ur vi zh".split()
@@ -350,6 +351,7 @@ _TASKS = (
             "path": "aps/super_glue",
             "name": "copa",
             "revision": "refs/pr/16",  # the parquet conversion (HUB.md: main UNVERIFIED)
+            "columns": {"id": "idx"},
             "choice_columns": ("choice1", "choice2"),
             "context_template": "{premise} What was the {question}?",
         },
@@ -359,6 +361,24 @@ _TASKS = (
             "validation": "copa/val.jsonl",
         },
         description="COPA (SuperGLUE), 2 alternatives: XCOPA's English training data",
+    ),
+    Task(
+        name="squad_v1_retrieval",
+        format="dual_encoder",
+        role="intermediate",
+        metrics=("map@20",),
+        in_multitask=False,
+        epochs=3,
+        batch_size=16,
+        learning_rate=2e-5,
+        hub={"path": "rajpurkar/squad"},
+        local={
+            "loader": "squad_sentences",
+            "train": "squad/train-v1.1.json",
+            "validation": "squad/dev-v1.1.json",
+        },
+        description="SQuAD v1.1 as (question, answer sentence + paragraph) pairs: LAReQA's "
+        "training data (sentences broken as XTREME-R's sb_sed main rule)",
     ),
     # --- target tasks (XTREME) ---
     Task(
@@ -569,12 +589,14 @@ _TASKS = (
         labels=("0", "1"),
         train_task="copa",
         train_before=("siqa",),
+        selection_task="copa",
         max_length=128,
         epochs=5,
         learning_rate=3e-5,
         hub={
             "path": "cambridgeltl/xcopa",
             "name": "{lang}",
+            "columns": {"id": "idx"},
             "choice_columns": ("choice1", "choice2"),
             "context_template": "{premise} What was the {question}?",
         },
@@ -584,6 +606,41 @@ _TASKS = (
             "test": "xcopa/data/{lang}/test.{lang}.jsonl",
         },
         description="XCOPA (XTREME-R): causal commonsense in 11 languages, trained on SIQa + COPA",
+    ),
+    Task(
+        name="lareqa",
+        format="dual_encoder",
+        role="target",
+        metrics=("map@20",),
+        languages=XQUAD_LANGS,
+        train_task="squad_v1_retrieval",
+        selection_task="squad_v1_retrieval",
+        epochs=3,
+        batch_size=16,
+        learning_rate=2e-5,
+        local={"loader": "xquad_r", "test": "lareqa/xquad-r/{lang}.json"},
+        description="LAReQA on XQuAD-R (XTREME-R): answer sentences retrieved from all "
+        "11 languages' pooled candidates by a dual encoder trained on SQuAD v1.1 (mAP@20)",
+    ),
+    Task(
+        name="mewslix",
+        format="dual_encoder",
+        role="target",
+        metrics=("map@20",),
+        languages=MEWSLIX_LANGS,
+        train_task="mewslix",
+        epochs=2,
+        batch_size=64,
+        learning_rate=2e-5,
+        local={
+            "loader": "mewslix",
+            "candidates": "mewslix/candidate_set_entities.jsonl",
+            "train": "mewslix/wikipedia_pairs-train.jsonl",
+            "validation": "mewslix/wikinews_mentions/dev-{lang}.jsonl",
+            "test": "mewslix/wikinews_mentions/test-{lang}.jsonl",
+        },
+        description="Mewsli-X (XTREME-R): entity linking as retrieval of an entity description "
+        "by a dual encoder trained on English Wikipedia mention-entity pairs (mAP@20)",
     ),
 )
 

@@ -19,9 +19,10 @@ Confidence intervals are percentile bootstraps of mean-over-seeds(intermediate) 
 mean-over-seeds(``none``). Every replicate resamples the seeds (one draw for both sides, paired by
 seed) and, where every run has per-example predictions, each language's evaluation examples (one
 draw for every run, paired by example id), then recomputes the task score from per-example
-statistics: correctness (classification, Tatoeba), exact match and F1 (span QA; MLQA with its
-language-aware normalisation), and correct / predicted / gold chunk counts per sentence (tagging,
-seqeval's chunker) or per mined pair (BUCC; the gold pairs no run mined count as misses for all).
+statistics: correctness (classification, Tatoeba), average precision (LAReQA, Mewsli-X), exact
+match and F1 (span QA; MLQA with its language-aware normalisation), and correct / predicted /
+gold chunk counts per sentence (tagging, seqeval's chunker) or per mined pair (BUCC; the gold
+pairs no run mined count as misses for all).
 Where predictions are missing it resamples the per-seed task scores only.
 """
 
@@ -102,6 +103,8 @@ def example_stats(task: registry.Task, lang: str, rows: list[dict]) -> dict[str,
 
         scores = {str(r["id"]): score(r["id"], r["prediction"], r["gold"]) for r in rows}
         return {qid: tuple(s[m] for m in task.metrics) for qid, s in scores.items()}
+    if task.format == "dual_encoder":  # each query's AP@20: their mean is the language's mAP@20
+        return {str(r["id"]): (100.0 * r["ap"],) for r in rows}
     return {str(r["id"]): (100.0 * (r["prediction"] == r["gold"]),) for r in rows}
 
 

@@ -9,6 +9,8 @@ from xstilts.loaders.ccgbank import CCGBANK_HELP, load_ccgbank_auto
 from xstilts.loaders.conllu import load_conllu
 from xstilts.loaders.errors import DataFormatError
 from xstilts.loaders.glue import load_mnli_jsonl, load_mnli_tsv, load_qqp_tsv, load_sst2_tsv
+from xstilts.loaders.lareqa import load_squad_sentences, load_xquad_r
+from xstilts.loaders.mewslix import load_mewslix
 from xstilts.loaders.multiple_choice import (
     load_commonsenseqa,
     load_copa_jsonl,
@@ -50,6 +52,9 @@ LOADERS: dict[str, Callable[..., Any]] = {
     "commonsenseqa": load_commonsenseqa,
     "copa_jsonl": load_copa_jsonl,
     "siqa_jsonl": load_siqa_jsonl,
+    "xquad_r": load_xquad_r,
+    "squad_sentences": load_squad_sentences,
+    "mewslix": load_mewslix,
 }
 """Format name -> loader function."""
 
