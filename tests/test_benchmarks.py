@@ -148,8 +148,9 @@ def test_config_benchmark_sets_languages_and_members():
     cfg["target_training"] = {"xcopa": []}  # COPA alone
     study = config.Study(config.validate(cfg))
     assert study.train_before("xcopa") == () and "siqa" not in study.data_tasks()
-    with pytest.raises(config.ConfigError, match=r"'grid.targets' has \['pawsx', 'bucc'\]"):
-        config.validate(_demo(benchmark="xtreme-r"))
+    # a target outside the benchmark keeps the registry's languages
+    study = config.Study(config.validate(_demo(benchmark="xtreme-r")))
+    assert "languages" not in study.data_source("pawsx")
     with pytest.raises(config.ConfigError, match="config key 'benchmark'"):
         config.validate(_demo(benchmark="xtreme-s"))
 
@@ -190,6 +191,19 @@ def test_matrix_is_strict_and_partial_marks_the_gap():
     assert strict[0]["overall"] is None and "overall: no udpos" in strict[0]["missing"]
 
 
+def test_a_target_outside_the_benchmark_is_a_task_in_no_group():
+    rows = _rows("pawsx", _all(XTREME, "pawsx", accuracy=80.0))
+    rows += _rows("xnli", _all(XTREME, "xnli", accuracy=60.0))
+    rows += _rows("xcopa", _all(XTREME_R, "xcopa", accuracy=55.0))
+    cells = aggregate.matrix(rows, XTREME_R)
+    assert {c["target"]: c["mean"] for c in cells} == {"pawsx": 80.0, "xnli": 60.0, "xcopa": 55.0}
+    (row,) = report.xtreme_table(cells, XTREME_R)
+    assert "pawsx" not in row and row["classification"] == 57.5  # xnli and xcopa
+    short = _rows("pawsx", {"en": {"accuracy": 1.0}})
+    with pytest.raises(BenchmarkError, match="'pawsx' has no result for language"):
+        aggregate.matrix(short, XTREME_R)  # strict over the registry's languages
+
+
 def test_scores_table_names_its_benchmark(tmp_path):
     rows = _rows("xcopa", _all(XTREME_R, "xcopa", accuracy=55.0))
     cells = aggregate.matrix(rows, "xtreme-r")
@@ -199,7 +213,7 @@ def test_scores_table_names_its_benchmark(tmp_path):
     assert cells[0]["mean"] == 55.0
     # published numbers are on XTREME: only tasks over the same languages compare on XTREME-R
     tasks, same = report.comparable(report.published(), XTREME_R)
-    assert tasks == ["xnli", "mlqa", "tydiqa"] and not same
+    assert tasks == ["xnli", "pawsx", "mlqa", "tydiqa"] and not same  # pawsx: outside, as XTREME
     assert report.comparable(report.published(), XTREME) == (
         ["xnli", "pawsx", "panx", "xquad", "mlqa", "tydiqa"],
         True,

@@ -83,7 +83,7 @@ def run_scores(
             raise benchmarks.BenchmarkError(
                 f"run {key[0]}/{key[1]}/seed{key[2]} ({split} split): {e}"
             ) from None
-        missing = [lang for lang in bench.task_languages(key[1]) if lang not in per_lang]
+        missing = [lang for lang in bench.languages_of(key[1]) if lang not in per_lang]
         out[key] = {
             "split": split,
             "score": score,

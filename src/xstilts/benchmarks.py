@@ -12,6 +12,8 @@ Strict as that scorer: a task with a language missing is an error that names it
 (``BenchmarkError``), and a group or overall score over an incomplete set of tasks is not
 reported (``Scores.missing`` names what it lacks). ``partial=True`` looks at a running study:
 means over what is there, each one computed from an incomplete set named in ``Scores.partial``.
+A target outside the benchmark still gets a task score (over the registry's languages) but
+counts in no group and not in the overall score.
 
 A task can be in several benchmarks with different languages (XTREME-R adds languages to UD-POS,
 PAN-X, Tatoeba and XQuAD). XTREME-R's groups follow its paper (Table 1: retrieval = Tatoeba,
@@ -84,6 +86,11 @@ class Benchmark:
             )
         return self.languages[task]
 
+    def languages_of(self, task: str) -> tuple[str, ...]:
+        """The languages ``task`` is scored in: the benchmark's for its members, the registry's
+        for any other target (scored as a task, outside every group and the overall score)."""
+        return self.languages[task] if task in self.languages else registry.get(task).languages
+
     def group_of(self, task: str) -> str | None:
         return next((g for g, ts in self.groups.items() if task in ts), None)
 
@@ -96,10 +103,10 @@ class Benchmark:
     ) -> float:
         """Mean over the task's languages of each of its metrics, then over those metrics.
 
-        Every language of the benchmark must be there (``BenchmarkError`` naming the missing
-        ones) unless ``partial``; languages outside the benchmark's set are ignored.
+        Every language of the task (``languages_of``) must be there (``BenchmarkError`` naming
+        the missing ones) unless ``partial``; languages outside that set are ignored.
         """
-        langs = self.task_languages(task)
+        langs = self.languages_of(task)
         present = [lang for lang in langs if lang in per_language]
         missing = [lang for lang in langs if lang not in per_language]
         if missing and not partial:

@@ -104,7 +104,6 @@ def validate(config: dict, source: str = "config") -> dict:
     config = copy.deepcopy(config)
     _apply_defaults(config, schema)
     _check_ccgbank(config, source)
-    _check_benchmark(config, source)
     unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
     if unknown:
         raise ConfigError(
@@ -142,19 +141,6 @@ def _check_per_model(config: dict, source: str) -> None:
         raise ConfigError(
             f"{source}: config key 'multilingual.budget' is {ml['budget']!r} but "
             f"'multilingual.{ml['budget']}' is not set (the number every variant trains on)"
-        )
-
-
-def _check_benchmark(config: dict, source: str) -> None:
-    """Every target is a task of the config's benchmark (its languages and scoring come from it)."""
-    from xstilts import benchmarks
-
-    bench = benchmarks.get(config["benchmark"])
-    outside = [t for t in config["grid"]["targets"] if t not in bench.tasks]
-    if outside:
-        raise ConfigError(
-            f"{source}: config key 'grid.targets' has {outside}, which are not tasks of benchmark "
-            f"{bench.name!r} (config key 'benchmark'; its tasks: {', '.join(bench.tasks)})"
         )
 
 
@@ -261,8 +247,7 @@ class Study:
 
     def task_languages(self, task: str) -> tuple[str, ...]:
         """A task's languages: the benchmark's set for its tasks, the registry's otherwise."""
-        bench = self.benchmark()
-        return bench.task_languages(task) if task in bench.tasks else registry.get(task).languages
+        return self.benchmark().languages_of(task)
 
     def train_before(self, target: str) -> tuple[str, ...]:
         """Tasks a target's model is trained on before its training task (``target_training``)."""

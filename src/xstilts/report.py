@@ -299,7 +299,7 @@ def reported_values(
     out: dict[RunKey, dict] = {}
     for r in rows:
         key = (r["intermediate"], r["target"], r["seed"])
-        if r["split"] == runs[key]["split"] and r["lang"] in bench.task_languages(r["target"]):
+        if r["split"] == runs[key]["split"] and r["lang"] in bench.languages_of(r["target"]):
             out.setdefault(key, {}).setdefault(r["lang"], {})[r["metric"]] = r["value"]
     return out
 
@@ -337,7 +337,7 @@ def per_language(values: dict) -> list[dict]:
 def language_table(lang_rows: list[dict], target: str, bench: benchmarks.Benchmark) -> list[dict]:
     """Rows intermediate, columns the target's languages (benchmark order) and their average."""
     rows = [r for r in lang_rows if r["target"] == target]
-    langs = order({r["lang"] for r in rows}, bench.task_languages(target))
+    langs = order({r["lang"] for r in rows}, bench.languages_of(target))
     out = []
     for inter in ordered_intermediates({r["intermediate"] for r in rows}):
         by_lang = {r["lang"]: r["mean"] for r in rows if r["intermediate"] == inter}
@@ -441,11 +441,7 @@ def comparable(pub: dict, bench: benchmarks.Benchmark) -> tuple[list[str], bool]
     """The published tasks scored over the same languages in ``bench`` as in the published
     benchmark, and whether its groups are comparable (the same benchmark)."""
     published_on = benchmarks.get(pub["benchmark"])
-    tasks = [
-        t
-        for t in pub["tasks"]
-        if t in bench.tasks and bench.task_languages(t) == published_on.task_languages(t)
-    ]
+    tasks = [t for t in pub["tasks"] if bench.languages_of(t) == published_on.task_languages(t)]
     return tasks, bench.name == published_on.name
 
 
@@ -619,6 +615,9 @@ def write(report: Report, folder: Path) -> None:
         "interval (ci_method: what was resampled).",
     )
     bench = report.benchmark
+    outside = [
+        t for t in ordered_targets(c["target"] for c in report.cells) if t not in bench.tasks
+    ]
     write_table(
         report.xtreme,
         tables,
@@ -626,7 +625,10 @@ def write(report: Report, folder: Path) -> None:
         f"{bench.name} scores per intermediate: {model}" + (" (PARTIAL)" if report.partial else ""),
         f"{bench.description}. A group or overall score is reported only when all its tasks are "
         "(`missing` names what it lacks)"
-        + ("; partial: means over the tasks and languages there." if report.partial else "."),
+        + ("; partial: means over the tasks and languages there." if report.partial else ".")
+        + (
+            f" Targets outside {bench.name} (in no group): {', '.join(outside)}." if outside else ""
+        ),
     )
     pub = published()
     tasks, same = comparable(pub, bench)
