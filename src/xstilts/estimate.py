@@ -68,6 +68,9 @@ ASSUMPTIONS: dict = {
         "udpos": 12_543,
         "panx": 20_000,
         "tydiqa": 3_696,
+        "siqa": 33_410,
+        "copa": 400,
+        "squad_v1_retrieval": 87_599,
     },
     "default_train_examples": 50_000,
     "mean_tokens": {
@@ -76,6 +79,8 @@ ASSUMPTIONS: dict = {
         "span_qa": 200,
         "multiple_choice": 250,
         "retrieval": 32,
+        "dual_encoder": 220,  # a question and its sentence + paragraph (LAReQA's pairs)
+        "mewslix": 100,  # a mention's sentence and an entity description
     },
     "eval_sequences_per_language": {
         "xnli": 5_010,
@@ -94,12 +99,13 @@ ASSUMPTIONS: dict = {
     "optimizer_bytes": 12,
     "checkpoints_per_job": 2,
 }
-TRAINING = ("train_intermediate", "train_target")
+TRAINING = ("train_intermediate", "train_before_target", "train_target")
 RULES = (
     "build_model",
     "prepare_data",
     "tokenize",
     "train_intermediate",
+    "train_before_target",
     "train_target",
     "evaluate",
     "retrieve",
@@ -158,7 +164,7 @@ def plan(study) -> list[Planned]:
                 job
                 for _inter in grid["intermediate"]
                 for target in grid["targets"]
-                for job in _target_jobs(model, target)
+                for job in _target_jobs(study, model, target)
             ]
         jobs.append(Planned("aggregate", model))
         jobs.append(Planned("report_tables", model))
@@ -171,14 +177,23 @@ def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
     return tuple((t, "intermediate", inter) for t in study.intermediate_members(inter))
 
 
-def _target_jobs(model: str, target: str) -> list[Planned]:
-    """retrieve, or train_target + evaluate, for one (intermediate, target, seed)."""
+def _target_jobs(study, model: str, target: str) -> list[Planned]:
+    """retrieve, or train_before_target per earlier task (XCOPA: SIQa), train_target and
+    evaluate, for one (intermediate, target, seed)."""
     from xstilts import registry
 
     if not registry.trains(target):
         return [Planned("retrieve", model, evaluate=target)]
+    before = [
+        Planned("train_before_target", model, ((stage, "target", stage),))
+        for stage in study.train_before(target)
+    ]
     train = ((registry.get(target).train_task, "target", target),)
-    return [Planned("train_target", model, train), Planned("evaluate", model, evaluate=target)]
+    return [
+        *before,
+        Planned("train_target", model, train),
+        Planned("evaluate", model, evaluate=target),
+    ]
 
 
 def load_assumptions(path: str | Path | None) -> dict:
@@ -259,8 +274,6 @@ class CostModel:
         return tokens
 
     def eval_tokens(self, target: str) -> float:
-        from xstilts import registry
-
         source = self.study.data_source(target)
         if source["source"] == "synthetic":
             per_lang = float(source["synthetic"]["eval_size"])
@@ -270,7 +283,7 @@ class CostModel:
             )
         if source["max_eval_examples"]:
             per_lang = min(per_lang, source["max_eval_examples"])
-        return per_lang * len(registry.get(target).languages) * self.mean_tokens(target)
+        return per_lang * len(self.study.task_languages(target)) * self.mean_tokens(target)
 
     def gpu_hours(self, job: Planned) -> float:
         if job.train:
