@@ -151,6 +151,13 @@ def test_config_benchmark_sets_languages_and_members():
     # a target outside the benchmark keeps the registry's languages
     study = config.Study(config.validate(_demo(benchmark="xtreme-r")))
     assert "languages" not in study.data_source("pawsx")
+    # LAReQA and Mewsli-X have no hub copy: the config must read them from local files
+    hub = _demo(benchmark="xtreme-r", data={"source": "hub"})
+    hub["grid"] = {**hub["grid"], "targets": ["xnli", "lareqa", "mewslix"]}
+    with pytest.raises(config.ConfigError, match="lareqa, mewslix have no Hugging Face hub"):
+        config.validate(hub)
+    hub["data"]["tasks"] = {t: {"source": "local"} for t in ("lareqa", "mewslix")}
+    assert config.Study(config.validate(hub)).data_source("lareqa")["source"] == "local"
     with pytest.raises(config.ConfigError, match="config key 'benchmark'"):
         config.validate(_demo(benchmark="xtreme-s"))
 

@@ -104,6 +104,7 @@ def validate(config: dict, source: str = "config") -> dict:
     config = copy.deepcopy(config)
     _apply_defaults(config, schema)
     _check_ccgbank(config, source)
+    _check_hub_sources(config, source)
     unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
     if unknown:
         raise ConfigError(
@@ -141,6 +142,22 @@ def _check_per_model(config: dict, source: str) -> None:
         raise ConfigError(
             f"{source}: config key 'multilingual.budget' is {ml['budget']!r} but "
             f"'multilingual.{ml['budget']}' is not set (the number every variant trains on)"
+        )
+
+
+def _check_hub_sources(config: dict, source: str) -> None:
+    """A task read from the hub must have a hub source (LAReQA, Mewsli-X and BUCC have none)."""
+    study = Study(config)
+    lacking = [
+        t
+        for t in study.data_tasks()
+        if study.data_source(t)["source"] == "hub" and not registry.get(t).hub
+    ]
+    if lacking:
+        keys = ", ".join(f"data.tasks.{t}.source" for t in lacking)
+        raise ConfigError(
+            f"{source}: {', '.join(lacking)} have no Hugging Face hub source (the hub has no "
+            f"usable copy); set {keys} to local and point data.root at the original files"
         )
 
 
