@@ -112,6 +112,7 @@ def test_model_size_slope_and_saturation(tmp_path):
     assert row.gain == pytest.approx(gain("m-xl"))
     assert (row.ci_low, row.ci_high) == pytest.approx((gain("m-xl"),) * 2)  # paired: no noise
     assert row.n_seeds == 3 and "m-xl-none-xnli-1" in row.run_ids
+    assert row.ci_method == "seeds"  # no per-example predictions here
     avg = gains.query("model == 'm-large' and intermediate == 'mnli' and target == 'average'")
     assert avg.iloc[0].gain == pytest.approx(gain("m-large"))  # both targets gain the same
     sat = pd.read_parquet(out / "tables" / "saturation.parquet")
@@ -335,6 +336,7 @@ def test_workflow_runs_every_analysis(tmp_path):
         tmp_path / "results/analysis/model_size/tables/model_size.parquet"
     )
     assert set(sizes_table.model) == {"tiny", "tiny-s"}
+    assert set(sizes_table.ci_method) == {"examples+seeds"}  # every run left its predictions
     assert (
         sizes_table.query("model == 'tiny'").parameters.iloc[0]
         > sizes_table.query("model == 'tiny-s'").parameters.iloc[0]

@@ -48,7 +48,7 @@ for _name in ANALYSES:
         params:
             name=_name,
             study=as_json(STUDY.config),
-            out=layout.ANALYSIS.format(name=_name),
+            out=output_folder,
             wildcards=as_json({"name": _name}),
         shell:
             "xstilts analyse --name {params.name} --study {params.study:q}"

@@ -223,6 +223,11 @@ def report_outputs(model):
     return files
 
 
+def output_folder(wildcards, output):
+    """The folder of a job whose last output is its folder's manifest.json."""
+    return str(Path(output[-1]).parent)
+
+
 def report_files():
     """Every report file of every model (for `rule all`)."""
     return [
@@ -340,7 +345,7 @@ def before_cache(wildcards):
 
 
 def before_hparams(wildcards):
-    return as_json(STUDY.hparams("target", wildcards.stage))
+    return as_json(STUDY.hparams("target", wildcards.stage, wildcards.model))
 
 
 def target_encoder(wildcards):

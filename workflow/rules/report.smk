@@ -22,7 +22,7 @@ for _model in STUDY.grid["models"]:
             **CPU_RESOURCES,
         params:
             model=_model,
-            out=xreport.FOLDER.format(model=_model),
+            out=output_folder,
             wildcards=as_json({"model": _model}),
         shell:
             "xstilts report --model {params.model} --scores {input.scores}"

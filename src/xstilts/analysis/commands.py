@@ -41,12 +41,13 @@ def cmd_analyse(args) -> None:
     params = {"name": args.name, "analysis": study.config.get("analysis", {})}
     inputs = [*args.scores, *args.throughput, *args.models]
     job = Job(args.rule or args.command, args.wildcards, params, inputs, args.log)
-    values = analysis.run_values(analysis.read_scores(args.scores))
+    rows = analysis.read_scores(args.scores)
+    values = analysis.run_values(rows)
     with staged(args.out) as tmp:
         if args.name in ("model_size", "throughput"):
             sizes = {m: model_size.parameters(study, m) for m in study.grid["models"]}
         if args.name == "model_size":
-            summary = model_size.write(study, values, sizes, tmp)
+            summary = model_size.write(study, rows, sizes, tmp)
         elif args.name == "multilingual":
             summary = multilingual.write(study, values, tmp)
         elif args.name == "volume":

@@ -1,11 +1,13 @@
 """Gain of intermediate training against model size, and whether it saturates.
 
 ``model_size``: per (model, intermediate, target), and on the benchmark average (target
-``average``), the gain over ``none`` (mean over seeds, paired by seed) with its seed-bootstrap
-interval, beside the model's parameter count. ``saturation``: per (intermediate, target), the
-slope of gain on log10(parameters) (points per tenfold size) with its bootstrap interval (each
-model's gain resampled over its seeds), the gains at the smallest and largest size, and the
-bootstrap confidence that the largest size's gain is below the smallest's.
+``average``), the gain over ``none`` (mean over seeds, paired by seed) with its bootstrap
+interval (seeds and evaluation examples resampled together where per-example predictions exist,
+as the per-model report does; seeds otherwise), beside the model's parameter count.
+``saturation``: per (intermediate, target), the slope of gain on log10(parameters) (points per
+tenfold size) with its bootstrap interval (each model's gain replicates, as above), the gains at
+the smallest and largest size, and the bootstrap confidence that the largest size's gain is
+below the smallest's.
 """
 
 from __future__ import annotations
@@ -45,14 +47,64 @@ def parameters(study, model: str) -> float:
     )
 
 
-def build(study, values: dict, params: dict[str, float]) -> tuple[list[dict], list[dict]]:
-    """The ``model_size`` and ``saturation`` tables."""
+def example_draws(study, rows: list[dict], cfg: dict) -> dict[tuple, object]:
+    """Per (model, intermediate, target), bootstrap replicates of the gain over ``none`` with
+    seeds and evaluation examples resampled together (``report.example_bootstrap``), where every
+    run of the target left per-example predictions (``layout.PREDICTIONS``)."""
+    from xstilts import aggregate, report
+
+    bench = analysis.benchmark(study)
+    out = {}
+    for model in study.grid["models"]:
+        mine = [r for r in rows if r["model"] == model and r["target"] in bench.languages]
+        if not mine:
+            continue
+        values = report.reported_values(mine, bench, partial=True)
+        runs = aggregate.run_scores(mine, bench, partial=True)
+        for key, run in runs.items():
+            inter, target, seed = key
+            run["predictions"] = Path(
+                layout.PREDICTIONS.format(model=model, inter=inter, target=target, seed=seed)
+            )
+        for target in sorted({k[1] for k in runs}):
+            task = registry.get(target)
+            target_runs = {k: v for k, v in runs.items() if k[1] == target}
+            per_example = report.target_stats(target, target_runs, values)
+            if per_example is None:
+                continue
+            for inter in sorted({k[0] for k in target_runs} - {registry.NONE}):
+                seeds = sorted(
+                    s
+                    for i, _, s in target_runs
+                    if i == inter and (registry.NONE, target, s) in runs
+                )
+                if not seeds:
+                    continue
+                per_seed = [
+                    [
+                        {lang: per_example[lang][(i, target, s)] for lang in per_example}
+                        for s in seeds
+                    ]
+                    for i in (registry.NONE, inter)
+                ]
+                rng = stats.rng_for(cfg["seed"], model, inter, target, "examples")
+                out[(model, inter, target)] = report.example_bootstrap(
+                    task, *per_seed, cfg["replicates"], rng
+                )
+    return out
+
+
+def build(
+    study, values: dict, params: dict[str, float], examples: dict | None = None
+) -> tuple[list[dict], list[dict]]:
+    """The ``model_size`` and ``saturation`` tables (``examples``: ``example_draws``)."""
     import numpy as np
 
     cfg = analysis.settings(study)
     level = cfg["confidence"]
     scores = analysis.per_seed_scores(study, values)
     common = analysis.common_targets(study)
+    examples = examples or {}
     models = sorted(study.grid["models"], key=lambda m: params[m])
     targets = [*study.grid["targets"], analysis.AVERAGE]
     inters = [i for i in study.grid["intermediate"] if i != registry.NONE]
@@ -64,6 +116,14 @@ def build(study, values: dict, params: dict[str, float]) -> tuple[list[dict], li
                 if g is None:
                     continue
                 mean, reps, seeds = g
+                method = "seeds"
+                per_target = [examples.get((model, inter, t)) for t in common]
+                if (model, inter, target) in examples:
+                    reps, method = examples[(model, inter, target)], "examples+seeds"
+                elif (
+                    target == analysis.AVERAGE and common and all(d is not None for d in per_target)
+                ):
+                    reps, method = np.mean(per_target, axis=0), "examples+seeds"
                 low, high = stats.interval(reps, level)
                 draws[(model, inter, target)] = (mean, reps)
                 gains.append(
@@ -75,6 +135,7 @@ def build(study, values: dict, params: dict[str, float]) -> tuple[list[dict], li
                         "gain": mean,
                         "ci_low": low,
                         "ci_high": high,
+                        "ci_method": method,
                         "n_seeds": len(seeds),
                         "run_ids": analysis.run_ids(
                             values, model, (inter, registry.NONE), target, common
@@ -155,24 +216,30 @@ def figure(gains: list[dict], folder: Path, level: float) -> None:
     analysis.save(fig, folder, "model_size")
 
 
-def write(study, values: dict, params: dict[str, float], folder: Path) -> dict:
-    gains, saturation = build(study, values, params)
+def write(study, rows: list[dict], params: dict[str, float], folder: Path) -> dict:
+    cfg = analysis.settings(study)
+    gains, saturation = build(
+        study, analysis.run_values(rows), params, example_draws(study, rows, cfg)
+    )
     level = analysis.settings(study)["confidence"]
+    common = analysis.common_targets(study)
     analysis.write_table(
         gains,
         folder,
         "model_size",
         "Gain over none against model size",
-        f"Mean over seeds of the paired gain over `none`; {100 * level:g}% seed-bootstrap "
-        "interval; target `average` = the benchmark average over the model's targets.",
+        f"Mean over seeds of the paired gain over `none`; {100 * level:g}% bootstrap "
+        "interval (ci_method: seeds and evaluation examples resampled together where the runs "
+        "left per-example predictions, else seeds); target `average` = the benchmark average "
+        f"(its scoring) over the targets every model runs: {', '.join(common)}.",
     )
     analysis.write_table(
         saturation,
         folder,
         "saturation",
         "Saturation: gain against log10 parameters",
-        "Slope of gain per tenfold parameters, with its bootstrap interval (each model's gain "
-        "resampled over its seeds); confidence_largest_below = share of replicates in which the "
+        "Slope of gain per tenfold parameters, with its bootstrap interval (from each model's "
+        "gain replicates); confidence_largest_below = share of replicates in which the "
         "largest model's gain is below the smallest's.",
     )
     figure(gains, folder, level)

@@ -3,8 +3,9 @@
 ``measure`` (the ``throughput`` job, one per model, on the evaluation node type): the pretrained
 encoder's forward pass over batches drawn from the targets' own tokenised evaluation inputs (their
 real length distribution; multiple-choice options count as sequences), each batch padded to its
-longest sequence as evaluation pads it, bf16 on a GPU that supports it. It reports examples/s,
-tokens/s (non-padding), per-batch latency p50/p95, peak memory, the batch size and the lengths.
+longest sequence as evaluation pads it, with bf16 weights on a GPU that supports it. It reports
+examples/s, tokens/s (non-padding), per-batch latency p50/p95, peak memory, the batch size and
+the lengths.
 The heads the targets add are a linear layer or two: the encoder is what the sizes differ in.
 
 The analysis: per (model, intermediate) the benchmark average (mean over seeds, seed-bootstrap
@@ -52,7 +53,8 @@ def measure(
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     bf16 = cuda and torch.cuda.is_bf16_supported()
-    model = AutoModel.from_pretrained(model_ref).to(device).eval()
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    model = AutoModel.from_pretrained(model_ref, dtype=dtype).to(device).eval()
     pad = model.config.pad_token_id or 0
     rng = np.random.default_rng(seed)
     if cuda:
@@ -69,7 +71,7 @@ def measure(
             mask[r, : len(s)] = 1
         ids, mask = ids.to(device), mask.to(device)
         start = time.perf_counter()
-        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        with torch.inference_mode():
             model(input_ids=ids, attention_mask=mask)
         if cuda:
             torch.cuda.synchronize()
