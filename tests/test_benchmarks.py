@@ -225,3 +225,19 @@ def test_scores_table_names_its_benchmark(tmp_path):
         ["xnli", "pawsx", "panx", "xquad", "mlqa", "tydiqa"],
         True,
     )
+
+
+def test_xtreme_r_prepares_the_extra_languages(tmp_path):
+    from xstilts import data
+
+    cfg = _demo(
+        benchmark="xtreme-r",
+        data={"source": "synthetic", "synthetic": {"train_size": 4, "eval_size": 2}},
+    )
+    cfg["grid"] = {**cfg["grid"], "targets": ["udpos"]}
+    spec = config.Study(config.validate(cfg)).data_source("udpos")
+    rows = data.prepare("udpos", spec, tmp_path / "udpos")["rows"]
+    assert {f"test.{lang}" for lang in ("lt", "pl", "uk", "wo", "ro")} <= set(rows)
+    assert {n for n in rows if n.startswith("test.")} == {
+        f"test.{lang}" for lang in XTREME_R.task_languages("udpos")
+    }
