@@ -154,6 +154,7 @@ def test_multilingual_seen_and_unseen(tmp_path):
     assert mine.loc["seen"].difference == pytest.approx(3.0)
     assert mine.loc["unseen"].difference == pytest.approx(-1.0)
     assert mine.loc["all"].difference == pytest.approx((3.0 - 14.0) / 15)
+    assert set(rows.ci_method) == {"seeds"}  # no per-example predictions here
 
 
 def test_throughput_pareto_and_smallest_within(tmp_path):
@@ -343,6 +344,9 @@ def test_workflow_runs_every_analysis(tmp_path):
     )
     vol = pd.read_parquet(tmp_path / "results/analysis/volume/tables/volume.parquet")
     assert vol.query("lang == 'de'").volume.iloc[0] == 60
+    assert set(vol.query("intermediate != 'none'").ci_method) == {"examples+seeds"}
+    ml = pd.read_parquet(tmp_path / "results/analysis/multilingual/tables/multilingual.parquet")
+    assert set(ml.ci_method) == {"examples+seeds"}
     # the budget: English MNLI and German MNLI train on the same number of examples
     for inter in ("mnli", "mnli@translate-train-de"):
         enc = tmp_path / f"results/tiny/intermediate/{inter}/seed1/encoder/manifest.json"
@@ -374,3 +378,24 @@ def test_workflow_runs_every_analysis(tmp_path):
     assert "analyse_model_size" in rules and chain["value"]["run_ids"]
     assert not chain["warnings"]  # every run id it lists has its manifest in the chain
     assert chain["value"]["rows"][0]["model"] == "tiny-s"
+    # the Snakemake HTML report carries every analysis's figures and tables
+    report = subprocess.run(
+        [
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--configfile",
+            "tiny.yaml",
+            "--report",
+            "report.html",
+        ],  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (tmp_path / "report.html").read_text()
+    for name in analysis.ANALYSES:
+        for f in analysis.files(name, study):
+            if f.endswith((".png", ".html")):
+                assert f"{name}/{f}" in html, f

@@ -49,9 +49,9 @@ def cmd_analyse(args) -> None:
         if args.name == "model_size":
             summary = model_size.write(study, rows, sizes, tmp)
         elif args.name == "multilingual":
-            summary = multilingual.write(study, values, tmp)
+            summary = multilingual.write(study, rows, tmp)
         elif args.name == "volume":
-            summary = volume.write(study, values, tmp)
+            summary = volume.write(study, rows, tmp)
         else:
             summary = throughput.write(study, values, sizes, args.throughput, tmp)
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": summary})

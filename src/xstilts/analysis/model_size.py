@@ -18,6 +18,7 @@ import struct
 from pathlib import Path
 
 from xstilts import analysis, layout, registry, stats
+from xstilts.analysis import examples
 
 
 def count_parameters(model_dir: Path) -> int:
@@ -47,64 +48,18 @@ def parameters(study, model: str) -> float:
     )
 
 
-def example_draws(study, rows: list[dict], cfg: dict) -> dict[tuple, object]:
-    """Per (model, intermediate, target), bootstrap replicates of the gain over ``none`` with
-    seeds and evaluation examples resampled together (``report.example_bootstrap``), where every
-    run of the target left per-example predictions (``layout.PREDICTIONS``)."""
-    from xstilts import aggregate, report
-
-    bench = analysis.benchmark(study)
-    out = {}
-    for model in study.grid["models"]:
-        mine = [r for r in rows if r["model"] == model and r["target"] in bench.languages]
-        if not mine:
-            continue
-        values = report.reported_values(mine, bench, partial=True)
-        runs = aggregate.run_scores(mine, bench, partial=True)
-        for key, run in runs.items():
-            inter, target, seed = key
-            run["predictions"] = Path(
-                layout.PREDICTIONS.format(model=model, inter=inter, target=target, seed=seed)
-            )
-        for target in sorted({k[1] for k in runs}):
-            task = registry.get(target)
-            target_runs = {k: v for k, v in runs.items() if k[1] == target}
-            per_example = report.target_stats(target, target_runs, values)
-            if per_example is None:
-                continue
-            for inter in sorted({k[0] for k in target_runs} - {registry.NONE}):
-                seeds = sorted(
-                    s
-                    for i, _, s in target_runs
-                    if i == inter and (registry.NONE, target, s) in runs
-                )
-                if not seeds:
-                    continue
-                per_seed = [
-                    [
-                        {lang: per_example[lang][(i, target, s)] for lang in per_example}
-                        for s in seeds
-                    ]
-                    for i in (registry.NONE, inter)
-                ]
-                rng = stats.rng_for(cfg["seed"], model, inter, target, "examples")
-                out[(model, inter, target)] = report.example_bootstrap(
-                    task, *per_seed, cfg["replicates"], rng
-                )
-    return out
-
-
 def build(
-    study, values: dict, params: dict[str, float], examples: dict | None = None
+    study, values: dict, params: dict[str, float], example_reps: dict | None = None
 ) -> tuple[list[dict], list[dict]]:
-    """The ``model_size`` and ``saturation`` tables (``examples``: ``example_draws``)."""
+    """The ``model_size`` and ``saturation`` tables; ``example_reps``: replicates over seeds and
+    examples per (model, intermediate, target), from ``examples.gain_draws``."""
     import numpy as np
 
     cfg = analysis.settings(study)
     level = cfg["confidence"]
     scores = analysis.per_seed_scores(study, values)
     common = analysis.common_targets(study)
-    examples = examples or {}
+    example_reps = example_reps or {}
     models = sorted(study.grid["models"], key=lambda m: params[m])
     targets = [*study.grid["targets"], analysis.AVERAGE]
     inters = [i for i in study.grid["intermediate"] if i != registry.NONE]
@@ -117,9 +72,9 @@ def build(
                     continue
                 mean, reps, seeds = g
                 method = "seeds"
-                per_target = [examples.get((model, inter, t)) for t in common]
-                if (model, inter, target) in examples:
-                    reps, method = examples[(model, inter, target)], "examples+seeds"
+                per_target = [example_reps.get((model, inter, t)) for t in common]
+                if (model, inter, target) in example_reps:
+                    reps, method = example_reps[(model, inter, target)], "examples+seeds"
                 elif (
                     target == analysis.AVERAGE and common and all(d is not None for d in per_target)
                 ):
@@ -218,9 +173,10 @@ def figure(gains: list[dict], folder: Path, level: float) -> None:
 
 def write(study, rows: list[dict], params: dict[str, float], folder: Path) -> dict:
     cfg = analysis.settings(study)
-    gains, saturation = build(
-        study, analysis.run_values(rows), params, example_draws(study, rows, cfg)
-    )
+    inters = [i for i in study.grid["intermediate"] if i != registry.NONE]
+    draws = examples.gain_draws(study, rows, cfg, [(i, registry.NONE) for i in inters])
+    draws = {(m, i, t): d for (m, i, t, _), d in draws.items()}
+    gains, saturation = build(study, analysis.run_values(rows), params, draws)
     level = analysis.settings(study)["confidence"]
     common = analysis.common_targets(study)
     analysis.write_table(

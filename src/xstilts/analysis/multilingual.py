@@ -3,7 +3,8 @@
 For every translated variant in the grid (``mnli@translate-train-de``: one language;
 ``mnli@translate-train``: all translated languages mixed) whose English task (``mnli``) is in
 the grid too: per model, target and language, the difference of the variant's score from the
-English-only variant's (mean over seeds, paired by seed, with its seed-bootstrap interval), and
+English-only variant's (mean over seeds, paired by seed, with its bootstrap interval over seeds
+and, where the runs left predictions, evaluation examples), and
 the same on the task score (``lang`` = ``all``). ``seen`` marks the languages the variant trained
 on; the summary rows ``seen`` / ``unseen`` average the per-language differences of each kind.
 The budget (``multilingual.budget``) makes every variant and the English task train on the same
@@ -15,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xstilts import analysis, registry, stats
+from xstilts.analysis import examples
 
 ALL = "all"
 
@@ -26,11 +28,14 @@ def variants(study) -> list[str]:
     ]
 
 
-def build(study, values: dict) -> list[dict]:
+def build(study, values: dict, example_reps: dict | None = None) -> list[dict]:
+    """The table; ``example_reps``: replicates over seeds and examples per (model, variant,
+    target, language or ``examples.TASK``), from ``examples.gain_draws``."""
     import numpy as np
 
     cfg = analysis.settings(study)
     bench = analysis.benchmark(study)
+    example_reps = example_reps or {}
     out = []
     for model in study.grid["models"]:
         mgrid = study.model_grid(model)
@@ -51,28 +56,39 @@ def build(study, values: dict) -> list[dict]:
                 ids = analysis.run_ids(values, model, (base, variant), target, ())
                 kinds: dict[str, list] = {"seen": [], "unseen": []}
                 for lang in [ALL, *langs]:
-                    diffs = np.array(
-                        [per[(variant, s)][lang] - per[(base, s)][lang] for s in seeds]
-                    )
+                    diff = np.mean([per[(variant, s)][lang] - per[(base, s)][lang] for s in seeds])
+                    key = (model, variant, target, examples.TASK if lang == ALL else lang)
+                    reps, method = example_reps.get(key), "examples+seeds"
+                    if reps is None:
+                        diffs = [per[(variant, s)][lang] - per[(base, s)][lang] for s in seeds]
+                        rng = stats.rng_for(cfg["seed"], model, variant, target, lang)
+                        reps, method = stats.mean_draws(diffs, cfg["replicates"], rng), "seeds"
                     seen = None if lang == ALL else lang in seen_langs
                     if lang not in (ALL, "en"):
-                        kinds["seen" if seen else "unseen"].append(diffs)
-                    out.append(_row(model, variant, base, target, lang, seen, diffs, ids, cfg))
-                for kind, arrays in kinds.items():
-                    if arrays:
-                        diffs = np.mean(arrays, axis=0)  # per seed, mean over languages
-                        out.append(
-                            _row(
-                                model, variant, base, target, kind, kind == "seen", diffs, ids, cfg
-                            )
+                        kinds["seen" if seen else "unseen"].append((diff, reps, method))
+                    row = (model, variant, base, target, lang, seen, diff, reps, method)
+                    out.append(_row(*row, len(seeds), ids, cfg))
+                for kind, parts in kinds.items():
+                    if parts:  # mean over the languages of this kind, replicate by replicate
+                        diff = float(np.mean([p[0] for p in parts]))
+                        reps = np.mean([p[1] for p in parts], axis=0)
+                        method = "seeds" if any(p[2] == "seeds" for p in parts) else parts[0][2]
+                        row = (
+                            model,
+                            variant,
+                            base,
+                            target,
+                            kind,
+                            kind == "seen",
+                            diff,
+                            reps,
+                            method,
                         )
+                        out.append(_row(*row, len(seeds), ids, cfg))
     return out
 
 
-def _row(model, variant, base, target, lang, seen, diffs, ids, cfg) -> dict:
-    reps = stats.mean_draws(
-        diffs, cfg["replicates"], stats.rng_for(cfg["seed"], model, variant, target, lang)
-    )
+def _row(model, variant, base, target, lang, seen, diff, reps, method, n_seeds, ids, cfg) -> dict:
     low, high = stats.interval(reps, cfg["confidence"])
     return {
         "model": model,
@@ -81,10 +97,11 @@ def _row(model, variant, base, target, lang, seen, diffs, ids, cfg) -> dict:
         "target": target,
         "lang": lang,
         "seen_in_intermediate": seen,
-        "difference": float(diffs.mean()),
+        "difference": float(diff),
         "ci_low": low,
         "ci_high": high,
-        "n_seeds": len(diffs),
+        "ci_method": method,
+        "n_seeds": n_seeds,
         "run_ids": ids,
     }
 
@@ -121,8 +138,11 @@ def figure(rows: list[dict], folder: Path) -> None:
     analysis.save(fig, folder, "multilingual")
 
 
-def write(study, values: dict, folder: Path) -> dict:
-    rows = build(study, values)
+def write(study, rows: list[dict], folder: Path) -> dict:
+    cfg = analysis.settings(study)
+    pairs = [(v, registry.english_base(v)) for v in variants(study)]
+    reps = examples.gain_draws(study, rows, cfg, pairs, per_language=True)
+    rows = build(study, analysis.run_values(rows), reps)
     level = analysis.settings(study)["confidence"]
     ml = study.config.get("multilingual", {})
     budget = ml.get("budget", "none")
@@ -132,8 +152,9 @@ def write(study, values: dict, folder: Path) -> dict:
         "multilingual",
         "Translated intermediate data vs English only",
         f"Difference of the variant's score from the English-only intermediate's, mean over "
-        f"seeds (paired), {100 * level:g}% seed-bootstrap interval; lang `all` = task score; "
-        f"`seen`/`unseen` = mean over the languages of each kind. Budget: {budget}"
+        f"seeds (paired), {100 * level:g}% bootstrap interval (ci_method: seeds and evaluation "
+        "examples resampled together where the runs left predictions, else seeds); lang `all` = "
+        f"task score; `seen`/`unseen` = mean over the languages of each kind. Budget: {budget}"
         + (f" = {ml.get(budget)}" if budget != "none" else "")
         + ".",
     )

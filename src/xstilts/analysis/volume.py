@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from xstilts import analysis, registry, stats
+from xstilts.analysis import examples
 
 
 def _package_yaml(name: str) -> dict:
@@ -48,11 +49,13 @@ def volumes(study, model: str) -> tuple[dict[str, float], str]:
     return {lang: float(v["tokens_m"]) for lang, v in cc100()["languages"].items()}, "M tokens"
 
 
-def build(study, values: dict) -> tuple[list[dict], list[dict]]:
-    """The per-language ``volume`` table and the ``volume_stats`` table."""
+def build(study, values: dict, example_reps: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """The per-language ``volume`` table and the ``volume_stats`` table; ``example_reps``:
+    replicates of per-language gains over seeds and examples, from ``examples.gain_draws``."""
     import numpy as np
 
     cfg = analysis.settings(study)
+    example_reps = example_reps or {}
     dist = distances()
     rows = []
     for model in study.grid["models"]:
@@ -68,7 +71,7 @@ def build(study, values: dict) -> tuple[list[dict], list[dict]]:
                 if not base:
                     continue
                 for inter in inters:
-                    g = _gain(lang_scores, inter, lang, cfg, model, target)
+                    g = _gain(lang_scores, inter, lang, cfg, model, target, example_reps)
                     rows.append(
                         {
                             "model": model,
@@ -83,6 +86,7 @@ def build(study, values: dict) -> tuple[list[dict], list[dict]]:
                             "gain": None if g is None else g[0],
                             "gain_ci_low": None if g is None else g[1],
                             "gain_ci_high": None if g is None else g[2],
+                            "ci_method": None if g is None else g[3],
                             "run_ids": analysis.run_ids(
                                 values, model, (inter, registry.NONE), target, ()
                             ),
@@ -101,8 +105,9 @@ def _lang_scores(values: dict, model: str, target: str) -> dict[tuple, float]:
     }
 
 
-def _gain(lang_scores: dict, inter: str, lang: str, cfg: dict, model: str, target: str):
-    """Mean paired gain of ``inter`` over ``none`` in one language and its seed interval."""
+def _gain(lang_scores: dict, inter: str, lang: str, cfg: dict, model, target, example_reps):
+    """Mean paired gain of ``inter`` over ``none`` in one language, its interval and what was
+    resampled (seeds and examples where ``example_reps`` has the language, else seeds)."""
     if inter == registry.NONE:
         return None
     seeds = sorted(
@@ -113,10 +118,11 @@ def _gain(lang_scores: dict, inter: str, lang: str, cfg: dict, model: str, targe
     if not seeds:
         return None
     diffs = [lang_scores[(inter, s, lang)] - lang_scores[(registry.NONE, s, lang)] for s in seeds]
-    reps = stats.mean_draws(
-        diffs, cfg["replicates"], stats.rng_for(cfg["seed"], model, inter, target, lang)
-    )
-    return (sum(diffs) / len(diffs), *stats.interval(reps, cfg["confidence"]))
+    reps, method = example_reps.get((model, inter, target, lang)), "examples+seeds"
+    if reps is None:
+        rng = stats.rng_for(cfg["seed"], model, inter, target, lang)
+        reps, method = stats.mean_draws(diffs, cfg["replicates"], rng), "seeds"
+    return (sum(diffs) / len(diffs), *stats.interval(reps, cfg["confidence"]), method)
 
 
 def _groups(rows: list[dict]):
@@ -206,8 +212,12 @@ def figure(rows: list[dict], model: str, folder: Path) -> None:
     analysis.save(fig, folder, f"volume_{model}")
 
 
-def write(study, values: dict, folder: Path) -> dict:
-    rows, table = build(study, values)
+def write(study, rows: list[dict], folder: Path) -> dict:
+    cfg = analysis.settings(study)
+    inters = [i for i in study.grid["intermediate"] if i != registry.NONE]
+    pairs = [(i, registry.NONE) for i in inters]
+    reps = examples.gain_draws(study, rows, cfg, pairs, per_language=True)
+    rows, table = build(study, analysis.run_values(rows), reps)
     level = analysis.settings(study)["confidence"]
     source = study.config.get("analysis", {}).get("volume", {}).get("source", "cc100")
     src = cc100()["source"] if source == "cc100" else "each built model's MLM corpus"
@@ -218,7 +228,8 @@ def write(study, values: dict, folder: Path) -> dict:
         "Per-language zero-shot score and gain against pretraining volume",
         f"Volume: {src}. Distance: {_package_yaml('uriel_distance.yaml')['source']}. "
         "in_pretraining false = absent from the pretraining data (flagged, left out of the "
-        f"statistics). Gain: mean paired over seeds, {100 * level:g}% seed-bootstrap interval.",
+        f"statistics). Gain: mean paired over seeds, {100 * level:g}% bootstrap interval "
+        "(ci_method: seeds and evaluation examples, or seeds).",
     )
     analysis.write_table(
         table,
