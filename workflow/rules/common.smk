@@ -205,11 +205,22 @@ for _t in STUDY.grid["targets"]:
     SHOWN[f"tables/per_language_{_t}"] = ("per_language", "5. Per language", _t)
 
 
-def report_outputs(model):
-    """Every file of one model's report (over its own targets), SHOWN ones flagged."""
+def report_groups():
+    """(rule name, models, targets): the models whose reports cover the same targets."""
+    groups = {}
+    for model in STUDY.grid["models"]:
+        groups.setdefault(tuple(STUDY.model_grid(model)["targets"]), []).append(model)
+    return [
+        ("report_tables" if i == 0 else f"report_tables_{models[0]}", models, list(targets))
+        for i, (targets, models) in enumerate(groups.items())
+    ]
+
+
+def report_outputs(targets):
+    """Every file of a report over ``targets`` ({model} left as wildcard), SHOWN ones flagged."""
     files = []
-    for name in xreport.files(STUDY.model_grid(model)["targets"]):
-        path = f"{xreport.FOLDER.format(model=model)}/{name}"
+    for name in xreport.files(targets):
+        path = f"{xreport.FOLDER}/{name}"
         stem, _, ext = name.rpartition(".")
         if stem in SHOWN and ext in ("png", "html", "csv"):
             caption, category, subcategory = SHOWN[stem]

@@ -1,30 +1,32 @@
 # The report of each model: tables with bootstrap intervals, figures, the reproduction table.
 # Its outputs (`report_outputs` in common.smk) make up `snakemake --report report.html`.
-# One rule per model: a model's report covers its own targets (``grid.per_model``).
-for _model in STUDY.grid["models"]:
+# A report covers its model's targets: one rule per distinct target set (``grid.per_model``),
+# `report_tables` for the first model's, `report_tables_<model>` for another's.
+for _name, _models, _targets in report_groups():
 
     rule:
         name:
-            f"report_tables_{_model}"
+            _name
         input:
-            scores=layout.SCORES.format(model=_model),
-            metrics=model_metrics(_model),
-            predictions=model_predictions(_model),
+            scores=layout.SCORES,
+            metrics=model_metrics,
+            predictions=model_predictions,
         output:
-            report_outputs(_model),
+            report_outputs(_targets),
         log:
-            f"logs/report_tables/{_model}.log",
+            "logs/report_tables/{model}.log",
         benchmark:
-            f"benchmarks/report_tables/{_model}.tsv"
+            "benchmarks/report_tables/{model}.tsv"
+        wildcard_constraints:
+            model=_alternatives(_models),
         conda:
             SOFTWARE_ENV
         resources:
             **CPU_RESOURCES,
         params:
-            model=_model,
             out=output_folder,
-            wildcards=as_json({"model": _model}),
+            wildcards=wildcards_json,
         shell:
-            "xstilts report --model {params.model} --scores {input.scores}"
+            "xstilts report --model {wildcards.model} --scores {input.scores}"
             " --metrics {input.metrics} --out {params.out}"
             " --rule report_tables --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
