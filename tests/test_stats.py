@@ -63,7 +63,8 @@ def test_mean_draws_constant_and_paired():
     )
     # paired: a constant difference has a zero-width interval whatever the seeds' spread
     base, other = [10.0, 50.0, 90.0], [11.0, 51.0, 91.0]
-    draws = stats.paired_diff_draws(base, other, 200, np.random.default_rng(0))
+    diffs = np.subtract(other, base)
+    draws = stats.mean_draws(diffs, 200, np.random.default_rng(0))
     assert stats.interval(draws) == pytest.approx((1.0, 1.0))
 
 

@@ -6,6 +6,7 @@ Validation happens before any job runs and names the offending key and what was 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import yaml
@@ -222,6 +223,22 @@ class Study:
         inters = self.model_grid(model)["intermediate"] if model else self.grid["intermediate"]
         return [i for i in inters if i != registry.NONE]
 
+    def report_rules(self) -> list[tuple[str, list[str], list[str]]]:
+        """(rule name, models, targets) of the per-model reports: one rule per distinct target
+        set, ``report_tables`` for the first model's, ``report_tables_<model>`` for another's (the
+        model's name with ``_`` for every character a rule name cannot hold)."""
+        groups: dict[tuple, list[str]] = {}
+        for model in self.grid["models"]:
+            groups.setdefault(tuple(self.model_grid(model)["targets"]), []).append(model)
+        return [
+            (
+                "report_tables" if i == 0 else "report_tables_" + re.sub(r"\W", "_", models[0]),
+                models,
+                list(targets),
+            )
+            for i, (targets, models) in enumerate(groups.items())
+        ]
+
     def model_grid(self, model: str) -> dict:
         """The intermediates, targets and seeds run with ``model`` (``grid.per_model``)."""
         sub = self.grid.get("per_model", {}).get(model, {})
@@ -229,12 +246,12 @@ class Study:
             axis: sub.get(axis, self.grid[axis]) for axis in ("intermediate", "targets", "seeds")
         }
 
-    def data_tasks(self) -> list[str]:
-        """Every task whose data the grid needs."""
+    def data_tasks(self, model: str | None = None) -> list[str]:
+        """Every task whose data the grid (or one model's grid) needs."""
         tasks = set()
-        for inter in self.trained_intermediates():
+        for inter in self.trained_intermediates(model):
             tasks |= set(self.intermediate_members(inter))
-        for target in self.grid["targets"]:
+        for target in self.model_grid(model)["targets"] if model else self.grid["targets"]:
             tasks |= set(registry.data_tasks(target)) | set(self.train_before(target))
         return sorted(tasks)
 

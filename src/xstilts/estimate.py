@@ -151,24 +151,35 @@ def plan(study) -> list[Planned]:
     jobs += [
         Planned("tokenize", m, evaluate=t)
         for m in grid["models"]
-        for t in study.data_tasks()
+        for t in study.data_tasks(m)
         if fmt[t] != "retrieval"
     ]
     for model in grid["models"]:
-        for _seed in grid["seeds"]:
+        mgrid = study.model_grid(model)  # grid.per_model
+        for _seed in mgrid["seeds"]:
             jobs += [
                 Planned("train_intermediate", model, _members(study, inter))
-                for inter in study.trained_intermediates()
+                for inter in study.trained_intermediates(model)
             ]
             jobs += [
                 job
-                for _inter in grid["intermediate"]
-                for target in grid["targets"]
+                for _inter in mgrid["intermediate"]
+                for target in mgrid["targets"]
                 for job in _target_jobs(study, model, target)
             ]
         jobs.append(Planned("aggregate", model))
-        jobs.append(Planned("report_tables", model))
-    return jobs
+    jobs += [Planned(name, m) for name, models, _ in study.report_rules() for m in models]
+    return jobs + _analysis_jobs(study)
+
+
+def _analysis_jobs(study) -> list[Planned]:
+    """The follow-up analyses (xstilts.analysis): one CPU job each, and an inference benchmark
+    per model for the throughput analysis."""
+    from xstilts import analysis
+
+    names = [n for n in analysis.ANALYSES if analysis.applicable(n, study)]
+    jobs = [Planned("throughput", m) for m in study.grid["models"] if "throughput" in names]
+    return jobs + [Planned(f"analyse_{n}") for n in names]
 
 
 def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
@@ -258,13 +269,14 @@ class CostModel:
         table = self.a["mean_tokens"]
         return float(table.get(task, table[registry.get(task).format]))
 
-    def train_tokens(self, train: tuple[tuple[str, str, str], ...]) -> float:
-        """Tokens a training job processes (its members share ``max_steps``)."""
+    def train_tokens(self, train: tuple[tuple[str, str, str], ...], model=None) -> float:
+        """Tokens a training job processes (its members share ``max_steps``) under ``model``'s
+        hyper-parameters (``hparams.models``)."""
         sizes = {data: self.examples(data) for data, _, _ in train}
         total = sum(sizes.values())
         tokens = 0.0
         for data, phase, hp_task in train:
-            hp = self.study.hparams(phase, hp_task)
+            hp = self.study.hparams(phase, hp_task, model)
             n = min(sizes[data], hp["max_train_examples"] or sizes[data])
             if hp["max_steps"] > 0:
                 n = hp["max_steps"] * hp["batch_size"] * sizes[data] / total
@@ -287,10 +299,15 @@ class CostModel:
 
     def gpu_hours(self, job: Planned) -> float:
         if job.train:
-            flops = 6 * self.params(job.model) * self.train_tokens(job.train)
+            flops = 6 * self.params(job.model) * self.train_tokens(job.train, job.model)
             flops *= self.a["training_overhead"]
         elif job.rule in ("evaluate", "retrieve"):
             flops = 2 * self.params(job.model) * self.eval_tokens(job.evaluate)
+        elif job.rule == "throughput":  # timed forward passes at the eval length
+            t = self.study.config.get("analysis", {}).get("throughput", {})
+            batches = t.get("batches", 20) + t.get("warmup_batches", 3)
+            tokens = batches * t.get("batch_size", 32) * self.a["mean_tokens"]["classification"]
+            flops = 2 * self.params(job.model) * tokens
         else:
             return 0.0
         return flops / self.flops_per_s / 3600
@@ -387,7 +404,7 @@ def report(study, assumptions: dict, gpu_type: str, source: str) -> str:
     lines = [f"Estimate for {source} on {gpu_type}", "", "Assumptions (override: --assumptions):"]
     lines += [f"  {line}" for line in _assumption_lines(study, cost, gpu_type)]
     lines += ["", f"{'rule':<20}{'jobs':>6}{'GPU-hours':>12}"]
-    for rule in RULES:
+    for rule in [*RULES, *sorted(set(est.jobs) - set(RULES))]:
         if rule in est.jobs:
             hours = est.gpu_hours[rule]
             shown = f"{hours:,.1f}" if hours or rule in TRAINING else "cpu"

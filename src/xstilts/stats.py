@@ -44,13 +44,6 @@ def mean_draws(values, replicates: int, rng):
     return counts(rng, len(v), replicates) @ v / len(v)
 
 
-def paired_diff_draws(base, other, replicates: int, rng):
-    """Replicates of mean(other - base), the pairs (seeds) resampled together."""
-    import numpy as np
-
-    return mean_draws(np.asarray(other, float) - np.asarray(base, float), replicates, rng)
-
-
 def slope(x, y) -> float:
     """Least-squares slope of ``y`` on ``x``."""
     import numpy as np

@@ -205,17 +205,6 @@ for _t in STUDY.grid["targets"]:
     SHOWN[f"tables/per_language_{_t}"] = ("per_language", "5. Per language", _t)
 
 
-def report_groups():
-    """(rule name, models, targets): the models whose reports cover the same targets."""
-    groups = {}
-    for model in STUDY.grid["models"]:
-        groups.setdefault(tuple(STUDY.model_grid(model)["targets"]), []).append(model)
-    return [
-        ("report_tables" if i == 0 else f"report_tables_{models[0]}", models, list(targets))
-        for i, (targets, models) in enumerate(groups.items())
-    ]
-
-
 def report_outputs(targets):
     """Every file of a report over ``targets`` ({model} left as wildcard), SHOWN ones flagged."""
     files = []

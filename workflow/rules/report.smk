@@ -2,7 +2,7 @@
 # Its outputs (`report_outputs` in common.smk) make up `snakemake --report report.html`.
 # A report covers its model's targets: one rule per distinct target set (``grid.per_model``),
 # `report_tables` for the first model's, `report_tables_<model>` for another's.
-for _name, _models, _targets in report_groups():
+for _name, _models, _targets in STUDY.report_rules():
 
     rule:
         name:

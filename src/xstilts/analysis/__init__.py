@@ -15,8 +15,9 @@ every table row carries the ``run_ids`` behind it.
 * ``throughput``: benchmark average against inference throughput (Pareto front), and the
   smallest model within N points of the best.
 
-Intervals are percentile bootstraps over seeds (paired by seed where two runs are compared);
-``stats`` holds the statistics. Imports nothing heavy at module level.
+Intervals are percentile bootstraps over seeds (paired by seed where two runs are compared) and,
+where the runs left per-example predictions, evaluation examples too (``examples``; each table's
+``ci_method`` says which); ``stats`` holds the statistics. Imports nothing heavy at module level.
 """
 
 from __future__ import annotations
