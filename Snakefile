@@ -12,6 +12,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/analysis.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -22,3 +23,4 @@ rule all:
     input:
         all_outputs(),
         report_files(),
+        analysis_files(),

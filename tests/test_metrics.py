@@ -32,11 +32,6 @@ from xstilts.metrics.tagging import (
     repair_iob2,
     token_accuracy,
 )
-from xstilts.metrics.xtreme import (
-    group_scores,
-    overall_score,
-    task_score,
-)
 from xstilts.registry import UPOS_LABELS
 
 approx = pytest.approx
@@ -450,48 +445,3 @@ def test_mlqa_scores_other_languages():
     # the same pair under SQuAD normalisation keeps "«»", so it does not match
     assert mlqa_scores({"q": "«Madrid»"}, {"q": ["Madrid"]}, "es")["exact_match"] == 100.0
     assert squad_scores({"q": "«Madrid»"}, {"q": ["Madrid"]})["exact_match"] == 0.0
-
-
-# ------------------------------------------------------------------------------- XTREME
-
-
-def test_every_target_belongs_to_one_xtreme_group():
-    from xstilts import registry
-
-    grouped = [t for g in registry.GROUPS for t in registry.group_tasks(g)]
-    assert sorted(grouped) == sorted(registry.target_tasks())
-    assert registry.get("xquad").metrics == ("exact_match", "f1")
-
-
-def test_task_score_hand_cases():
-    # (80 + 70) / 2 = 75
-    assert task_score("xnli", {"en": {"accuracy": 80.0}, "de": {"accuracy": 70.0}}) == 75.0
-    # mean EM (60 + 40)/2 = 50, mean F1 (80 + 50)/2 = 65 -> (50 + 65)/2 = 57.5
-    per_language = {
-        "en": {"exact_match": 60.0, "f1": 80.0},
-        "de": {"exact_match": 40.0, "f1": 50.0},
-    }
-    assert task_score("mlqa", per_language) == 57.5
-    # udpos uses f1 and ignores other keys: (90 + 70)/2 = 80
-    assert task_score("udpos", {"en": {"f1": 90.0, "accuracy": 0.0}, "de": {"f1": 70.0}}) == 80.0
-
-
-def test_task_score_errors():
-    with pytest.raises(KeyError, match="'xquad', language 'de': missing metric 'exact_match'"):
-        task_score("xquad", {"en": {"exact_match": 1.0, "f1": 2.0}, "de": {"f1": 2.0}})
-    with pytest.raises(KeyError, match="unknown XTREME task 'squad'"):
-        task_score("squad", {"en": {"f1": 1.0}})
-    with pytest.raises(ValueError, match="'panx'"):
-        task_score("panx", {})
-
-
-def test_group_and_overall_scores():
-    task_scores = {"xnli": 70.0, "pawsx": 80.0, "xquad": 60.0}
-    # classification (70 + 80)/2 = 75; QA 60; other groups absent
-    assert group_scores(task_scores) == {"classification": 75.0, "question_answering": 60.0}
-    # (70 + 80 + 60)/3 = 70
-    assert overall_score(task_scores) == 70.0
-    with pytest.raises(KeyError, match="'squad'"):
-        group_scores({"squad": 1.0})
-    with pytest.raises(ValueError):
-        overall_score({})

@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO, tiny_study_config
 from matplotlib.image import imread
 
-from xstilts import registry, report
+from xstilts import benchmarks, registry, report
 from xstilts.metrics.tagging import entity_f1
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,9 +118,11 @@ def test_reproduction_table_carries_the_published_numbers():
         ("mnli", "xnli", 1): {"en": {"accuracy": 60.0}, "de": {"accuracy": 42.0}},
     }
     cells = [
-        {"intermediate": i, "target": "xnli", "mean": m} for i, m in (("none", 45), ("mnli", 51))
+        {"intermediate": i, "target": "xnli", "mean": m, "missing": ""}
+        for i, m in (("none", 45), ("mnli", 51))
     ]
-    table = {r["target"]: r for r in report.reproduction("tiny", values, cells, pub)}
+    xtreme, xtreme_r = benchmarks.get("xtreme"), benchmarks.get("xtreme-r")
+    table = {r["target"]: r for r in report.reproduction("tiny", values, cells, pub, xtreme)}
     assert set(table) >= set(pub["tasks"])
     for target, p in pub["tasks"].items():
         assert table[target]["published XLM-R Large"] == p["xlmr_large"]
@@ -132,6 +134,10 @@ def test_reproduction_table_carries_the_published_numbers():
     assert xnli["diff (none)"] == pytest.approx(45.0 - 79.2)
     assert xnli["diff (best)"] == pytest.approx(51.0 - 80.4)
     assert table["pawsx"]["this run (none)"] is None
+    assert "group: classification" in table
+    # on XTREME-R only the tasks over XTREME's languages compare, and no XTREME group does
+    on_r = [r["target"] for r in report.reproduction("tiny", values, cells, pub, xtreme_r)]
+    assert on_r == ["xnli", "pawsx", "mlqa", "tydiqa"]
 
 
 # --- the workflow, its report, and the report in a browser ---
@@ -194,7 +200,7 @@ def test_reproduction_file_has_the_published_numbers(study):
 
 def test_example_statistics_reproduce_the_run_metrics(study):
     rows = pq.read_table(study / "results" / "tiny" / "scores.parquet").to_pylist()
-    values = report.reported_values(rows)
+    values = report.reported_values(rows, benchmarks.XTREME)
     runs = {
         k: {
             "split": "test",
@@ -229,7 +235,7 @@ def test_matrix_has_seed_statistics_and_intervals(study):
 
 def _seed_scores(study: Path, cell: dict) -> list[float]:
     rows = pq.read_table(study / "results" / "tiny" / "scores.parquet").to_pylist()
-    values = report.reported_values(rows)
+    values = report.reported_values(rows, benchmarks.XTREME)
     task = registry.get(cell["target"])
     return [
         statistics.fmean(

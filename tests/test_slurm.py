@@ -277,7 +277,7 @@ def test_slurm_study_results(slurm_study):
         assert metrics
     # every job but `all` was a SLURM job
     assert sorted(submitted.values()) == sorted(
-        ["build_model", "aggregate", "report_tables", "train_intermediate"]
+        ["build_model", "aggregate", "report_tables", "analyse_volume", "train_intermediate"]
         + ["prepare_data", "tokenize"] * 2
         + ["train_target", "evaluate"] * 2
     )

@@ -95,6 +95,7 @@ def test_nothing_to_do_then_exact_reruns(study):
         "evaluate": 1,
         "aggregate": 1,
         "report_tables": 1,
+        "analyse_volume": 1,
         "all": 1,
     }
     snakemake(study, "--configfile", "tiny.yaml")
@@ -105,6 +106,7 @@ def test_nothing_to_do_then_exact_reruns(study):
         "evaluate": 2,
         "aggregate": 1,
         "report_tables": 1,
+        "analyse_volume": 1,
         "all": 1,
     }
 

@@ -1,10 +1,13 @@
 """Collect every run's metrics into one long table and build the intermediate x target matrix.
 
 ``scores.parquet``: one row per (model, intermediate, target, seed, split, language, metric), each
-with the ``run_id`` of the manifest it came from. ``transfer_matrix.csv``: one row per cell
-(intermediate, target) with the XTREME task score (mean over languages; QA: (EM + F1) / 2) of the
-reported split, mean and standard deviation over seeds, the difference from ``none``, and the
-run ids behind it. The PNG shows the same matrix and its difference from the baseline.
+with the ``run_id`` of the manifest it came from; its schema metadata names the benchmark that
+scores it. ``transfer_matrix.csv``: one row per cell (intermediate, target) with the benchmark's
+task score (mean over the benchmark's languages of the task; QA: (EM + F1) / 2) of the reported
+split, mean and standard deviation over seeds, the difference from ``none``, and the run ids
+behind it. A run without a result in one of the benchmark's languages is an error, unless
+``partial`` (a running study): then its cell is the mean over the languages there and
+``missing`` names the others. The PNG shows the same matrix and its difference from the baseline.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ import json
 import statistics
 from pathlib import Path
 
-from xstilts import provenance, registry
-from xstilts.metrics import xtreme
+from xstilts import benchmarks, provenance, registry
 
 COLUMNS = ("model", "intermediate", "target", "seed", "split", "lang", "metric", "value", "run_id")
 REPORT_SPLITS = ("test", "validation")  # the first present is reported
@@ -46,8 +48,25 @@ def collect(metrics_files: list[Path]) -> list[dict]:
     return rows
 
 
-def run_scores(rows: list[dict]) -> dict[tuple, dict]:
-    """XTREME task score per (intermediate, target, seed) on the reported split."""
+def _benchmark(bench) -> benchmarks.Benchmark:
+    return benchmarks.get(bench) if isinstance(bench, str) else bench
+
+
+def read_benchmark(scores_path: Path) -> str:
+    """The benchmark named in a scores table's metadata (tables from before it was recorded:
+    XTREME, the only benchmark then)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(scores_path).metadata or {}
+    return metadata.get(b"benchmark", benchmarks.DEFAULT.encode()).decode()
+
+
+def run_scores(
+    rows: list[dict], bench: str | benchmarks.Benchmark, partial: bool = False
+) -> dict[tuple, dict]:
+    """The benchmark's task score per (intermediate, target, seed) on the reported split, and the
+    benchmark's languages the run has no result for (an error unless ``partial``)."""
+    bench = _benchmark(bench)
     runs: dict[tuple, dict] = {}
     for r in rows:
         runs.setdefault((r["intermediate"], r["target"], r["seed"]), []).append(r)
@@ -58,18 +77,29 @@ def run_scores(rows: list[dict]) -> dict[tuple, dict]:
         for r in rs:
             if r["split"] == split:
                 per_lang.setdefault(r["lang"], {})[r["metric"]] = r["value"]
+        try:
+            score = bench.task_score(key[1], per_lang, partial=partial)
+        except benchmarks.BenchmarkError as e:
+            raise benchmarks.BenchmarkError(
+                f"run {key[0]}/{key[1]}/seed{key[2]} ({split} split): {e}"
+            ) from None
+        missing = [lang for lang in bench.languages_of(key[1]) if lang not in per_lang]
         out[key] = {
             "split": split,
-            "score": xtreme.task_score(key[1], per_lang),
+            "score": score,
+            "missing": missing,
             "run_id": rs[0]["run_id"],
         }
     return out
 
 
-def matrix(rows: list[dict]) -> list[dict]:
-    """One row per (intermediate, target): mean and sd over seeds and the gain over ``none``."""
+def matrix(
+    rows: list[dict], bench: str | benchmarks.Benchmark, partial: bool = False
+) -> list[dict]:
+    """One row per (intermediate, target): mean and sd over seeds and the gain over ``none``;
+    ``missing``: the languages some seed lacks (``partial`` only)."""
     cells: dict[tuple, list] = {}
-    for (inter, target, seed), s in sorted(run_scores(rows).items()):
+    for (inter, target, seed), s in sorted(run_scores(rows, bench, partial).items()):
         cells.setdefault((inter, target), []).append((seed, s))
     out = []
     for (inter, target), runs in cells.items():
@@ -84,6 +114,7 @@ def matrix(rows: list[dict]) -> list[dict]:
                 "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0,
                 "seeds": ";".join(str(seed) for seed, _ in runs),
                 "run_ids": ";".join(s["run_id"] for _, s in runs),
+                "missing": " ".join(sorted({lang for _, s in runs for lang in s["missing"]})),
             }
         )
     baseline = {r["target"]: r["mean"] for r in out if r["intermediate"] == registry.NONE}
@@ -148,6 +179,7 @@ def write(
     csv_path: Path,
     png_path: Path,
     title: str,
+    bench: str = benchmarks.DEFAULT,
 ) -> None:
     import csv
 
@@ -167,7 +199,8 @@ def write(
                 ("metric", pa.string()),
                 ("value", pa.float64()),
                 ("run_id", pa.string()),
-            ]
+            ],
+            metadata={"benchmark": _benchmark(bench).name},
         ),
     )
     pq.write_table(table, scores_path)
@@ -184,6 +217,7 @@ def write(
                 "delta_vs_none",
                 "seeds",
                 "run_ids",
+                "missing",
             ],
         )
         w.writeheader()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xstilts import layout
+from xstilts.analysis import trace
 from xstilts.provenance import file_hashes, sha256_file
 
 SNAKEMAKE_MARKER = ".snakemake_timestamp"  # Snakemake's own file inside folder outputs
@@ -124,11 +125,12 @@ def cell_value(model_dir: Path, source: Path, inter: str, target: str, lang, see
     source = model_dir / Path(layout.SCORES).name
     every = _read_rows(source)
     rows = _check(source, every, intermediate=inter, target=target, seed=seed)
+    bench = aggregate.read_benchmark(source)
     if lang is None and seed is None:
-        cells = aggregate.matrix(every)
+        cells = aggregate.matrix(every, bench)
         return _cell(next(c for c in cells if (c["intermediate"], c["target"]) == (inter, target)))
     if lang is None:
-        (score,) = aggregate.run_scores(rows).values()
+        (score,) = aggregate.run_scores(rows, bench).values()
         return {
             "kind": "seed",
             "seed": seed,
@@ -305,6 +307,8 @@ def _job_lines(record: dict, previous: dict) -> list[tuple[str, str]]:
 
 
 def _describe_value(value: dict) -> str:
+    if value["kind"] == "analysis":
+        return trace.describe(value)
     if value["kind"] == "language":
         per = "; ".join(f"seed {v['seed']} {v['metric']} {v['value']:.4f}" for v in value["values"])
         return f"language {value['lang']} ({value['split']} split): {per}"
@@ -343,11 +347,13 @@ def render(source: str, inter: str, target: str, value: dict, nodes: list[dict])
     return "\n".join(lines)
 
 
-def explain(results_file: Path, inter: str, target: str, lang=None, seed=None) -> dict:
+def explain(results_file: Path, inter: str, target: str, lang=None, seed=None, model=None) -> dict:
     """The value of one cell and the manifest chain behind it."""
     results_file = Path(results_file)
     if not results_file.exists():
         raise FileNotFoundError(f"{results_file} does not exist")
+    if trace.is_analysis_table(results_file):
+        return _explain_analysis(results_file, inter, target, lang, model)
     model_dir = results_file if results_file.is_dir() else results_file.parent
     store = Manifests(workdir_of(model_dir))
     value = cell_value(model_dir, results_file, inter, target, lang, seed)
@@ -364,6 +370,28 @@ def explain(results_file: Path, inter: str, target: str, lang=None, seed=None) -
     }
 
 
+def _explain_analysis(table: Path, inter: str, target: str, lang, model) -> dict:
+    """An analysis table's rows (``xstilts.analysis``): its job, then every run they list."""
+    store = Manifests(workdir_of(table))
+    value = trace.value(table, inter, target, lang, model)
+    nodes: list[dict] = []
+    seen: set[str] = set()
+    job = table.parent.parent / layout.MANIFEST
+    if job.is_file():
+        _walk(store, job, 0, nodes, seen, only=set())
+    for manifest in trace.run_manifests(store.workdir, value["run_ids"]):
+        _walk(store, manifest, 1, nodes, seen)
+    return {
+        "source": str(table),
+        "model": model,
+        "intermediate": inter,
+        "target": target,
+        "value": value,
+        "warnings": _stale_run_ids(value, nodes),
+        "chain": nodes,
+    }
+
+
 def _stale_run_ids(value: dict, nodes: list[dict]) -> list[str]:
     """run ids of the table that no evaluation manifest in the chain carries any more."""
     found = {n["record"]["run_id"] for n in nodes if "record" in n}
@@ -376,7 +404,7 @@ def _stale_run_ids(value: dict, nodes: list[dict]) -> list[str]:
 
 def cmd_explain(args) -> None:
     try:
-        out = explain(args.results_file, args.row, args.col, args.lang, args.seed)
+        out = explain(args.results_file, args.row, args.col, args.lang, args.seed, args.model)
     except LookupError as e:
         raise SystemExit(f"xstilts explain: error: {e}") from None
     if args.json:
@@ -508,12 +536,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "results_file",
         type=Path,
-        help="results/{model}/transfer_matrix.csv, scores.parquet or results/{model}",
+        help="results/{model}/transfer_matrix.csv, scores.parquet, results/{model}, or a table "
+        "of results/analysis/",
     )
     p.add_argument("--row", required=True, help="intermediate task (matrix row)")
     p.add_argument("--col", required=True, help="target task (matrix column)")
     p.add_argument("--lang", help="one language's value (from scores.parquet)")
     p.add_argument("--seed", type=int, help="one seed's value (from scores.parquet)")
+    p.add_argument("--model", help="analysis tables: the rows of one model")
     p.add_argument("--json", action="store_true", help="the chain as JSON")
     p.set_defaults(func=cmd_explain)
 

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from xstilts import audit, download, estimate, layout, preflight, provenance, report
+from xstilts.analysis import commands as analysis_commands
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
@@ -170,11 +171,12 @@ def cmd_evaluate(args) -> None:
 def cmd_aggregate(args) -> None:
     from xstilts import aggregate
 
-    job = _job(args, {"model": args.model}, args.metrics)
+    job = _job(args, {"model": args.model, "benchmark": args.benchmark}, args.metrics)
     rows = aggregate.collect(args.metrics)
-    cells = aggregate.matrix(rows)
+    cells = aggregate.matrix(rows, args.benchmark, args.partial)
     with staged(args.scores) as s, staged(args.csv) as c, staged(args.png) as p:
-        aggregate.write(rows, cells, s, c, p, f"X-STILTs transfer matrix: {args.model}")
+        title = f"X-STILTs transfer matrix: {args.model} ({args.benchmark})"
+        aggregate.write(rows, cells, s, c, p, title, args.benchmark)
     outs = {args.scores: Path(args.scores), args.csv: Path(args.csv), args.png: Path(args.png)}
     job.finish(outs, Path(args.manifest), {"cells": len(cells), "rows": len(rows)})
 
@@ -265,6 +267,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", required=True)
     p.add_argument("--png", required=True)
     p.add_argument("--manifest", required=True)
+    p.add_argument("--benchmark", default="xtreme", help="benchmark definition that scores it")
+    p.add_argument("--partial", action="store_true", help="score runs that lack languages")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("check-config", help="validate config files against the schema")
@@ -278,6 +282,7 @@ def parser() -> argparse.ArgumentParser:
     audit.register(sub)  # explain, verify
     download.register(sub)
     preflight.register(sub)
+    analysis_commands.register(sub)  # analyse, throughput
     estimate.register(sub)
     report.register(sub)
     for name, p in sub.choices.items():

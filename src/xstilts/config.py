@@ -6,6 +6,7 @@ Validation happens before any job runs and names the offending key and what was 
 from __future__ import annotations
 
 import copy
+import re
 import string
 from pathlib import Path
 
@@ -105,12 +106,14 @@ def validate(config: dict, source: str = "config") -> dict:
     config = copy.deepcopy(config)
     _apply_defaults(config, schema)
     _check_ccgbank(config, source)
+    _check_hub_sources(config, source)
     unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
     if unknown:
         raise ConfigError(
             f"{source}: config key 'grid.models' names {unknown}, which are not defined under "
             f"'models' (defined: {', '.join(config['models'])})"
         )
+    _check_per_model(config, source)
     problems = value_problems(Study(config))
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
@@ -210,6 +213,52 @@ def _architecture_problems(study: Study, model: str, arch: dict) -> list[str]:
     return out
 
 
+def _check_per_model(config: dict, source: str) -> None:
+    """Per-model grids and hyper-parameters name models of the grid, and a per-model grid is a
+    subset of the grid (so every table can compare it with the other models)."""
+    grid = config["grid"]
+    for key, table in (
+        ("grid.per_model", grid.get("per_model", {})),
+        ("hparams.models", config.get("hparams", {}).get("models", {})),
+    ):
+        for model in table:
+            if model not in grid["models"]:
+                raise ConfigError(
+                    f"{source}: config key '{key}.{model}': {model!r} is not in grid.models "
+                    f"({', '.join(grid['models'])})"
+                )
+    for model, sub in grid.get("per_model", {}).items():
+        for axis, values in sub.items():
+            extra = [v for v in values if v not in grid[axis]]
+            if extra:
+                raise ConfigError(
+                    f"{source}: config key 'grid.per_model.{model}.{axis}' has {extra}, which "
+                    f"are not in grid.{axis}: a model's grid is a subset of the grid"
+                )
+    ml = config.get("multilingual", {})
+    if ml.get("budget", "none") != "none" and not ml.get(ml["budget"]):
+        raise ConfigError(
+            f"{source}: config key 'multilingual.budget' is {ml['budget']!r} but "
+            f"'multilingual.{ml['budget']}' is not set (the number every variant trains on)"
+        )
+
+
+def _check_hub_sources(config: dict, source: str) -> None:
+    """A task read from the hub must have a hub source (LAReQA, Mewsli-X and BUCC have none)."""
+    study = Study(config)
+    lacking = [
+        t
+        for t in study.data_tasks()
+        if study.data_source(t)["source"] == "hub" and not registry.get(t).hub
+    ]
+    if lacking:
+        keys = ", ".join(f"data.tasks.{t}.source" for t in lacking)
+        raise ConfigError(
+            f"{source}: {', '.join(lacking)} have no Hugging Face hub source (the hub has no "
+            f"usable copy); set {keys} to local and point data.root at the original files"
+        )
+
+
 def _check_ccgbank(config: dict, source: str) -> None:
     """CCG needs a local, licensed CCGbank: say so before any job when the grid needs it."""
     if "ccg" not in Study(config).data_tasks():
@@ -302,17 +351,49 @@ class Study:
             return self.model_ref(model)
         return layout.ENCODER.format(model=model, inter=inter, seed=seed)
 
-    # --- grid ---
-    def trained_intermediates(self) -> list[str]:
-        return [i for i in self.grid["intermediate"] if i != registry.NONE]
+    def parameters(self, model: str) -> float | None:
+        """The configured parameter count (None: count it from a built model's weights)."""
+        return self.model(model).get("parameters")
 
-    def data_tasks(self) -> list[str]:
-        """Every task whose data the grid needs."""
+    def retrieval_layer(self, model: str) -> int | None:
+        """The hidden layer retrieval pools for ``model`` (None: 14/24 of its depth)."""
+        return self.model(model).get("retrieval_layer", self.config["retrieval"]["layer"])
+
+    # --- grid ---
+    def trained_intermediates(self, model: str | None = None) -> list[str]:
+        inters = self.model_grid(model)["intermediate"] if model else self.grid["intermediate"]
+        return [i for i in inters if i != registry.NONE]
+
+    def report_rules(self) -> list[tuple[str, list[str], list[str]]]:
+        """(rule name, models, targets) of the per-model reports: one rule per distinct target
+        set, ``report_tables`` for the first model's, ``report_tables_<model>`` for another's (the
+        model's name with ``_`` for every character a rule name cannot hold)."""
+        groups: dict[tuple, list[str]] = {}
+        for model in self.grid["models"]:
+            groups.setdefault(tuple(self.model_grid(model)["targets"]), []).append(model)
+        return [
+            (
+                "report_tables" if i == 0 else "report_tables_" + re.sub(r"\W", "_", models[0]),
+                models,
+                list(targets),
+            )
+            for i, (targets, models) in enumerate(groups.items())
+        ]
+
+    def model_grid(self, model: str) -> dict:
+        """The intermediates, targets and seeds run with ``model`` (``grid.per_model``)."""
+        sub = self.grid.get("per_model", {}).get(model, {})
+        return {
+            axis: sub.get(axis, self.grid[axis]) for axis in ("intermediate", "targets", "seeds")
+        }
+
+    def data_tasks(self, model: str | None = None) -> list[str]:
+        """Every task whose data the grid (or one model's grid) needs."""
         tasks = set()
-        for inter in self.trained_intermediates():
+        for inter in self.trained_intermediates(model):
             tasks |= set(self.intermediate_members(inter))
-        for target in self.grid["targets"]:
-            tasks |= set(registry.data_tasks(target))
+        for target in self.model_grid(model)["targets"] if model else self.grid["targets"]:
+            tasks |= set(registry.data_tasks(target)) | set(self.train_before(target))
         return sorted(tasks)
 
     def intermediate_members(self, inter: str) -> list[str]:
@@ -329,8 +410,24 @@ class Study:
 
     def languages(self) -> list[str]:
         """Every language the grid's tasks touch (English first)."""
-        langs = {lang for t in self.data_tasks() for lang in registry.get(t).languages}
+        langs = {lang for t in self.data_tasks() for lang in self.task_languages(t)}
         return ["en", *sorted(langs - {"en"})]
+
+    # --- benchmark ---
+    def benchmark(self):
+        """The benchmark definition (``benchmarks.Benchmark``) the config scores against."""
+        from xstilts import benchmarks
+
+        return benchmarks.get(self.config["benchmark"])
+
+    def task_languages(self, task: str) -> tuple[str, ...]:
+        """A task's languages: the benchmark's set for its tasks, the registry's otherwise."""
+        return self.benchmark().languages_of(task)
+
+    def train_before(self, target: str) -> tuple[str, ...]:
+        """Tasks a target's model is trained on before its training task (``target_training``)."""
+        own = self.config.get("target_training", {})
+        return tuple(own.get(target, registry.get(target).train_before))
 
     # --- data ---
     def data_source(self, task: str) -> dict:
@@ -346,14 +443,17 @@ class Study:
         if spec["source"] == "hub":
             spec["mirror"] = self.mirror
             spec["revisions"] = self.config["hub"]["revisions"]
+        if self.task_languages(task) != registry.get(task).languages:
+            spec["languages"] = list(self.task_languages(task))
         if spec["source"] == "synthetic":
             spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
             spec["synthetic"].setdefault("seed", 0)
         return spec
 
     # --- training ---
-    def hparams(self, phase: str, task: str) -> dict:
-        """Resolved hyper-parameters: base, registry, then config all / phase / task."""
+    def hparams(self, phase: str, task: str, model: str | None = None) -> dict:
+        """Resolved hyper-parameters: base, registry, then config all / phase / task, then the
+        model's own (``hparams.models``), then the multilingual variants' shared budget."""
         out = dict(BASE_HPARAMS, max_length=256)
         if task not in registry.MULTITASKS:
             t = registry.get(task)
@@ -364,6 +464,23 @@ class Study:
                 max_length=t.max_length,
             )
         hp = self.config.get("hparams", {})
-        for layer in (hp.get("all", {}), hp.get(phase, {}), hp.get("tasks", {}).get(task, {})):
-            out.update(layer)
+        for block in (hp, hp.get("models", {}).get(model, {}) if model else {}):
+            for layer in (block.get("all", {}), block.get(phase, {})):
+                out.update(layer)
+            out.update(block.get("tasks", {}).get(task, {}))
+        if phase == "intermediate":
+            out.update(self.multilingual_budget(task))
         return out
+
+    def multilingual_budget(self, task: str) -> dict:
+        """The training budget every multilingual variant of an English task shares (and the
+        English task too, when a variant of it is in the grid): equal examples or steps."""
+        ml = self.config.get("multilingual", {})
+        budget = ml.get("budget", "none")
+        base = registry.english_base(task)
+        variants = set(registry.multilingual_variants(base)) & set(self.grid["intermediate"])
+        if budget == "none" or task in registry.MULTITASKS or not variants:
+            return {}
+        if budget == "examples":
+            return {"max_train_examples": ml["examples"]}
+        return {"max_steps": ml["steps"], "max_train_examples": None}

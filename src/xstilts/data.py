@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from xstilts import hub, registry, synthetic
+from xstilts.formats import dual_encoder
 from xstilts.formats.hub import HubRowError
 from xstilts.loaders import (
     LOADERS,
@@ -110,8 +111,29 @@ def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
     raise ValueError(f"no synthetic generator for format {task.format!r} (task {task.name})")
 
 
+def _synthetic_ranking(task, cfg: dict) -> dict[str, list[dict]]:
+    """Retrieval queries per (split, language) and, for a target, each language's candidates.
+    Mewsli-X has one gold entity per mention, LAReQA the answer in every language."""
+    one = task.name == "mewslix"
+    out, items = {}, {}
+    for split, lang in wanted_splits(task, validation_languages=False):
+        n = cfg["train_size"] if split == "train" else cfg["eval_size"]
+        rows = synthetic.ranking(lang, split, n, cfg["seed"], task.languages, one)
+        out[split_name(split, lang)] = rows
+        if split != "train":
+            items[split] = n
+    if task.role == "target":
+        for lang in task.languages:
+            pool = synthetic.ranking_candidates(lang, items, cfg["seed"], task.languages, one)
+            if pool:
+                out[split_name(dual_encoder.CANDIDATES, lang)] = pool
+    return out
+
+
 def load_synthetic(task, spec: dict) -> dict[str, list[dict]]:
     cfg = spec["synthetic"]
+    if task.format == "dual_encoder":
+        return _synthetic_ranking(task, cfg)
     out = {}
     for i, (split, lang) in enumerate(wanted_splits(task, validation_languages=False)):
         n = cfg["train_size"] if split == "train" else cfg["eval_size"]
@@ -144,7 +166,47 @@ def _read(loader: str, path: Path, lang: str) -> list[dict]:
         return bucc_rows(load_bucc(path.with_suffix(f".{lang}"), path.with_suffix(".en"), path))
     if loader == "tatoeba":  # tatoeba.{lang3}-eng.{lang3} beside .eng
         return load_tatoeba_pair(path, path.with_suffix(".eng"))
+    if loader == "xquad_r":  # candidate ids carry the language
+        return LOADERS[loader](path, lang)
     return LOADERS[loader](path)
+
+
+def split_ranking(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Retrieval files read as queries and candidates (``kind``): queries stay in their split,
+    each language's candidates (of every split) form ``candidates.{lang}``, and each query's
+    ``gold`` is every candidate, of any language, that carries one of its ``gold_keys``."""
+    out: dict[str, list[dict]] = {}
+    pools: dict[str, dict[str, dict]] = {}
+    for name, split_rows in rows.items():
+        lang = parse_split(name)[1]
+        for r in split_rows:
+            if r.get("kind") == "candidate":
+                pools.setdefault(lang, {})[r["id"]] = r
+            else:
+                out.setdefault(name, []).append(r)
+    by_key: dict[str, list[str]] = {}
+    texts = {r["id"]: r["text"] for pool in pools.values() for r in pool.values()}
+    for pool in pools.values():
+        for r in pool.values():
+            for key in r["keys"]:
+                by_key.setdefault(key, []).append(r["id"])
+    for name, queries in out.items():
+        resolved = []
+        for q in queries:
+            if "gold_keys" not in q:  # training pairs
+                resolved.append(q)
+                continue
+            gold = sorted({c for key in q["gold_keys"] for c in by_key.get(key, [])})
+            if not gold:
+                raise DataFormatError(f"{name}: query {q['id']!r} has no candidate among the files")
+            text = q["candidate"] or texts[gold[0]]  # the pair for checkpoint selection
+            resolved.append({"id": q["id"], "query": q["query"], "candidate": text, "gold": gold})
+        out[name] = resolved
+    for lang, pool in pools.items():
+        out[split_name(dual_encoder.CANDIDATES, lang)] = [
+            {"id": r["id"], "text": r["text"]} for r in pool.values()
+        ]
+    return out
 
 
 def _check_root(task, root: Path) -> None:
@@ -230,7 +292,10 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
     ``root``. A split the task needs with no file, or an empty one, is an error naming the
     patterns looked for (splits the registry declares absent are not asked for)."""
     root = Path(spec["root"])
-    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec.get("files", {})}
+    files = {
+        **{k: v for k, v in task.local.items() if k in (*SPLITS, "candidates")},
+        **spec.get("files", {}),
+    }
     loader = spec.get("loader") or task.local.get("loader")
     if loader not in LOADERS:
         raise DataFormatError(
@@ -258,7 +323,17 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
             )
         _unique_ids(task, name, rows, ", ".join(map(str, paths)))
         out[name] = rows
-    return out
+    if files.get("candidates"):  # one candidate pool for every language (Mewsli-X's entities)
+        pool = [
+            r
+            for part_loader, pattern in _patterns(files["candidates"])
+            for path in _files(root, pattern, "all")
+            for r in _read(part_loader or loader, path, "all")
+        ]
+        if not pool:
+            raise DataFormatError(f"task {task.name}: no candidates file {files['candidates']}")
+        out[split_name(dual_encoder.CANDIDATES, "all")] = pool
+    return split_ranking(out) if task.format == "dual_encoder" else out
 
 
 # --- hub (cluster): read from the mirror, laid out as the hub repositories ---
@@ -516,7 +591,8 @@ def _tag_inventory(rows: dict[str, list[dict]]) -> list[str]:
 
 
 def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
-    """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary."""
+    """Load ``task_name`` from ``spec['source']`` and save it to ``out_dir``; returns a summary.
+    ``spec['languages']`` (the config's benchmark's set) replaces the registry's languages."""
     import datasets
 
     task = restrict(registry.get(task_name), spec.get("languages"))

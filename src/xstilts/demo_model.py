@@ -113,7 +113,14 @@ def build(out_dir: Path, spec: dict, languages: list[str], seed: int) -> dict:
 
     from xstilts import synthetic
 
-    texts = list(synthetic.corpus(languages, spec.get("corpus_sentences_per_language", 400), seed))
+    texts = list(
+        synthetic.corpus(
+            languages,
+            spec.get("corpus_sentences_per_language", 400),
+            seed,
+            sizes=spec.get("corpus_sentences"),
+        )
+    )
     tokenizer = train_tokenizer(texts, spec.get("vocab_size", 4000))
     torch.manual_seed(seed)  # the random initial weights are part of what the seed fixes
     model = build_model(tokenizer, spec["architecture"])

@@ -69,6 +69,9 @@ ASSUMPTIONS: dict = {
         "udpos": 12_543,
         "panx": 20_000,
         "tydiqa": 3_696,
+        "siqa": 33_410,
+        "copa": 400,
+        "squad_v1_retrieval": 87_599,
     },
     "default_train_examples": 50_000,
     "mean_tokens": {
@@ -77,6 +80,8 @@ ASSUMPTIONS: dict = {
         "span_qa": 200,
         "multiple_choice": 250,
         "retrieval": 32,
+        "dual_encoder": 220,  # a question and its sentence + paragraph (LAReQA's pairs)
+        "mewslix": 100,  # a mention's sentence and an entity description
     },
     "eval_sequences_per_language": {
         "xnli": 5_010,
@@ -95,13 +100,14 @@ ASSUMPTIONS: dict = {
     "optimizer_bytes": 12,
     "checkpoints_per_job": 2,
 }
-TRAINING = ("train_intermediate", "train_target")
+TRAINING = ("train_intermediate", "train_before_target", "train_target")
 RULES = (
     "download",
     "build_model",
     "prepare_data",
     "tokenize",
     "train_intermediate",
+    "train_before_target",
     "train_target",
     "evaluate",
     "retrieve",
@@ -150,24 +156,35 @@ def plan(study) -> list[Planned]:
     jobs += [
         Planned("tokenize", m, evaluate=t)
         for m in grid["models"]
-        for t in study.data_tasks()
+        for t in study.data_tasks(m)
         if fmt[t] != "retrieval"
     ]
     for model in grid["models"]:
-        for _seed in grid["seeds"]:
+        mgrid = study.model_grid(model)  # grid.per_model
+        for _seed in mgrid["seeds"]:
             jobs += [
                 Planned("train_intermediate", model, _members(study, inter))
-                for inter in study.trained_intermediates()
+                for inter in study.trained_intermediates(model)
             ]
             jobs += [
                 job
-                for _inter in grid["intermediate"]
-                for target in grid["targets"]
-                for job in _target_jobs(model, target)
+                for _inter in mgrid["intermediate"]
+                for target in mgrid["targets"]
+                for job in _target_jobs(study, model, target)
             ]
         jobs.append(Planned("aggregate", model))
-        jobs.append(Planned("report_tables", model))
-    return jobs
+    jobs += [Planned(name, m) for name, models, _ in study.report_rules() for m in models]
+    return jobs + _analysis_jobs(study)
+
+
+def _analysis_jobs(study) -> list[Planned]:
+    """The follow-up analyses (xstilts.analysis): one CPU job each, and an inference benchmark
+    per model for the throughput analysis."""
+    from xstilts import analysis
+
+    names = [n for n in analysis.ANALYSES if analysis.applicable(n, study)]
+    jobs = [Planned("throughput", m) for m in study.grid["models"] if "throughput" in names]
+    return jobs + [Planned(f"analyse_{n}") for n in names]
 
 
 def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
@@ -176,14 +193,23 @@ def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
     return tuple((t, "intermediate", inter) for t in study.intermediate_members(inter))
 
 
-def _target_jobs(model: str, target: str) -> list[Planned]:
-    """retrieve, or train_target + evaluate, for one (intermediate, target, seed)."""
+def _target_jobs(study, model: str, target: str) -> list[Planned]:
+    """retrieve, or train_before_target per earlier task (XCOPA: SIQa), train_target and
+    evaluate, for one (intermediate, target, seed)."""
     from xstilts import registry
 
     if not registry.trains(target):
         return [Planned("retrieve", model, evaluate=target)]
+    before = [
+        Planned("train_before_target", model, ((stage, "target", stage),))
+        for stage in study.train_before(target)
+    ]
     train = ((registry.get(target).train_task, "target", target),)
-    return [Planned("train_target", model, train), Planned("evaluate", model, evaluate=target)]
+    return [
+        *before,
+        Planned("train_target", model, train),
+        Planned("evaluate", model, evaluate=target),
+    ]
 
 
 def load_assumptions(path: str | Path | None) -> dict:
@@ -248,13 +274,14 @@ class CostModel:
         table = self.a["mean_tokens"]
         return float(table.get(task, table[registry.get(task).format]))
 
-    def train_tokens(self, train: tuple[tuple[str, str, str], ...]) -> float:
-        """Tokens a training job processes (its members share ``max_steps``)."""
+    def train_tokens(self, train: tuple[tuple[str, str, str], ...], model=None) -> float:
+        """Tokens a training job processes (its members share ``max_steps``) under ``model``'s
+        hyper-parameters (``hparams.models``)."""
         sizes = {data: self.examples(data) for data, _, _ in train}
         total = sum(sizes.values())
         tokens = 0.0
         for data, phase, hp_task in train:
-            hp = self.study.hparams(phase, hp_task)
+            hp = self.study.hparams(phase, hp_task, model)
             n = min(sizes[data], hp["max_train_examples"] or sizes[data])
             if hp["max_steps"] > 0:
                 n = hp["max_steps"] * hp["batch_size"] * sizes[data] / total
@@ -264,8 +291,6 @@ class CostModel:
         return tokens
 
     def eval_tokens(self, target: str) -> float:
-        from xstilts import registry
-
         source = self.study.data_source(target)
         if source["source"] == "synthetic":
             per_lang = float(source["synthetic"]["eval_size"])
@@ -275,14 +300,19 @@ class CostModel:
             )
         if source["max_eval_examples"]:
             per_lang = min(per_lang, source["max_eval_examples"])
-        return per_lang * len(registry.get(target).languages) * self.mean_tokens(target)
+        return per_lang * len(self.study.task_languages(target)) * self.mean_tokens(target)
 
     def gpu_hours(self, job: Planned) -> float:
         if job.train:
-            flops = 6 * self.params(job.model) * self.train_tokens(job.train)
+            flops = 6 * self.params(job.model) * self.train_tokens(job.train, job.model)
             flops *= self.a["training_overhead"]
         elif job.rule in ("evaluate", "retrieve"):
             flops = 2 * self.params(job.model) * self.eval_tokens(job.evaluate)
+        elif job.rule == "throughput":  # timed forward passes at the eval length
+            t = self.study.config.get("analysis", {}).get("throughput", {})
+            batches = t.get("batches", 20) + t.get("warmup_batches", 3)
+            tokens = batches * t.get("batch_size", 32) * self.a["mean_tokens"]["classification"]
+            flops = 2 * self.params(job.model) * tokens
         else:
             return 0.0
         return flops / self.flops_per_s / 3600
@@ -379,7 +409,7 @@ def report(study, assumptions: dict, gpu_type: str, source: str) -> str:
     lines = [f"Estimate for {source} on {gpu_type}", "", "Assumptions (override: --assumptions):"]
     lines += [f"  {line}" for line in _assumption_lines(study, cost, gpu_type)]
     lines += ["", f"{'rule':<20}{'jobs':>6}{'GPU-hours':>12}"]
-    for rule in RULES:
+    for rule in [*RULES, *sorted(set(est.jobs) - set(RULES))]:
         if rule in est.jobs:
             hours = est.gpu_hours[rule]
             shown = f"{hours:,.1f}" if hours or rule in TRAINING else "cpu"

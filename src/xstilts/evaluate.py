@@ -105,7 +105,12 @@ def evaluate(
     feats = datasets.load_from_disk(str(cache_dir))
     results: dict[str, dict[str, dict]] = {}
     predictions_dir.mkdir(parents=True, exist_ok=True)
-    for name in evaluation_splits(prepared):
+    pooled = hasattr(fmt, "evaluate_pooled")  # every split ranked against one candidate pool
+    if pooled:
+        results = fmt.evaluate_pooled(
+            model, tokenizer, task, prepared, feats, predictions_dir, batch_size
+        )
+    for name in [] if pooled else evaluation_splits(prepared):
         split, lang = data.parse_split(name)
         logits = predict(model, feats[name], collator, batch_size)
         metrics, predictions = fmt.score(logits, prepared[name], feats[name], task, lang)

@@ -19,7 +19,7 @@ from xstilts.formats.hub import (
 )
 from xstilts.hub import CONVERT, HubSource
 
-FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval")
+FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval", "dual_encoder")
 
 # Hugging Face head per format (retrieval uses the bare encoder).
 AUTO_MODEL = {
@@ -28,6 +28,7 @@ AUTO_MODEL = {
     "span_qa": "AutoModelForQuestionAnswering",
     "multiple_choice": "AutoModelForMultipleChoice",
     "retrieval": "AutoModel",
+    "dual_encoder": "AutoModel",  # inside formats.dual_encoder's model
 }
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
@@ -50,6 +51,8 @@ XQUAD_LANGS = tuple("ar de el en es hi ru th tr vi zh".split())
 MLQA_LANGS = tuple("ar de en es hi vi zh".split())
 TYDIQA_LANGS = tuple("ar bn en fi id ko ru sw te".split())
 BUCC_LANGS = tuple("de fr ru zh".split())
+XCOPA_LANGS = tuple("et ht id it qu sw ta th tr vi zh".split())
+MEWSLIX_LANGS = tuple("ar de en es fa ja pl ro ta tr uk".split())
 TATOEBA_LANGS = tuple(
     "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te "
     "th tl tr ur vi zh".split()
@@ -102,9 +105,6 @@ class Gap:
     reason: str
 
 
-# XTREME's task groups (its scorer averages each group, then all tasks).
-GROUPS = ("classification", "structured_prediction", "question_answering", "retrieval")
-
 TYDIQA_LANG_NAMES = dict(
     ar="arabic",
     bn="bengali",
@@ -149,6 +149,8 @@ class Task:
     (paths relative to the config's ``data.root``; ``{lang}`` and ``{lang3}`` are expanded per
     language). ``train_task`` names, for a target, the task whose
     English training split fine-tunes it (``None``: evaluated from the encoder alone);
+    ``train_before`` the tasks the target's model (head included) is trained on first, in order
+    (XCOPA: SIQa, then COPA, as XTREME-R; the config's ``target_training`` can drop them);
     ``selection_task`` the task whose English validation split picks the checkpoint.
     ``tag_scheme`` says how a tagging target's tags are read into seqeval spans (see
     ``xstilts.metrics.tagging``). ``gaps`` declares splits the data do not have (anything else
@@ -163,8 +165,8 @@ class Task:
     languages: tuple[str, ...] = ("en",)
     labels: tuple[str, ...] = ()
     train_task: str | None = None
+    train_before: tuple[str, ...] = ()
     selection_task: str | None = None
-    group: str | None = None
     max_length: int = 256
     epochs: float = 3.0
     batch_size: int = 32
@@ -440,6 +442,60 @@ _TASKS = (
         },
         description="CCG supertagging on CCGbank (LDC2005T13; licensed: local copy only)",
     ),
+    Task(
+        name="siqa",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("1", "2", "3"),
+        max_length=128,
+        epochs=5,
+        learning_rate=3e-5,
+        in_multitask=False,
+        hub=(),
+        local={
+            "loader": "siqa_jsonl",
+            "train": "siqa/socialiqa-train-dev/train.jsonl",
+            "validation": "siqa/socialiqa-train-dev/dev.jsonl",
+        },
+        description="Social IQa, 3 answers: XTREME-R trains XCOPA's model on it before COPA",
+    ),
+    Task(
+        name="copa",
+        format="multiple_choice",
+        role="intermediate",
+        metrics=("accuracy",),
+        labels=("0", "1"),
+        max_length=128,
+        epochs=5,
+        learning_rate=3e-5,
+        in_multitask=False,
+        hub=(),
+        local={
+            "loader": "copa_jsonl",
+            "train": "copa/train.jsonl",
+            "validation": "copa/val.jsonl",
+        },
+        description="COPA (SuperGLUE), 2 alternatives: XCOPA's English training data",
+    ),
+    Task(
+        name="squad_v1_retrieval",
+        format="dual_encoder",
+        role="intermediate",
+        metrics=("map@20",),
+        in_multitask=False,
+        epochs=3,
+        batch_size=16,
+        learning_rate=2e-5,
+        hub=(),
+        local={
+            "loader": "squad_sentences",
+            "train": "squad/train-v1.1.json",
+            "validation": "squad/dev-v1.1.json",
+        },
+        description="SQuAD v1.1 as (question, answer sentence + paragraph) pairs: LAReQA's "
+        "training data (sentences broken as XTREME-R's sb_sed main rule)",
+    ),
     # --- target tasks (XTREME) ---
     Task(
         name="xnli",
@@ -449,7 +505,6 @@ _TASKS = (
         languages=XNLI_LANGS,
         labels=NLI_LABELS,
         train_task="mnli",
-        group="classification",
         epochs=2,
         hub=(
             HubSource(
@@ -478,7 +533,6 @@ _TASKS = (
         languages=PAWSX_LANGS,
         labels=("0", "1"),
         train_task="pawsx",
-        group="classification",
         epochs=5,
         hub=(_xtreme("PAWS-X.{lang}", ClassificationColumns("sentence1", "sentence2")),),
         local={
@@ -502,7 +556,6 @@ _TASKS = (
         labels=UPOS_LABELS,
         train_task="udpos",
         tag_scheme="full_tag",
-        group="structured_prediction",
         epochs=10,
         hub=(
             _xtreme(
@@ -531,7 +584,6 @@ _TASKS = (
         labels=PANX_LABELS,
         train_task="panx",
         tag_scheme="iob2",
-        group="structured_prediction",
         epochs=10,
         hub=(_xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),),
         local={
@@ -554,7 +606,6 @@ _TASKS = (
         languages=XQUAD_LANGS,
         train_task="squad_v1",
         selection_task="squad_v1",
-        group="question_answering",
         max_length=384,
         epochs=2,
         batch_size=16,
@@ -571,7 +622,6 @@ _TASKS = (
         metrics=QA,
         languages=MLQA_LANGS,
         train_task="squad_v1",
-        group="question_answering",
         max_length=384,
         epochs=2,
         batch_size=16,
@@ -594,7 +644,6 @@ _TASKS = (
         metrics=QA,
         languages=TYDIQA_LANGS,
         train_task="tydiqa",
-        group="question_answering",
         max_length=384,
         epochs=2,
         batch_size=16,
@@ -631,7 +680,6 @@ _TASKS = (
         role="target",
         metrics=("f1",),
         languages=BUCC_LANGS,
-        group="retrieval",
         max_length=512,
         local={
             "loader": "bucc",
@@ -650,11 +698,66 @@ _TASKS = (
         role="target",
         metrics=("accuracy",),
         languages=TATOEBA_LANGS,
-        group="retrieval",
         max_length=512,
         hub=(_xtreme("tatoeba.{lang3}", RetrievalColumns(), splits={"test": "validation"}),),
         local={"loader": "tatoeba", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
         description="Tatoeba sentence retrieval, xx to en (LASER test sets)",
+    ),
+    Task(
+        name="xcopa",
+        format="multiple_choice",
+        role="target",
+        metrics=("accuracy",),
+        languages=XCOPA_LANGS,
+        labels=("0", "1"),
+        train_task="copa",
+        train_before=("siqa",),
+        selection_task="copa",
+        max_length=128,
+        epochs=5,
+        learning_rate=3e-5,
+        hub=(),
+        local={
+            "loader": "copa_jsonl",
+            "validation": "xcopa/data/{lang}/val.{lang}.jsonl",
+            "test": "xcopa/data/{lang}/test.{lang}.jsonl",
+        },
+        description="XCOPA (XTREME-R): causal commonsense in 11 languages, trained on SIQa + COPA",
+    ),
+    Task(
+        name="lareqa",
+        format="dual_encoder",
+        role="target",
+        metrics=("map@20",),
+        languages=XQUAD_LANGS,
+        train_task="squad_v1_retrieval",
+        selection_task="squad_v1_retrieval",
+        epochs=3,
+        batch_size=16,
+        learning_rate=2e-5,
+        local={"loader": "xquad_r", "test": "lareqa/xquad-r/{lang}.json"},
+        description="LAReQA on XQuAD-R (XTREME-R): answer sentences retrieved from all "
+        "11 languages' pooled candidates by a dual encoder trained on SQuAD v1.1 (mAP@20)",
+    ),
+    Task(
+        name="mewslix",
+        format="dual_encoder",
+        role="target",
+        metrics=("map@20",),
+        languages=MEWSLIX_LANGS,
+        train_task="mewslix",
+        epochs=2,
+        batch_size=64,
+        learning_rate=2e-5,
+        local={
+            "loader": "mewslix",
+            "candidates": "mewslix/candidate_set_entities.jsonl",
+            "train": "mewslix/wikipedia_pairs-train.jsonl",
+            "validation": "mewslix/wikinews_mentions/dev-{lang}.jsonl",
+            "test": "mewslix/wikinews_mentions/test-{lang}.jsonl",
+        },
+        description="Mewsli-X (XTREME-R): entity linking as retrieval of an entity description "
+        "by a dual encoder trained on English Wikipedia mention-entity pairs (mAP@20)",
     ),
 )
 
@@ -663,12 +766,14 @@ TRANSLATE_TRAIN = "@translate-train"
 
 # The study's second alternative: intermediate training on XTREME's machine translations of the
 # English training data (train.{lang} per language; English validation for selection).
-def _translated(base: Task, languages: tuple[str, ...], train: str, validation: str) -> Task:
+def _translated(
+    base: Task, languages: tuple[str, ...], train: str, validation: str, hub: tuple = ()
+) -> Task:
     return replace(
         base,
         name=base.name + TRANSLATE_TRAIN,
         languages=languages,
-        hub=(),
+        hub=hub,
         local={**base.local, "train": train, "validation": validation},
         in_multitask=False,
         description=f"{base.name} machine-translated into {len(languages)} languages (XTREME)",
@@ -682,6 +787,8 @@ _TASKS += (
         tuple(lang for lang in XNLI_LANGS if lang != "en"),
         "xnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
         "mnli_jsonl:mnli/mnli_val.jsonl",
+        # facebook/xnli's train split of each language is XNLI-MT (HUB.md section 4)
+        hub=(),
     ),
     _translated(
         _BASE["squad_v1"],
@@ -689,6 +796,27 @@ _TASKS += (
         "squad/translate-train/squad.translate.train.en-{lang}.json",
         "squad/dev-v1.1.json",
     ),
+)
+
+
+# The multilingual-intermediate analysis's middle variant: one translated language at a time
+# (``mnli@translate-train-de``), beside English only (``mnli``) and all translated languages
+# mixed (``mnli@translate-train``).
+def _one_language(mixed: Task, lang: str) -> Task:
+    base = mixed.name.removesuffix(TRANSLATE_TRAIN)
+    return replace(
+        mixed,
+        name=f"{mixed.name}-{lang}",
+        languages=(lang,),
+        description=f"{base} machine-translated into {lang} (XTREME)",
+    )
+
+
+_TASKS += tuple(
+    _one_language(t, lang)
+    for t in _TASKS
+    if t.name.endswith(TRANSLATE_TRAIN)
+    for lang in t.languages
 )
 TASKS: dict[str, Task] = {t.name: t for t in _TASKS}
 
@@ -741,5 +869,11 @@ def selection_task(target: str) -> str:
     return get(target).selection_task or target
 
 
-def group_tasks(group: str) -> list[str]:
-    return [n for n, t in TASKS.items() if t.group == group]
+def english_base(name: str) -> str:
+    """The English task a translated intermediate variant comes from (itself otherwise)."""
+    return name.partition("@")[0]
+
+
+def multilingual_variants(base: str) -> list[str]:
+    """The translated intermediate variants of an English task (one language, then mixed)."""
+    return [n for n in TASKS if n != base and english_base(n) == base]

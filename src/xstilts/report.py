@@ -5,19 +5,24 @@ Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.figur
 
 * ``transfer_matrix``: per (intermediate, target) the XTREME task score's mean and standard
   deviation over seeds, the difference from ``none`` and its bootstrap confidence interval.
-* ``xtreme_scores``: per intermediate, the task, group and overall XTREME scores.
+* ``xtreme_scores``: per intermediate, the task, group and overall scores of the study's
+  benchmark (``xstilts.benchmarks``; named in ``scores.parquet``): a group or overall score over
+  an incomplete set of tasks is left empty and ``missing`` names what it lacks (``partial``: the
+  mean over the tasks there, marked partial).
 * ``per_language`` (Parquet, long) and ``per_language_{target}`` (rows intermediate, columns
   language): per-language scores, mean over seeds.
 * ``reproduction``: the run's test scores beside the published XLM-R Large and X-STILTs numbers
-  (``xstilts/data/published.yaml``).
+  (``xstilts/data/published.yaml``, on XTREME): only the tasks scored over the same languages,
+  and the groups when the study's benchmark is the published one.
 
 Confidence intervals are percentile bootstraps of mean-over-seeds(intermediate) minus
 mean-over-seeds(``none``). Every replicate resamples the seeds (one draw for both sides, paired by
 seed) and, where every run has per-example predictions, each language's evaluation examples (one
 draw for every run, paired by example id), then recomputes the task score from per-example
-statistics: correctness (classification, Tatoeba), exact match and F1 (span QA; MLQA with its
-language-aware normalisation), and correct / predicted / gold chunk counts per sentence (tagging,
-seqeval's chunker) or per mined pair (BUCC; the gold pairs no run mined count as misses for all).
+statistics: correctness (classification, Tatoeba), average precision (LAReQA, Mewsli-X), exact
+match and F1 (span QA; MLQA with its language-aware normalisation), and correct / predicted /
+gold chunk counts per sentence (tagging, seqeval's chunker) or per mined pair (BUCC; the gold
+pairs no run mined count as misses for all).
 Where predictions are missing it resamples the per-seed task scores only.
 """
 
@@ -31,9 +36,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xstilts import aggregate, layout, registry
+from xstilts import aggregate, benchmarks, layout, registry
 from xstilts.figures import order
-from xstilts.metrics import xtreme
 from xstilts.provenance import Job, staged
 
 log = logging.getLogger(__name__)
@@ -99,6 +103,8 @@ def example_stats(task: registry.Task, lang: str, rows: list[dict]) -> dict[str,
 
         scores = {str(r["id"]): score(r["id"], r["prediction"], r["gold"]) for r in rows}
         return {qid: tuple(s[m] for m in task.metrics) for qid, s in scores.items()}
+    if task.format == "dual_encoder":  # each query's AP@20: their mean is the language's mAP@20
+        return {str(r["id"]): (100.0 * r["ap"],) for r in rows}
     return {str(r["id"]): (100.0 * (r["prediction"] == r["gold"]),) for r in rows}
 
 
@@ -119,7 +125,7 @@ def lang_metrics(task: registry.Task, sums, n: int) -> dict:
 
 
 def task_score(task: registry.Task, per_language: dict[str, dict]):
-    """``xtreme.task_score`` over arrays of replicates: mean over metrics of the language means."""
+    """``Benchmark.task_score`` over arrays of replicates: mean over metrics of language means."""
     import numpy as np
 
     return np.mean(
@@ -284,13 +290,16 @@ def confidence_intervals(
 
 
 # --- tables ---
-def reported_values(rows: list[dict]) -> dict[RunKey, dict[str, dict[str, float]]]:
-    """Per run, per language, its metrics on the reported split (as ``aggregate`` picks it)."""
-    runs = aggregate.run_scores(rows)
+def reported_values(
+    rows: list[dict], bench: benchmarks.Benchmark, partial: bool = False
+) -> dict[RunKey, dict[str, dict[str, float]]]:
+    """Per run, per language of the benchmark, its metrics on the reported split (as
+    ``aggregate`` picks it; a language missing is an error unless ``partial``)."""
+    runs = aggregate.run_scores(rows, bench, partial)
     out: dict[RunKey, dict] = {}
     for r in rows:
         key = (r["intermediate"], r["target"], r["seed"])
-        if r["split"] == runs[key]["split"]:
+        if r["split"] == runs[key]["split"] and r["lang"] in bench.languages_of(r["target"]):
             out.setdefault(key, {}).setdefault(r["lang"], {})[r["metric"]] = r["value"]
     return out
 
@@ -325,10 +334,10 @@ def per_language(values: dict) -> list[dict]:
     return out
 
 
-def language_table(lang_rows: list[dict], target: str) -> list[dict]:
-    """Rows intermediate, columns the target's languages (registry order) and their average."""
+def language_table(lang_rows: list[dict], target: str, bench: benchmarks.Benchmark) -> list[dict]:
+    """Rows intermediate, columns the target's languages (benchmark order) and their average."""
     rows = [r for r in lang_rows if r["target"] == target]
-    langs = order({r["lang"] for r in rows}, registry.get(target).languages)
+    langs = order({r["lang"] for r in rows}, bench.languages_of(target))
     out = []
     for inter in ordered_intermediates({r["intermediate"] for r in rows}):
         by_lang = {r["lang"]: r["mean"] for r in rows if r["intermediate"] == inter}
@@ -345,15 +354,26 @@ def ordered_targets(names) -> list[str]:
     return order(set(names), registry.target_tasks())
 
 
-def xtreme_table(cells: list[dict]) -> list[dict]:
-    """Per intermediate: task scores (mean over seeds), XTREME group scores and overall score."""
+def xtreme_table(
+    cells: list[dict], bench: benchmarks.Benchmark, partial: bool = False
+) -> list[dict]:
+    """Per intermediate: the benchmark's task scores (mean over seeds), group and overall scores
+    (empty where a task is missing, unless ``partial``), and what each aggregate lacks."""
+    targets = [t for t in bench.tasks if any(c["target"] == t for c in cells)]
     out = []
     for inter in ordered_intermediates(c["intermediate"] for c in cells):
         tasks = {c["target"]: c["mean"] for c in cells if c["intermediate"] == inter}
-        tasks = {t: tasks[t] for t in ordered_targets(tasks)}
-        groups = xtreme.group_scores(tasks)
+        flagged = tuple(c["target"] for c in cells if c["intermediate"] == inter and c["missing"])
+        scores = bench.score(tasks, partial=partial, partial_tasks=flagged)
+        row = scores.row()
         out.append(
-            {"intermediate": inter, **tasks, **groups, "overall": xtreme.overall_score(tasks)}
+            {
+                "intermediate": inter,
+                **{t: row.get(t) for t in targets},
+                **{g: row.get(g) for g in bench.groups},
+                "overall": row["overall"],
+                "missing": row["missing"],
+            }
         )
     return out
 
@@ -396,37 +416,51 @@ def _comparison(model, target, metric, none, best_name, best, pub) -> dict:
     }
 
 
-def _group_scores(cells: list[dict], groups: list[str]) -> dict[str, dict[str, float]]:
-    """For ``none`` and for the best intermediate of each task: the XTREME scores of the groups
-    whose tasks are all present, and their "average" (as the leaderboard) when all are."""
+def _group_scores(
+    cells: list[dict], groups: list[str], bench: benchmarks.Benchmark
+) -> dict[str, dict[str, float]]:
+    """For ``none`` and for the best intermediate of each task: the benchmark's scores of the
+    groups whose tasks are all present, and their "average" (as the leaderboard) when all of
+    ``groups`` are."""
     by_task: dict[str, dict[str, float]] = {}
     for c in cells:
-        by_task.setdefault(c["target"], {})[c["intermediate"]] = c["mean"]
+        if not c["missing"]:
+            by_task.setdefault(c["target"], {})[c["intermediate"]] = c["mean"]
     picks = {"none": lambda s: s.get(registry.NONE), "best": lambda s: _best(s)[1]}
     out = {}
     for side, pick in picks.items():
         chosen = {t: pick(s) for t, s in by_task.items() if pick(s) is not None}
-        scores = {
-            g: v
-            for g, v in xtreme.group_scores(chosen).items()
-            if g in groups and set(registry.group_tasks(g)) <= set(chosen)
-        }
-        if scores and len(scores) == len([g for g in groups if g in registry.GROUPS]):
+        scores = {g: v for g, v in bench.score(chosen).groups.items() if g in groups}
+        if scores and len(scores) == len([g for g in groups if g in bench.groups]):
             scores["average"] = statistics.fmean(scores.values())
         out[side] = scores
     return out
 
 
-def reproduction(model: str, values: dict, cells: list[dict], pub: dict) -> list[dict]:
+def comparable(pub: dict, bench: benchmarks.Benchmark) -> tuple[list[str], bool]:
+    """The published tasks scored over the same languages in ``bench`` as in the published
+    benchmark, and whether its groups are comparable (the same benchmark)."""
+    published_on = benchmarks.get(pub["benchmark"])
+    tasks = [t for t in pub["tasks"] if bench.languages_of(t) == published_on.task_languages(t)]
+    return tasks, bench.name == published_on.name
+
+
+def reproduction(
+    model: str, values: dict, cells: list[dict], pub: dict, bench: benchmarks.Benchmark
+) -> list[dict]:
     """This run's scores beside the published ones: per task (its published metric) and per
-    XTREME group (task scores; "best" takes the best intermediate of each task)."""
+    group (task scores; "best" takes the best intermediate of each task), where comparable."""
     means = _metric_means(values)
+    tasks, same_benchmark = comparable(pub, bench)
     out = []
-    for target, p in pub["tasks"].items():
+    for target in tasks:
+        p = pub["tasks"][target]
         scores = {i: v for (i, t, m), v in means.items() if t == target and m == p["metric"]}
         none, (best_name, best) = scores.get(registry.NONE), _best(scores)
         out.append(_comparison(model, target, p["metric"], none, best_name, best, p))
-    groups = _group_scores(cells, list(pub["groups"]))
+    if not same_benchmark:
+        return out
+    groups = _group_scores(cells, list(pub["groups"]), bench)
     for g, p in pub["groups"].items():
         none, best = groups["none"].get(g), groups["best"].get(g)
         out.append(_comparison(model, f"group: {g}", "XTREME score", none, None, best, p))
@@ -446,6 +480,7 @@ MATRIX_COLUMNS = (
     "ci_method",
     "seeds",
     "run_ids",
+    "missing",
 )
 
 
@@ -459,6 +494,8 @@ class Report:
     xtreme: list[dict]
     reproduction: list[dict]
     confidence: float
+    benchmark: benchmarks.Benchmark = benchmarks.XTREME
+    partial: bool = False
 
 
 def _prediction_dirs(metrics: list[Path]) -> dict[RunKey, Path]:
@@ -477,20 +514,23 @@ def build(
     replicates: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    partial: bool = False,
 ) -> Report:
-    """Every table of the report from the scores table and the runs' metrics.json files."""
+    """Every table of the report from the scores table and the runs' metrics.json files, scored
+    by the benchmark the scores table names (``partial``: runs may lack languages)."""
     import pyarrow.parquet as pq
 
+    bench = benchmarks.get(aggregate.read_benchmark(scores))
     rows = pq.read_table(scores).to_pylist()
-    values = reported_values(rows)
-    runs = aggregate.run_scores(rows)
+    values = reported_values(rows, bench, partial)
+    runs = aggregate.run_scores(rows, bench, partial)
     for key, folder in _prediction_dirs(metrics).items():
         if key in runs:
             runs[key]["predictions"] = folder
     missing = [k for k, r in runs.items() if "predictions" not in r]
     if missing:
         raise ValueError(f"runs in {scores} without a metrics.json given: {missing[:3]}")
-    cells = aggregate.matrix(rows)
+    cells = aggregate.matrix(rows, bench, partial)
     cis = confidence_intervals(runs, values, replicates, seed, confidence)
     targets = ordered_targets(c["target"] for c in cells)
     inters = ordered_intermediates(c["intermediate"] for c in cells)
@@ -504,9 +544,11 @@ def build(
         model=model,
         cells=cells,
         per_language=per_language(values),
-        xtreme=xtreme_table(cells),
-        reproduction=reproduction(model, values, cells, published()),
+        xtreme=xtreme_table(cells, bench, partial),
+        reproduction=reproduction(model, values, cells, published(), bench),
         confidence=confidence,
+        benchmark=bench,
+        partial=partial,
     )
 
 
@@ -581,20 +623,43 @@ def write(report: Report, folder: Path) -> None:
         f"Task score mean and sd over seeds; gain over `none` with its {level} bootstrap "
         "interval (ci_method: what was resampled).",
     )
-    write_table(report.xtreme, tables, "xtreme_scores", f"XTREME scores per intermediate: {model}")
-    pub = published()["source"]
+    bench = report.benchmark
+    outside = [
+        t for t in ordered_targets(c["target"] for c in report.cells) if t not in bench.tasks
+    ]
+    write_table(
+        report.xtreme,
+        tables,
+        "xtreme_scores",
+        f"{bench.name} scores per intermediate: {model}" + (" (PARTIAL)" if report.partial else ""),
+        f"{bench.description}. A group or overall score is reported only when all its tasks are "
+        "(`missing` names what it lacks)"
+        + ("; partial: means over the tasks and languages there." if report.partial else ".")
+        + (
+            f" Targets outside {bench.name} (in no group): {', '.join(outside)}." if outside else ""
+        ),
+    )
+    pub = published()
+    tasks, same = comparable(pub, bench)
+    left_out = [t for t in pub["tasks"] if t not in tasks] + ([] if same else ["the groups"])
+    src = pub["source"]
     write_table(
         report.reproduction,
         tables,
         "reproduction",
         f"Reproduction: {model} vs published XLM-R Large and X-STILTs",
-        f"This run is model `{model}`. Published: {pub['paper']} (arXiv {pub['arxiv']}), "
-        f"{pub['table']}. {pub['note']}",
+        f"This run is model `{model}`, scored on {bench.name}. Published ({pub['benchmark']}): "
+        f"{src['paper']} (arXiv {src['arxiv']}), {src['table']}. {src['note']}"
+        + (
+            f" Not comparable on {bench.name} (other languages or groups): {', '.join(left_out)}."
+            if left_out
+            else ""
+        ),
     )
     pd.DataFrame.from_records(report.per_language).to_parquet(tables / "per_language.parquet")
     for target in ordered_targets(r["target"] for r in report.per_language):
         write_table(
-            language_table(report.per_language, target),
+            language_table(report.per_language, target, bench),
             tables,
             f"per_language_{target}",
             f"{target} per language: {model}",
@@ -619,6 +684,7 @@ def register(subparsers) -> None:
     p.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
     p.add_argument("--bootstrap-seed", type=int, default=0)
     p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--partial", action="store_true", help="look at runs that lack languages")
     p.set_defaults(func=cmd_report)
 
 
@@ -628,6 +694,7 @@ def cmd_report(args) -> None:
         "replicates": args.replicates,
         "bootstrap_seed": args.bootstrap_seed,
         "confidence": args.confidence,
+        "partial": args.partial,
     }
     job = Job(
         args.rule or args.command, args.wildcards, params, [args.scores, *args.metrics], args.log
@@ -639,6 +706,7 @@ def cmd_report(args) -> None:
         args.replicates,
         args.bootstrap_seed,
         args.confidence,
+        args.partial,
     )
     with staged(args.out) as tmp:
         write(report, tmp)

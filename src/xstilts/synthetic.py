@@ -198,12 +198,19 @@ def parallel(lang: str, n: int, seed: int, pivot: str = "en") -> list[dict]:
     return rows
 
 
-def corpus(languages: list[str], n_per_lang: int, seed: int, code_switch: float = 0.15):
+def corpus(
+    languages: list[str],
+    n_per_lang: int,
+    seed: int,
+    code_switch: float = 0.15,
+    sizes: dict[str, int] | None = None,
+):
     """Monolingual sentences with some words code-switched from another language: the MLM
-    warm-up corpus that gives the demo encoder cross-lingual anchors."""
+    warm-up corpus that gives the demo encoder cross-lingual anchors. ``sizes`` overrides
+    ``n_per_lang`` per language (pretraining volumes that differ by language)."""
     rng = _rng("corpus", seed)
     for lang in languages:
-        for _ in range(n_per_lang):
+        for _ in range((sizes or {}).get(lang, n_per_lang)):
             concepts = _concepts(rng, rng.randint(5, 12), tuple(range(N_CLASSES)))
             words = [
                 lexicon(rng.choice(languages) if rng.random() < code_switch else lang).word(k, c)
@@ -232,3 +239,47 @@ def bitext(lang: str, n: int, seed: int, pivot: str = "en") -> dict:
         ],
         "gold": [(f"{lang}-{src_ids[i]:06d}", f"{pivot}-{tgt_ids[i]:06d}") for i in range(n)],
     }
+
+
+def ranking(
+    lang: str, split: str, n: int, seed: int, languages: tuple[str, ...], one_relevant: bool
+) -> list[dict]:
+    """Retrieval queries (LAReQA, Mewsli-X): query ``j`` names the two key concepts of item
+    ``j`` of ``split`` among filler; its candidates (``ranking_candidates``) render the item in
+    every language (``one_relevant``: in one language each, as an entity's single description).
+    ``candidate`` is the relevant text in ``lang`` (or the one description): the training pair."""
+    rows = []
+    for j in range(n):
+        keys, answer = _item(split, j, seed)
+        rng = _rng("ranking-query", lang, split, j, seed)
+        filler = _concepts(rng, rng.randint(1, 3), (5,))
+        gold_langs = [languages[j % len(languages)]] if one_relevant else list(languages)
+        rows.append(
+            {
+                "id": f"{lang}-{split}{j}",
+                "query": " ".join(_render(lang, filler + keys)) + " ?",
+                "candidate": " ".join(_render(gold_langs[0] if one_relevant else lang, answer)),
+                "gold": [f"{g}-{split}{j}" for g in gold_langs],
+            }
+        )
+    return rows
+
+
+def ranking_candidates(
+    lang: str, splits: dict[str, int], seed: int, languages: tuple[str, ...], one_relevant: bool
+) -> list[dict]:
+    """The candidates in ``lang``: every item of ``splits`` (name -> number of items)."""
+    return [
+        {"id": f"{lang}-{split}{j}", "text": " ".join(_render(lang, _item(split, j, seed)[1]))}
+        for split, n in splits.items()
+        for j in range(n)
+        if not one_relevant or languages[j % len(languages)] == lang
+    ]
+
+
+def _item(split: str, j: int, seed: int) -> tuple[list, list]:
+    """Item ``j``: two key concepts, and its answer (the keys among other concepts)."""
+    rng = _rng("ranking-item", split, j, seed)
+    keys = _concepts(rng, 2, (0, 1, 2))
+    answer = _concepts(rng, rng.randint(2, 4), (3, 4)) + keys + _concepts(rng, 2, (3, 4))
+    return keys, answer

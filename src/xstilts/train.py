@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def load_model(encoder: str, task, **kwargs):
-    """A fresh task head on top of ``encoder`` (hub id or folder)."""
+    """A fresh task head on top of ``encoder`` (hub id or folder); a format module with its own
+    model (``load_model``: the dual encoder) builds it."""
     import transformers
 
+    fmt = formats.get(task.format)
+    if hasattr(fmt, "load_model"):
+        return fmt.load_model(encoder, task, **kwargs)
     auto = getattr(transformers, registry.AUTO_MODEL[task.format])
     return auto.from_pretrained(encoder, **formats.get(task.format).model_kwargs(task), **kwargs)
 

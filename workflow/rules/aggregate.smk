@@ -17,7 +17,9 @@ rule aggregate:
         **CPU_RESOURCES,
     params:
         wildcards=wildcards_json,
+        benchmark=STUDY.config["benchmark"],
     shell:
         "xstilts aggregate --model {wildcards.model} --metrics {input} --scores {output.scores}"
         " --csv {output.csv} --png {output.png} --manifest {output.manifest}"
+        " --benchmark {params.benchmark}"
         " --rule aggregate --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

@@ -57,17 +57,22 @@ RETRIEVAL_TARGETS = _alternatives(t for t in registry.target_tasks() if not regi
 def all_outputs():
     """Every result of the grid: naming encoders, metrics and mirror snapshots (not only the
     tables built from them) makes a deleted one re-run, with exactly what depends on it."""
-    grid = STUDY.grid
-    return (
-        expand(layout.SCORES, model=grid["models"])
-        + expand(layout.MATRIX_PNG, model=grid["models"])
-        + expand(
+    models = STUDY.grid["models"]
+    encoders = [
+        e
+        for model in models
+        for e in expand(
             layout.ENCODER,
-            model=grid["models"],
-            inter=STUDY.trained_intermediates(),
-            seed=grid["seeds"],
+            model=model,
+            inter=STUDY.trained_intermediates(model),
+            seed=STUDY.model_grid(model)["seeds"],
         )
-        + [m for model in grid["models"] for m in model_metrics(model)]
+    ]
+    return (
+        expand(layout.SCORES, model=models)
+        + expand(layout.MATRIX_PNG, model=models)
+        + encoders
+        + [m for model in models for m in model_metrics(model)]
         + list(SNAPSHOTS)
     )
 
@@ -132,7 +137,7 @@ def data_spec(wildcards):
 
 def max_length(wildcards):
     task = registry.get(wildcards.task)
-    return STUDY.hparams(task.role, wildcards.task)["max_length"]
+    return STUDY.hparams(task.role, wildcards.task, wildcards.model)["max_length"]
 
 
 def encoder(wildcards):
@@ -168,7 +173,7 @@ def multitask_spec(wildcards):
 
 
 def intermediate_hparams(wildcards):
-    return as_json(STUDY.hparams("intermediate", wildcards.inter))
+    return as_json(STUDY.hparams("intermediate", wildcards.inter, wildcards.model))
 
 
 def target_train_cache(wildcards):
@@ -188,7 +193,8 @@ def selection_cache(wildcards):
 
 def retrieval_options(wildcards):
     r = STUDY.config["retrieval"]
-    layer = "" if r["layer"] is None else f"--layer {r['layer']}"
+    layer = STUDY.retrieval_layer(wildcards.model)
+    layer = "" if layer is None else f"--layer {layer}"
     return f"{layer} --pooling {r['pooling']} --batch-size {r['batch_size']}"
 
 
@@ -197,7 +203,7 @@ def target_data(wildcards):
 
 
 def target_hparams(wildcards):
-    return as_json(STUDY.hparams("target", wildcards.target))
+    return as_json(STUDY.hparams("target", wildcards.target, wildcards.model))
 
 
 def target_model(path):
@@ -207,12 +213,14 @@ def target_model(path):
 
 def model_metrics(wildcards):
     """Every metrics.json of one model (``wildcards`` may be the model's name)."""
+    model = getattr(wildcards, "model", wildcards)
+    grid = STUDY.model_grid(model)
     return expand(
         layout.METRICS,
-        model=getattr(wildcards, "model", wildcards),
-        inter=STUDY.grid["intermediate"],
-        target=STUDY.grid["targets"],
-        seed=STUDY.grid["seeds"],
+        model=model,
+        inter=grid["intermediate"],
+        target=grid["targets"],
+        seed=grid["seeds"],
     )
 
 
@@ -244,10 +252,10 @@ for _t in STUDY.grid["targets"]:
     SHOWN[f"tables/per_language_{_t}"] = ("per_language", "5. Per language", _t)
 
 
-def report_outputs():
-    """Every file of one model's report ({model} left as wildcard), SHOWN ones flagged."""
+def report_outputs(targets):
+    """Every file of a report over ``targets`` ({model} left as wildcard), SHOWN ones flagged."""
     files = []
-    for name in xreport.files(STUDY.grid["targets"]):
+    for name in xreport.files(targets):
         path = f"{xreport.FOLDER}/{name}"
         stem, _, ext = name.rpartition(".")
         if stem in SHOWN and ext in ("png", "html", "csv"):
@@ -262,23 +270,31 @@ def report_outputs():
     return files
 
 
+def output_folder(wildcards, output):
+    """The folder of a job whose last output is its folder's manifest.json."""
+    return str(Path(output[-1]).parent)
+
+
 def report_files():
     """Every report file of every model (for `rule all`)."""
-    return expand(
-        f"{xreport.FOLDER}/{{name}}",
-        model=STUDY.grid["models"],
-        name=xreport.files(STUDY.grid["targets"]),
-    )
+    return [
+        f"{xreport.FOLDER.format(model=model)}/{name}"
+        for model in STUDY.grid["models"]
+        for name in xreport.files(STUDY.model_grid(model)["targets"])
+    ]
 
 
 def model_predictions(wildcards):
-    """Every predictions folder of one model (paired with ``model_metrics``)."""
+    """Every predictions folder of one model (paired with ``model_metrics``; ``wildcards`` may
+    be the model's name)."""
+    model = getattr(wildcards, "model", wildcards)
+    grid = STUDY.model_grid(model)
     return expand(
         layout.PREDICTIONS,
-        model=wildcards.model,
-        inter=STUDY.grid["intermediate"],
-        target=STUDY.grid["targets"],
-        seed=STUDY.grid["seeds"],
+        model=model,
+        inter=grid["intermediate"],
+        target=grid["targets"],
+        seed=grid["seeds"],
     )
 
 
@@ -295,3 +311,109 @@ def declared_gaps():
 
 for _line in declared_gaps():
     print(f"xstilts: {_line}", file=sys.stderr)
+# --- the follow-up analyses (workflow/rules/analysis.smk) ---
+from xstilts import analysis as xanalysis
+
+ANALYSES = [n for n in xanalysis.ANALYSES if xanalysis.applicable(n, STUDY)]
+
+
+def analysis_outputs(name):
+    """Every file of one analysis; figures and HTML tables shown in the Snakemake report."""
+    folder = layout.ANALYSIS.format(name=name)
+    out = []
+    for f in xanalysis.files(name, STUDY):
+        stem, _, ext = f.rpartition(".")
+        if ext in ("png", "html"):
+            kind = "figure" if ext == "png" else "table"
+            path = report(
+                f"{folder}/{f}",
+                caption="../report/analysis.rst",
+                category="6. Follow-up analyses",
+                subcategory=name,
+                labels={"analysis": name, kind: stem.rpartition("/")[2]},
+            )
+        else:
+            path = f"{folder}/{f}"
+        out.append(path)
+    return out
+
+
+def analysis_files():
+    """Every file of every applicable analysis (for `rule all`)."""
+    return [
+        f"{layout.ANALYSIS.format(name=n)}/{f}" for n in ANALYSES for f in xanalysis.files(n, STUDY)
+    ]
+
+
+def all_scores(wildcards=None):
+    return expand(layout.SCORES, model=STUDY.grid["models"])
+
+
+def built_models(wildcards=None):
+    """Built model folders (their weights give the parameter counts)."""
+    return [layout.MODEL.format(model=m) for m in STUDY.grid["models"] if STUDY.is_built(m)]
+
+
+def throughput_inputs(name):
+    if name != "throughput":
+        return []
+    return expand(layout.THROUGHPUT, model=STUDY.grid["models"])
+
+
+def throughput_caches(wildcards):
+    """The tokenised evaluation inputs of the model's fine-tuned targets (real lengths)."""
+    targets = STUDY.model_grid(wildcards.model)["targets"]
+    return [
+        layout.CACHE.format(model=wildcards.model, task=t) for t in targets if registry.trains(t)
+    ]
+
+
+def throughput_options(wildcards):
+    t = STUDY.config.get("analysis", {}).get("throughput", {})
+    return (
+        f"--batch-size {t.get('batch_size', 32)} --batches {t.get('batches', 20)}"
+        f" --warmup-batches {t.get('warmup_batches', 3)}"
+    )
+
+
+# --- targets trained on other tasks first (rule train_before_target) ---
+def _before_model(wildcards, stage):
+    return layout.BEFORE_MODEL.format(**{**dict(wildcards.items()), "stage": stage})
+
+
+def _previous_stage(wildcards, stage):
+    """The stage before ``stage`` (None: the first starts from the intermediate encoder)."""
+    stages = STUDY.train_before(wildcards.target)
+    if stage is None:  # the target's own training comes after the last stage
+        return stages[-1] if stages else None
+    i = stages.index(stage)
+    return stages[i - 1] if i else None
+
+
+def before_encoder(wildcards):
+    previous = _previous_stage(wildcards, wildcards.stage)
+    return _before_model(wildcards, previous) if previous else encoder(wildcards)
+
+
+def before_encoder_input(wildcards):
+    previous = _previous_stage(wildcards, wildcards.stage)
+    return [_before_model(wildcards, previous)] if previous else encoder_input(wildcards)
+
+
+def before_cache(wildcards):
+    return layout.CACHE.format(model=wildcards.model, task=wildcards.stage)
+
+
+def before_hparams(wildcards):
+    return as_json(STUDY.hparams("target", wildcards.stage, wildcards.model))
+
+
+def target_encoder(wildcards):
+    """What a target's fine-tuning starts from: its last earlier stage, or the encoder."""
+    last = _previous_stage(wildcards, None)
+    return _before_model(wildcards, last) if last else encoder(wildcards)
+
+
+def target_encoder_input(wildcards):
+    last = _previous_stage(wildcards, None)
+    return [_before_model(wildcards, last)] if last else encoder_input(wildcards)

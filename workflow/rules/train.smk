@@ -37,7 +37,7 @@ rule train_intermediate:
 
 rule train_target:
     input:
-        encoder=encoder_input,
+        encoder=target_encoder_input,
         train=target_train_cache,
         select=selection_cache,
     output:
@@ -53,7 +53,7 @@ rule train_target:
     resources:
         **GPU_TRAIN_RESOURCES,
     params:
-        encoder=encoder,
+        encoder=target_encoder,
         hparams=target_hparams,
         wildcards=wildcards_json,
         checkpoints="checkpoints/target/{model}/{inter}/{target}/seed{seed}",
@@ -67,3 +67,39 @@ rule train_target:
         " --hparams {params.hparams:q} --seed {wildcards.seed}"
         " --checkpoints {params.checkpoints} --out {output}"
         " --rule train_target --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
+
+
+# A target's model trained on other tasks first, head included (XCOPA: SIQa, then COPA, as
+# XTREME-R; `target_training` in the config), each stage starting from the previous one.
+rule train_before_target:
+    input:
+        encoder=before_encoder_input,
+        train=before_cache,
+    output:
+        temp(directory(layout.BEFORE_MODEL)),
+    log:
+        "logs/train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.log",
+    benchmark:
+        "benchmarks/train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv"
+    wildcard_constraints:
+        target=TRAINED_TARGETS,
+        stage=_alternatives(registry.TASKS),
+    conda:
+        SOFTWARE_ENV
+    resources:
+        **GPU_TRAIN_RESOURCES,
+    params:
+        encoder=before_encoder,
+        hparams=before_hparams,
+        wildcards=wildcards_json,
+        checkpoints="checkpoints/before/{model}/{inter}/{target}/seed{seed}/{stage}",
+        gpus=model_gpus,
+        zero_stage=zero_stage,
+        micro_batch=micro_batch,
+    shell:
+        "python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage} --"
+        " --encoder {params.encoder:q} --task {wildcards.stage} {params.micro_batch}"
+        " --train-cache {input.train} --select-cache {input.train}"
+        " --hparams {params.hparams:q} --seed {wildcards.seed}"
+        " --checkpoints {params.checkpoints} --out {output}"
+        " --rule train_before_target --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

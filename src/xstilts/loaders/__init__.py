@@ -9,7 +9,15 @@ from xstilts.loaders.ccgbank import CCGBANK_HELP, load_ccgbank_auto
 from xstilts.loaders.conllu import load_conllu
 from xstilts.loaders.errors import DataFormatError
 from xstilts.loaders.glue import load_mnli_jsonl, load_mnli_tsv, load_qqp_tsv, load_sst2_tsv
-from xstilts.loaders.multiple_choice import load_commonsenseqa, load_cosmosqa, load_hellaswag
+from xstilts.loaders.lareqa import load_squad_sentences, load_xquad_r
+from xstilts.loaders.mewslix import load_mewslix
+from xstilts.loaders.multiple_choice import (
+    load_commonsenseqa,
+    load_copa_jsonl,
+    load_cosmosqa,
+    load_hellaswag,
+    load_siqa_jsonl,
+)
 from xstilts.loaders.panx import load_panx_csv, load_panx_tokens
 from xstilts.loaders.squad_json import load_squad_json
 from xstilts.loaders.tatoeba import TATOEBA_LANG3, load_tatoeba, load_tatoeba_pair
@@ -42,6 +50,11 @@ LOADERS: dict[str, Callable[..., Any]] = {
     "hellaswag": load_hellaswag,
     "cosmosqa": load_cosmosqa,
     "commonsenseqa": load_commonsenseqa,
+    "copa_jsonl": load_copa_jsonl,
+    "siqa_jsonl": load_siqa_jsonl,
+    "xquad_r": load_xquad_r,
+    "squad_sentences": load_squad_sentences,
+    "mewslix": load_mewslix,
 }
 """Format name -> loader function."""
 
@@ -57,9 +70,11 @@ __all__ = [
     "load_anli_jsonl",
     "load_bucc",
     "load_commonsenseqa",
+    "load_copa_jsonl",
     "load_conllu",
     "load_cosmosqa",
     "load_hellaswag",
+    "load_siqa_jsonl",
     "load_mnli_jsonl",
     "load_mnli_tsv",
     "load_panx_csv",

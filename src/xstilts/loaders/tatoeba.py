@@ -47,8 +47,14 @@ TATOEBA_LANG3: dict[str, str] = {
     "ur": "urd",
     "vi": "vie",
     "zh": "cmn",
+    # XTREME-R's extra languages
+    "az": "aze",
+    "lt": "lit",
+    "pl": "pol",
+    "uk": "ukr",
+    "ro": "ron",
 }
-"""XTREME 2-letter Tatoeba language code -> 3-letter LASER file code (36 languages)."""
+"""XTREME(-R) 2-letter Tatoeba language code -> 3-letter LASER file code (36 + 5 languages)."""
 
 
 def load_tatoeba_pair(source_path: str | Path, english_path: str | Path) -> list[dict[str, str]]:

@@ -1,0 +1,231 @@
+"""Benchmark definitions: XTREME (Hu et al., 2020) and XTREME-R (Ruder et al., 2021) as data.
+
+A benchmark names its member tasks, the languages each is scored in, its task groups, and how the
+numbers aggregate, as google-research/xtreme's ``evaluate.py`` scores them:
+
+* a task's score is the mean over its languages of each of its metrics (the registry's
+  ``metrics``), averaged over those metrics (QA: (mean EM + mean F1) / 2);
+* a group's score is the mean of its member tasks' scores, reported only when every member is
+  there; the overall score is the mean over all member tasks, reported only when all are there.
+
+Strict as that scorer: a task with a language missing is an error that names it
+(``BenchmarkError``), and a group or overall score over an incomplete set of tasks is not
+reported (``Scores.missing`` names what it lacks). ``partial=True`` looks at a running study:
+means over what is there, each one computed from an incomplete set named in ``Scores.partial``.
+A target outside the benchmark still gets a task score (over the registry's languages) but
+counts in no group and not in the overall score.
+
+A task can be in several benchmarks with different languages (XTREME-R adds languages to UD-POS,
+PAN-X, Tatoeba and XQuAD). XTREME-R's groups follow its paper (Table 1: retrieval = Tatoeba,
+Mewsli-X, LAReQA); its scorer puts XCOPA in an extra "multi_choice" group and scores LAReQA
+outside it (no languages listed), so the overall mean here includes LAReQA as the paper's does.
+Imports nothing heavy: the Snakefile reads it while planning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from statistics import fmean
+
+from xstilts import registry
+
+DEFAULT = "xtreme"
+
+
+class BenchmarkError(ValueError):
+    """Results that the benchmark's scorer would refuse (a language or metric missing)."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A benchmark's scores. ``groups`` and ``overall`` hold only complete aggregates unless
+    scored with ``partial=True``; ``missing`` maps each aggregate ("overall" or a group) that
+    lacks tasks to those tasks; ``partial`` names the aggregates (and tasks) computed from an
+    incomplete set."""
+
+    benchmark: str
+    tasks: dict[str, float]
+    groups: dict[str, float]
+    overall: float | None
+    missing: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    partial: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.partial
+
+    def row(self) -> dict:
+        """Task, group and overall scores as one flat record (None where not reported), plus a
+        ``missing`` note naming what each unreported or partial aggregate lacks."""
+        note = "; ".join(f"{k}: no {', '.join(v)}" for k, v in self.missing.items())
+        if self.partial:
+            note = f"partial ({', '.join(self.partial)})" + (f"; {note}" if note else "")
+        return {**self.tasks, **self.groups, "overall": self.overall, "missing": note}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Member tasks with their languages (in the benchmark's order), and task groups."""
+
+    name: str
+    languages: dict[str, tuple[str, ...]]
+    groups: dict[str, tuple[str, ...]]
+    description: str = ""
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.languages)
+
+    def task_languages(self, task: str) -> tuple[str, ...]:
+        """The languages ``task`` is scored in; KeyError naming the members if not one."""
+        if task not in self.languages:
+            raise KeyError(
+                f"task {task!r} is not part of benchmark {self.name!r}; members: "
+                + ", ".join(self.tasks)
+            )
+        return self.languages[task]
+
+    def languages_of(self, task: str) -> tuple[str, ...]:
+        """The languages ``task`` is scored in: the benchmark's for its members, the registry's
+        for any other target (scored as a task, outside every group and the overall score)."""
+        return self.languages[task] if task in self.languages else registry.get(task).languages
+
+    def group_of(self, task: str) -> str | None:
+        return next((g for g, ts in self.groups.items() if task in ts), None)
+
+    def task_score(
+        self,
+        task: str,
+        per_language: Mapping[str, Mapping[str, float]],
+        *,
+        partial: bool = False,
+    ) -> float:
+        """Mean over the task's languages of each of its metrics, then over those metrics.
+
+        Every language of the task (``languages_of``) must be there (``BenchmarkError`` naming
+        the missing ones) unless ``partial``; languages outside that set are ignored.
+        """
+        langs = self.languages_of(task)
+        present = [lang for lang in langs if lang in per_language]
+        missing = [lang for lang in langs if lang not in per_language]
+        if missing and not partial:
+            raise BenchmarkError(
+                f"{self.name}: task {task!r} has no result for language(s) {', '.join(missing)} "
+                f"(it is scored over {len(langs)}: {', '.join(langs)})"
+            )
+        if not present:
+            raise BenchmarkError(f"{self.name}: task {task!r} has no result in any language")
+        means = []
+        for metric in registry.get(task).metrics:
+            values = []
+            for lang in present:
+                if metric not in per_language[lang]:
+                    raise BenchmarkError(
+                        f"{self.name}: task {task!r}, language {lang!r}: missing metric {metric!r}"
+                    )
+                values.append(per_language[lang][metric])
+            means.append(fmean(values))
+        return fmean(means)
+
+    def score(
+        self,
+        task_scores: Mapping[str, float],
+        *,
+        partial: bool = False,
+        partial_tasks: tuple[str, ...] = (),
+    ) -> Scores:
+        """Group and overall scores from task scores (as ``task_score`` gives them).
+
+        Tasks outside the benchmark are ignored. Without ``partial``, an aggregate whose tasks are
+        not all there is not reported and ``missing`` names what it lacks; with it, the aggregate
+        is the mean of the tasks present and its name is listed in ``partial``.
+        ``partial_tasks``: tasks whose own scores cover only some languages (``partial``).
+        """
+        tasks = {t: float(task_scores[t]) for t in self.tasks if t in task_scores}
+        missing: dict[str, tuple[str, ...]] = {}
+        flagged = [t for t in partial_tasks if t in tasks]
+        aggregates = {**self.groups, "overall": self.tasks}
+        values: dict[str, float | None] = {}
+        for name, members in aggregates.items():
+            absent = tuple(t for t in members if t not in tasks)
+            present = [tasks[t] for t in members if t in tasks]
+            if absent:
+                missing[name] = absent
+            incomplete = bool(absent) or any(t in flagged for t in members)
+            if (absent and not partial) or not present:
+                values[name] = None
+                continue
+            values[name] = fmean(present)
+            if incomplete:
+                flagged.append(name)
+        overall = values.pop("overall")
+        return Scores(
+            benchmark=self.name,
+            tasks=tasks,
+            groups={g: v for g, v in values.items() if v is not None},
+            overall=overall,
+            missing=missing,
+            partial=tuple(flagged),
+        )
+
+
+def _with(base: tuple[str, ...], extra: str) -> tuple[str, ...]:
+    return base + tuple(extra.split())
+
+
+XTREME = Benchmark(
+    name="xtreme",
+    languages={
+        "xnli": registry.XNLI_LANGS,
+        "pawsx": registry.PAWSX_LANGS,
+        "udpos": registry.UDPOS_LANGS,
+        "panx": registry.PANX_LANGS,
+        "xquad": registry.XQUAD_LANGS,
+        "mlqa": registry.MLQA_LANGS,
+        "tydiqa": registry.TYDIQA_LANGS,
+        "bucc": registry.BUCC_LANGS,
+        "tatoeba": registry.TATOEBA_LANGS,
+    },
+    groups={
+        "classification": ("xnli", "pawsx"),
+        "structured_prediction": ("udpos", "panx"),
+        "question_answering": ("xquad", "mlqa", "tydiqa"),
+        "retrieval": ("bucc", "tatoeba"),
+    },
+    description="XTREME (Hu et al., 2020): 9 tasks, 40 languages",
+)
+
+# XTREME-R's extra languages (google-research/xtreme evaluate.py XTREME_R_TASK2LANGS).
+XTREME_R = Benchmark(
+    name="xtreme-r",
+    languages={
+        "xnli": registry.XNLI_LANGS,
+        "xcopa": tuple("et ht id it qu sw ta th tr vi zh".split()),
+        "udpos": _with(registry.UDPOS_LANGS, "lt pl uk wo ro"),
+        "panx": _with(registry.PANX_LANGS, "qu pl uk az lt pa gu ro"),
+        "xquad": _with(registry.XQUAD_LANGS, "ro"),
+        "mlqa": registry.MLQA_LANGS,
+        "tydiqa": registry.TYDIQA_LANGS,
+        "tatoeba": _with(registry.TATOEBA_LANGS, "az lt pl uk ro"),
+        "mewslix": tuple("ar de en es fa ja pl ro ta tr uk".split()),
+        "lareqa": registry.XQUAD_LANGS,
+    },
+    groups={
+        "classification": ("xnli", "xcopa"),
+        "structured_prediction": ("udpos", "panx"),
+        "question_answering": ("xquad", "mlqa", "tydiqa"),
+        "retrieval": ("tatoeba", "mewslix", "lareqa"),
+    },
+    description="XTREME-R (Ruder et al., 2021): 10 tasks, 50 languages",
+)
+
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (XTREME, XTREME_R)}
+
+
+def get(name: str) -> Benchmark:
+    """The benchmark called ``name``; a KeyError that lists the known ones otherwise."""
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}") from None
