@@ -106,19 +106,38 @@ def _model_class():
 
 
 class ScheduledBatches:
-    """A map-style dataset whose items are whole, collated batches of the schedule."""
+    """A map-style dataset whose items are whole, collated batches of the schedule.
 
-    def __init__(self, plan, datasets: dict, collators: dict):
-        self.plan, self.datasets, self.collators = plan, datasets, collators
+    Batch ``i`` is collated under a torch RNG seeded with ``(seed, i)``: the MLM collator's
+    random masking is then the same whenever the batch is drawn. (The Trainer fetches the first
+    batch of a resumed run before it restores the RNG state of the checkpoint.)
+    """
+
+    def __init__(self, plan, datasets: dict, collators: dict, seed: int = 0):
+        self.plan, self.datasets, self.collators, self.seed = plan, datasets, collators, seed
 
     def __len__(self) -> int:
         return len(self.plan)
 
     def __getitem__(self, i: int) -> dict:
+        import torch
+
         task, idxs = self.plan[i]
         cols = self.datasets[task][idxs]
         rows = [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
-        return {**self.collators[task](rows), "task": task}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed * 1_000_003 + i)
+            return {**self.collators[task](rows), "task": task}
+
+
+def _unique(state: dict) -> dict:
+    """``state`` with each tensor once (tied weights under their first name)."""
+    seen, unique = set(), {}
+    for k, v in state.items():
+        if v.data_ptr() not in seen:
+            seen.add(v.data_ptr())
+            unique[k] = v.contiguous()
+    return unique
 
 
 def _only(items: list):
@@ -146,14 +165,22 @@ def _trainer_class():
         def _save(self, output_dir=None, state_dict=None):
             output_dir = Path(output_dir or self.args.output_dir)
             output_dir.mkdir(parents=True, exist_ok=True)
-            seen, unique = set(), {}
-            for k, v in (state_dict or self.model.state_dict()).items():
-                if v.data_ptr() not in seen:
-                    seen.add(v.data_ptr())
-                    unique[k] = v.contiguous()
+            unique = _unique(state_dict or self.model.state_dict())
             safetensors.torch.save_file(
                 unique, output_dir / "model.safetensors", metadata={"format": "pt"}
             )
+
+        def _issue_warnings_after_load(self, load_result) -> None:
+            """A resumed checkpoint lacks only the aliases of tied weights; anything else is
+            an error, not a warning (the Trainer loads checkpoints non-strictly)."""
+            state = self.model.state_dict()
+            aliases = set(state) - set(_unique(state))
+            if set(load_result.missing_keys) - aliases or load_result.unexpected_keys:
+                raise RuntimeError(
+                    f"checkpoint does not match the multi-task model: missing "
+                    f"{sorted(set(load_result.missing_keys) - aliases)}, unexpected "
+                    f"{load_result.unexpected_keys}"
+                )
 
     return MultiTaskTrainer
 
@@ -235,7 +262,7 @@ def train(
         args=args,
         build_model=build_model,
         trainer_class=_trainer_class(),
-        trainer_kwargs=dict(batches=ScheduledBatches(plan, train_sets, collators)),
+        trainer_kwargs=dict(batches=ScheduledBatches(plan, train_sets, collators, seed)),
         checkpoint_dir=checkpoint_dir,
         fingerprint=fingerprint,
         deepspeed=deepspeed,

@@ -237,12 +237,14 @@ def _seeded_trainer_class():
 
 
 def _log_last_step():
-    """A callback that logs the loss at the last step too, so ``log_history`` covers every step."""
+    """A callback that logs the loss at the last step and at every checkpoint too, so that
+    ``log_history`` covers every step, also after a resume from a checkpoint (the loss of steps
+    after a checkpoint's last log would be lost when the job is killed without a final log)."""
     from transformers import TrainerCallback
 
     class LogLastStep(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step >= state.max_steps:
+            if state.global_step >= state.max_steps or control.should_save:
                 control.should_log = True
             return control
 
