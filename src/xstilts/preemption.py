@@ -4,7 +4,7 @@ Two triggers, checked at the end of every optimizer step:
 
 - **The time limit** (:class:`Deadline`): the job knows when its allocation ends
   (``SLURM_JOB_END_TIME``, else ``squeue -j $SLURM_JOB_ID -o %e``) and stops
-  ``XSTILTS_SAVE_MARGIN_MIN`` minutes before it (``cluster.save_margin_min``, set by the
+  ``XSTILTS_SAVE_MARGIN_S`` seconds before it (``cluster.save_margin_min``, passed on by the
   launcher). No signal is needed, so the save does not race against the kill of the job step.
 - **A signal**: preemption or ``scancel`` (SIGTERM), SLURM's warning signal (SIGUSR1).
 
@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from transformers import TrainerCallback
+
+from xstilts.launch import MARGIN_ENV
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +115,7 @@ def _any_rank(flag: bool, device) -> bool:
     return bool(t.item())
 
 
-MARGIN_ENV = "XSTILTS_SAVE_MARGIN_MIN"
-DEFAULT_MARGIN_MIN = 15.0
+DEFAULT_MARGIN_S = 15 * 60.0
 
 
 def job_end_time(env=None) -> float | None:
@@ -147,7 +148,7 @@ class Deadline:
 
     @classmethod
     def of_this_job(cls) -> Deadline:
-        margin = float(os.environ.get(MARGIN_ENV) or DEFAULT_MARGIN_MIN) * 60
+        margin = float(os.environ.get(MARGIN_ENV) or DEFAULT_MARGIN_S)
         end = job_end_time()
         if end is not None:
             log.info(
