@@ -28,3 +28,16 @@ def test_bf16_placement_autocasts_forward_passes_but_keeps_fp32_weights():
     with place.autocast():
         assert lin(batch["x"]).dtype == torch.bfloat16 == place.dtype
     assert lin(batch["x"]).dtype == torch.float32
+
+
+def test_gpu_check_says_plainly_that_it_needs_a_gpu():
+    import subprocess
+
+    import pytest
+    from conftest import REPO
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: `make gpu-check` runs the real check")
+    run = subprocess.run(["make", "-s", "gpu-check"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "gpu-check needs a CUDA GPU" in run.stderr and "Traceback" not in run.stderr
