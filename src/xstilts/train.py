@@ -268,16 +268,6 @@ def _fp32_state_dict(trainer, module) -> dict | None:
     return {k: v.detach().cpu() for k, v in state.items()}
 
 
-def peak_checkpoint_disk(checkpoint_bytes: float, concurrent_jobs: int, select: bool) -> float:
-    """Peak bytes of resumable checkpoints of ``concurrent_jobs`` training jobs at once.
-
-    Each job keeps its newest complete checkpoint (plus the best one when a selection set picks
-    it: target training), and the one being written exists alongside them until it is complete
-    and the older one is deleted: 2 checkpoints per job at the peak, 3 with selection.
-    """
-    return checkpoint_bytes * (3 if select else 2) * concurrent_jobs
-
-
 def fit(
     *,
     args,

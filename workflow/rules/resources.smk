@@ -20,7 +20,8 @@ EVAL_RUNTIME_FRACTION = 0.25  # evaluation: this share of the training time, at 
 DEFAULT_CPUS_PER_GPU = 8
 DEFAULT_CPU_RUNTIME_H = 2
 # A training job saves a checkpoint and exits (code 75) this long before its time limit; SLURM's
-# warning signal to the batch shell (second line of defence) comes later, closer to the limit.
+# warning signal to the batch shell (second line of defence) comes later, closer to the limit:
+# it ends the batch shell, and so the job, whose processes then get SIGTERM (and save).
 DEFAULT_SAVE_MARGIN_MIN = 15
 DEFAULT_SIGNAL_MARGIN_MIN = 10
 
@@ -133,17 +134,30 @@ def gpu_model(wildcards):
     return _cluster("gpu_model") if _is_gpu_job(wildcards) else None
 
 
+SIGNAL_RESOLUTION_S = 60  # SLURM may send --signal up to this much earlier than asked
+
+
 def save_margin_s(wildcards):
     """Seconds before the time limit at which a training job saves and exits (the launcher's
-    `--save-margin-s`)."""
-    return int(_cluster("save_margin_min", DEFAULT_SAVE_MARGIN_MIN) * 60)
+    `--save-margin-s`). It must come before SLURM's warning signal, which ends the batch shell."""
+    save = int(_cluster("save_margin_min", DEFAULT_SAVE_MARGIN_MIN) * 60)
+    signal = signal_margin_s()
+    if save < signal + SIGNAL_RESOLUTION_S:
+        raise ValueError(
+            f"config key 'cluster.save_margin_min' ({save / 60:g} min) must exceed "
+            f"'cluster.signal_margin_min' ({signal / 60:g} min) by at least "
+            f"{SIGNAL_RESOLUTION_S} s: SLURM may send the warning signal that much early"
+        )
+    return save
+
+
+def signal_margin_s():
+    return int(_cluster("signal_margin_min", DEFAULT_SIGNAL_MARGIN_MIN) * 60)
 
 
 def train_slurm_extra(wildcards):
     """`--signal=B:USR1@<s>`: SLURM warns the batch shell before the time limit."""
-    return "--signal=B:USR1@{}".format(
-        int(_cluster("signal_margin_min", DEFAULT_SIGNAL_MARGIN_MIN) * 60)
-    )
+    return f"--signal=B:USR1@{signal_margin_s()}"
 
 
 _SITE = dict(slurm_account=slurm_account)
