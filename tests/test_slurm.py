@@ -418,6 +418,8 @@ def slurm_limits(slurm, tmp_path_factory):
                 log = workdir / "logs" / "train_intermediate" / "tiny" / inter / "seed1.log"
                 text = log.read_text(errors="replace") if log.exists() else ""
                 resumed = re.findall(r"\(step (\d+)\)", text)
+                if attempt > 1 and not resumed:  # the log is still the previous attempt's
+                    continue
                 start = int(resumed[-1]) if resumed else 0
                 if (
                     state == "RUNNING"
