@@ -359,7 +359,8 @@ def _latest_checkpoint(folder: Path) -> int:
 @pytest.fixture(scope="module")
 def slurm_limits(slurm, tmp_path_factory):
     """Two training jobs (single-task `mnli`, `multitask`) with a two-minute time limit they cannot
-    train within (slowed by XSTILTS_TEST_STEP_DELAY); while they run, one is requeued with
+    train within (slowed by XSTILTS_TEST_STEP_DELAY), submitted once data and tokenisation ran
+    locally; while they run, one is requeued with
     `scontrol requeue` and the other sent `scancel --signal=TERM`. Then the same jobs run
     uninterrupted, locally, for the reference weights."""
     import threading
@@ -385,7 +386,14 @@ def slurm_limits(slurm, tmp_path_factory):
     }
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
     targets = [f"results/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
-    e = dict(env(), OMP_NUM_THREADS="1", XSTILTS_TEST_STEP_DELAY="0.5")
+    # data and tokenisation (19 short jobs) run locally first: only training goes through SLURM
+    data = bounded(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
+         "--omit-from", "train_intermediate", *targets],  # fmt: skip
+        600, cwd=workdir, env=env(),
+    )  # fmt: skip
+    assert data.returncode == 0, (data.stdout + data.stderr)[-3000:]
+    e = dict(env(), OMP_NUM_THREADS="1", XSTILTS_TEST_STEP_DELAY="1")  # 40+ s of training
     cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
            "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
            "--slurm-init-seconds-before-status-checks", "2", "--retries", "5", "--verbose",
@@ -399,9 +407,9 @@ def slurm_limits(slurm, tmp_path_factory):
     actions: dict[str, tuple[str, int, int]] = {}  # intermediate -> (action, job id, step)
 
     def intervene():
-        """Requeue `mnli` and preempt `multitask` in their second and first attempts, once each
-        has written a new checkpoint."""
-        plan = {"mnli": ("requeue", 2), "multitask": ("scancel", 1)}
+        """Requeue `mnli` and preempt `multitask` in their first attempts, once each has written
+        a checkpoint (the time limit then stops their later attempts)."""
+        plan = {"mnli": ("requeue", 1), "multitask": ("scancel", 1)}
         while proc.poll() is None and len(actions) < len(plan):
             jobs = {}
             for m in submissions.finditer(out_file.read_text(errors="replace")):

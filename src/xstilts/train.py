@@ -317,15 +317,15 @@ def fit(
             **trainer_kwargs,
         )
         log.info(
-            "training on %d process(es) (%s, bf16 %s): micro-batch %d x accumulation %d x %d"
-            " = batch %d",
+            "training on %d process(es): micro-batch %d x accumulation %d x %d = batch %d"
+            " (%s, bf16 %s)",
             args.world_size,
-            device.select().device,
-            args.bf16,
             args.per_device_train_batch_size,
             args.gradient_accumulation_steps,
             args.world_size,
             args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size,
+            device.select().device,
+            args.bf16,
         )
         if resume:
             log.info("resuming from checkpoint %s (step %d)", resume, checkpoint_step(resume))
