@@ -183,6 +183,24 @@ def test_cpu_only_model_requests_no_gpu(tmp_path):
             assert res["slurm_partition"] == "cpu" and res["mem_mb"] == 5 * 1024
 
 
+def test_save_margin_must_precede_the_warning_signal(tmp_path):
+    """SLURM may signal up to 60 s early, and the signal ends the batch shell: a save margin that
+    does not come first is refused, naming the keys."""
+    config = tiny_study_config()
+    config["cluster"] = {"save_margin_min": 10, "signal_margin_min": 10}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    run = bounded(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE), "-n"]
+        + ["--configfile", "tiny.yaml"],
+        300,
+        cwd=tmp_path,
+        env=env(),
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-2000:]
+    assert "'cluster.save_margin_min'" in out and "'cluster.signal_margin_min'" in out, out[-2000:]
+
+
 # --- a tiny study through a real SLURM ----------------------------------------------------------
 
 
