@@ -7,7 +7,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 export DS_ACCELERATOR := cpu
 
-.PHONY: install demo test bench lint format plan clean
+.PHONY: install demo test bench lint format plan clean gpu-check
 
 # CPU environment for this machine (the cluster's GPU environments are in workflow/envs/).
 # torch is pinned to the CPU wheel first, or pip would pull a multi-GB CUDA build.
@@ -29,6 +29,12 @@ test: install
 
 bench: install
 	xstilts bench
+
+# On a machine with a CUDA GPU and the GPU environment (workflow/envs/xstilts-gpu.yaml, or
+# `pip install -e ".[gpu]"`): train, evaluate, retrieve on the GPU; XLM-R Large tokens/s and MFU.
+# Runs in the current Python environment; exits non-zero, saying so, without a GPU.
+gpu-check:
+	DS_ACCELERATOR=cuda python -m xstilts.gpu_check
 
 # The paper's grid: preflight (models, data, values; problems are listed, the plan still shows),
 # then the job counts. `make plan CONFIG=my-study.yaml` for another study.

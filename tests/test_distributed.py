@@ -216,3 +216,48 @@ def test_deepspeed_zero3_saves_whole_weights(tiny_model, caches, ddp_run, tmp_pa
     b = AutoModelForSequenceClassification.from_pretrained(run / "model").state_dict()
     assert a.keys() == b.keys()
     assert all(a[k].shape == b[k].shape and torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+# One DeepSpeed process in bf16 (CPU autocast: the precision path of a GPU) training an
+# intermediate encoder; DeepSpeed then holds the module's weights in bf16.
+BF16_WORKER = """
+import json, logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.INFO)
+from xstilts import device, launch, train
+a = json.loads(sys.argv[1])
+run = Path(a["run"])
+info = train.train(encoder=a["encoder"], task_name="mnli", train_cache=Path(a["train"]),
+    select_cache=None, out_dir=run / "encoder", checkpoint_dir=run / "ckpt", hp=a["hp"], seed=1,
+    encoder_only=True, fingerprint="bf16", deepspeed=launch.deepspeed_config(2),
+    placement=device.Placement("cpu", True))
+(run / "summary.json").write_text(json.dumps(info, default=str))
+"""
+
+
+def test_deepspeed_bf16_encoder_is_saved_in_fp32(tiny_model, caches, tmp_path):
+    """`none` starts target training from fp32 hub weights: an intermediate encoder trained
+    under DeepSpeed bf16 must be saved in fp32 too (from the master weights), not bf16-rounded."""
+    from safetensors.torch import load_file
+
+    (tmp_path / "worker.py").write_text(BF16_WORKER)
+    spec = dict(run=str(tmp_path), encoder=str(tiny_model), train=str(caches / "mnli"),
+                hp={**HP, "max_steps": 6})  # fmt: skip
+    env = dict(os.environ, DS_ACCELERATOR="cpu", RANK="0", LOCAL_RANK="0", WORLD_SIZE="1",
+               MASTER_ADDR="127.0.0.1", MASTER_PORT="29571")  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "worker.py"), json.dumps(spec)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=400,
+    )  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "bf16 True" in out  # trained in bf16 under DeepSpeed
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["global_step"] == 6
+    weights = load_file(tmp_path / "encoder" / "model.safetensors")
+    assert {v.dtype for v in weights.values()} == {torch.float32}
+    pretrained = load_file(tiny_model / "model.safetensors")
+    key = next(k for k in weights if k.endswith("attention.self.query.weight"))
+    # trained (moved), and not merely bf16 values stored as fp32
+    assert not torch.equal(weights[key], pretrained[f"roberta.{key}"])
+    assert not torch.equal(weights[key], weights[key].to(torch.bfloat16).float())

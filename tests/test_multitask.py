@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -92,3 +93,122 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path):
     key = "roberta.encoder.layer.0.attention.self.query.weight"
     assert not torch.equal(saved.state_dict()[key], before.state_dict()[key])
     assert json.loads((out / "config.json").read_text())["architectures"] == ["XLMRobertaModel"]
+
+
+# Runs multitask.train in a fresh process (as `xstilts train --multitask` does); the job is slowed
+# by the XSTILTS_TEST_STEP_DELAY hook so that signals land mid-training.
+RUNNER = """
+import json, logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+from xstilts import multitask
+a = json.loads(sys.argv[1])
+info = multitask.train(**{**a, "caches": {k: Path(v) for k, v in a["caches"].items()},
+    "out_dir": Path(a["out_dir"]), "checkpoint_dir": Path(a["checkpoint_dir"])})
+Path(a["out_dir"], "summary.json").write_text(json.dumps(info))
+"""
+KILL_HP = dict(
+    config.BASE_HPARAMS,
+    learning_rate=1e-3,
+    batch_size=4,
+    max_length=64,
+    max_steps=48,
+    eval_steps=100,
+    checkpoint_steps=4,
+)
+
+
+def _latest_step(folder) -> int:
+    steps = [train.checkpoint_step(str(p)) for p in folder.glob("checkpoint-*")
+             if train.incomplete(p) is None]  # fmt: skip
+    return max(steps, default=0)
+
+
+def test_multitask_killed_ten_times_resumes_to_the_uninterrupted_weights(tiny_model, tmp_path):
+    """SIGKILL, SIGTERM and SIGUSR1 at random steps, each but the first during a resumed run:
+    the job ends with the weights and loss of an uninterrupted run."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors.torch import load_file
+
+    from xstilts import preemption
+
+    spec = {
+        "source": "synthetic",
+        "synthetic": {"train_size": 24, "eval_size": 4, "seed": 0},
+        "max_eval_examples": None,
+    }
+    caches = {}
+    for task in ("mnli", "squad_v1"):
+        data.prepare(task, spec, tmp_path / "data" / task)
+        caches[task] = str(tmp_path / "cache" / task)
+        features.tokenize(str(tiny_model), tmp_path / "data" / task, task, 64, caches[task])
+    job = dict(
+        encoder=str(tiny_model),
+        caches=caches,
+        hp=KILL_HP,
+        seed=0,
+        fingerprint="job",
+        sampling={"sampling": "proportional"},
+        mlm_corpus=["kaba rotu mise"] * 16,
+        mlm_share=0.25,
+    )
+    ref_out = tmp_path / "ref"
+    ref = multitask.train(
+        **{**job, "caches": {k: Path(v) for k, v in caches.items()}},
+        out_dir=ref_out,
+        checkpoint_dir=tmp_path / "ref-ckpt",
+    )
+    assert ref["global_step"] == 48 and not (tmp_path / "ref-ckpt").exists()
+
+    run = tmp_path / "job"
+    run.mkdir()
+    (run / "runner.py").write_text(RUNNER)
+    ckpt, out = run / "ckpt", run / "encoder"
+    arg = json.dumps({**job, "out_dir": str(out), "checkpoint_dir": str(ckpt)})
+    env = dict(os.environ, XSTILTS_TEST_STEP_DELAY="0.1")
+    rng = random.Random(7)
+    kinds = [signal.SIGKILL, signal.SIGTERM, signal.SIGUSR1] * 3 + [signal.SIGKILL]
+    resumed = []
+    for i, sig in enumerate(kinds):
+        log = run / f"run{i}.log"
+        before = _latest_step(ckpt) if ckpt.exists() else 0
+        proc = subprocess.Popen(
+            [sys.executable, str(run / "runner.py"), arg], stdout=log.open("w"),
+            stderr=subprocess.STDOUT, env=env, cwd=run,
+        )  # fmt: skip
+        end = time.monotonic() + 120
+        while not (ckpt.exists() and _latest_step(ckpt) > before):  # progress: a new checkpoint
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < end, log.read_text()
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0, 0.3))  # a random step past it
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=120)
+        text = log.read_text()
+        expected = -signal.SIGKILL if sig == signal.SIGKILL else preemption.EXIT_PREEMPTED
+        assert rc == expected, (sig, text[-3000:])
+        assert not out.exists()
+        if i:
+            assert f"resuming from checkpoint {ckpt}/checkpoint-" in text, text[-3000:]
+            resumed.append(int(text.split(f"{ckpt}/checkpoint-")[1].split()[0]))
+    assert resumed == sorted(resumed) and len(set(resumed)) == len(resumed), resumed
+    log = run / "last.log"
+    proc = subprocess.run(
+        [sys.executable, str(run / "runner.py"), arg], stdout=log.open("w"),
+        stderr=subprocess.STDOUT, cwd=run, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, log.read_text()[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["global_step"] == 48 and summary["resumed_from"]
+    assert not ckpt.exists()
+    a, b = load_file(ref_out / "model.safetensors"), load_file(out / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), max((a[k] - b[k]).abs().max() for k in a)
+    assert summary["train_loss"] == pytest.approx(ref["train_loss"], rel=1e-6)  # sum order
+    assert {v.dtype for v in b.values()} == {torch.float32}

@@ -267,3 +267,32 @@ def test_batching_keeps_the_effective_batch(monkeypatch):
         monkeypatch.setenv("WORLD_SIZE", str(world))
         m, accum = train._batching({"batch_size": 32}, micro)
         assert (m, accum) == expected and m * accum * world == 32
+
+
+def test_deadline_from_the_job_end_time():
+    assert preemption.job_end_time({}) is None  # off SLURM: no deadline
+    assert preemption.job_end_time({"SLURM_JOB_END_TIME": "1900000000"}) == 1.9e9
+    d = preemption.Deadline(1000.0, 60)
+    assert not d.due(now=939.0) and d.due(now=940.0)
+    assert not preemption.Deadline(None, 60).due()
+
+
+def test_training_stops_and_saves_before_the_time_limit(
+    tiny_model, mnli_cache, tmp_path, monkeypatch
+):
+    """No signal: the job's end time alone makes it save a checkpoint and exit 75 in time."""
+    start = time.time()
+    # the allocation ends in 1 h 6 s, and the job must be gone 1 h before: ~6 s of training
+    monkeypatch.setenv("SLURM_JOB_END_TIME", str(int(start + 3606)))
+    monkeypatch.setenv("XSTILTS_SAVE_MARGIN_S", "3600")
+    monkeypatch.setenv("XSTILTS_TEST_STEP_DELAY", "0.2")  # 40 steps: 8 s and more
+    with pytest.raises(preemption.Preempted) as e:
+        train.train(
+            encoder=str(tiny_model), task_name="mnli", train_cache=mnli_cache, select_cache=None,
+            out_dir=tmp_path / "model", checkpoint_dir=tmp_path / "ckpt", hp=HP, seed=SEED,
+            encoder_only=False, fingerprint="deadline",
+        )  # fmt: skip
+    assert e.value.code == 75 and e.value.signum == 0 and "time limit" in str(e.value)
+    assert 0 < e.value.step < 40 and time.time() < start + 3606 - 3590
+    assert train.incomplete(Path(e.value.checkpoint)) is None
+    assert not (tmp_path / "model").exists()

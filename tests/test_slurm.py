@@ -109,6 +109,12 @@ def test_paper_training_jobs_request_the_per_model_table(paper_plan):
             assert res["nodes"] == 1, (rule, res)
             assert res["mem_mb"] == math.ceil(model["mem_gb"] * 1024), (rule, res)
             assert res["runtime"] == math.ceil(model["runtime_h"] * 60), (rule, res)
+            # SLURM warns the batch shell before the limit; the job saves earlier still
+            cluster = config.get("cluster") or {}
+            signal_s = int((cluster.get("signal_margin_min") or 10) * 60)
+            assert res["slurm_extra"] == f"--signal=B:USR1@{signal_s}", (rule, res)
+            assert res["save_margin_s"] == int((cluster.get("save_margin_min") or 15) * 60)
+            assert res["save_margin_s"] > signal_s
     for rule in ("evaluate", "retrieve"):
         for res in plan[rule]:
             assert res["gpu"] == 1 and res["nodes"] == 1, (rule, res)
@@ -175,6 +181,24 @@ def test_cpu_only_model_requests_no_gpu(tmp_path):
     for rule in CPU_RULES:
         for res in plan[rule]:
             assert res["slurm_partition"] == "cpu" and res["mem_mb"] == 5 * 1024
+
+
+def test_save_margin_must_precede_the_warning_signal(tmp_path):
+    """SLURM may signal up to 60 s early, and the signal ends the batch shell: a save margin that
+    does not come first is refused, naming the keys."""
+    config = tiny_study_config()
+    config["cluster"] = {"save_margin_min": 10, "signal_margin_min": 10}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    run = bounded(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE), "-n"]
+        + ["--configfile", "tiny.yaml"],
+        300,
+        cwd=tmp_path,
+        env=env(),
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-2000:]
+    assert "'cluster.save_margin_min'" in out and "'cluster.signal_margin_min'" in out, out[-2000:]
 
 
 # --- a tiny study through a real SLURM ----------------------------------------------------------
@@ -328,3 +352,191 @@ def test_slurm_jobs_got_the_per_model_resources(slurm_study):
     assert f"TimeLimit=00:{math.ceil(model['runtime_h'] * 60):02d}:00" in info, info
     assert re.search(rf"\bmem={model['mem_gb']}G\b|MinMemoryNode={model['mem_gb']}G", info), info
     assert "gres/gpu" not in info, info
+
+
+# --- time limits, requeue and preemption of training jobs through a real SLURM ----------------
+
+LIMITS_TIMEOUT_S = 1200
+INTERMEDIATES = ("mnli", "multitask")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _latest_checkpoint(folder: Path) -> int:
+    from xstilts import train
+
+    steps = [int(p.name.split("-")[1]) for p in folder.glob("checkpoint-*")
+             if train.incomplete(p) is None]  # fmt: skip
+    return max(steps, default=0)
+
+
+@pytest.fixture(scope="module")
+def slurm_limits(slurm, tmp_path_factory):
+    """Two training jobs (single-task `mnli`, `multitask`) with a two-minute time limit they cannot
+    train within (slowed by XSTILTS_TEST_STEP_DELAY), submitted once data and tokenisation ran
+    locally; while they run, one is requeued with
+    `scontrol requeue` and the other sent `scancel --signal=TERM`. Then the same jobs run
+    uninterrupted, locally, for the reference weights."""
+    import threading
+
+    workdir = tmp_path_factory.mktemp("slurm-limits")
+    config = tiny_study_config(
+        grid={
+            "models": ["tiny"],
+            "intermediate": list(INTERMEDIATES),
+            "targets": ["xnli"],
+            "seeds": [1],
+        },  # fmt: skip
+    )
+    config["hparams"]["intermediate"] = {"max_steps": 40, "checkpoint_steps": 4}
+    config["data"]["synthetic"] = {"train_size": 24, "eval_size": 4}
+    config["models"]["tiny"].update(gpus=0, mem_gb=2, runtime_h=2 / 60)  # 2 minutes
+    config["cluster"] = {
+        "partition": "debug",
+        "cpu_mem_gb": 1,
+        "cpu_runtime_h": 0.25,
+        "save_margin_min": 1.4,  # save and exit 84 s before the limit
+        "signal_margin_min": 0.2,  # USR1 12 s (to 72 s: SLURM's resolution) before it
+    }
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
+    targets = [f"results/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
+    # data and tokenisation (19 short jobs) run locally first: only training goes through SLURM
+    data = bounded(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
+         "--omit-from", "train_intermediate", *targets],  # fmt: skip
+        600, cwd=workdir, env=env(),
+    )  # fmt: skip
+    assert data.returncode == 0, (data.stdout + data.stderr)[-3000:]
+    e = dict(env(), OMP_NUM_THREADS="1", XSTILTS_TEST_STEP_DELAY="1")  # 40+ s of training
+    cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
+           "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
+           "--slurm-init-seconds-before-status-checks", "2", "--retries", "5", "--verbose",
+           *targets]  # fmt: skip
+    out_file = workdir / "snakemake.out"
+    proc = subprocess.Popen(
+        ["timeout", "-s", "KILL", str(LIMITS_TIMEOUT_S), *cmd],
+        stdout=out_file.open("w"), stderr=subprocess.STDOUT, cwd=workdir, env=e,
+    )  # fmt: skip
+    submissions = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+    actions: dict[str, tuple[str, int, int]] = {}  # intermediate -> (action, job id, step)
+
+    def intervene():
+        """Requeue `mnli` and preempt `multitask` in their first attempts, once each has written
+        a checkpoint (the time limit then stops their later attempts)."""
+        plan = {"mnli": ("requeue", 1), "multitask": ("scancel", 1)}
+        while proc.poll() is None and len(actions) < len(plan):
+            jobs = {}
+            for m in submissions.finditer(out_file.read_text(errors="replace")):
+                for inter in plan:
+                    if f"rule_train_intermediate/tiny_{inter}_1/" in m[2]:
+                        jobs.setdefault(inter, []).append(int(m[1]))
+            for inter, (action, attempt) in plan.items():
+                ids = jobs.get(inter, [])
+                if inter in actions or len(ids) < attempt:
+                    continue
+                job = ids[attempt - 1]
+                state = bounded(["squeue", "-h", "-j", str(job), "-o", "%T"], 30).stdout.strip()
+                ckpt = workdir / "checkpoints" / "intermediate" / "tiny" / inter / "seed1"
+                log = workdir / "logs" / "train_intermediate" / "tiny" / inter / "seed1.log"
+                text = log.read_text(errors="replace") if log.exists() else ""
+                resumed = re.findall(r"\(step (\d+)\)", text)
+                if attempt > 1 and not resumed:  # the log is still the previous attempt's
+                    continue
+                start = int(resumed[-1]) if resumed else 0
+                if (
+                    state == "RUNNING"
+                    and "training on" in text
+                    and (_latest_checkpoint(ckpt) > start)
+                ):
+                    if action == "requeue":
+                        bounded(["scontrol", "requeue", str(job)], 30)
+                    else:
+                        bounded(["scancel", "--signal=TERM", str(job)], 30)
+                    actions[inter] = (action, job, _latest_checkpoint(ckpt))
+            time.sleep(1)
+
+    watcher = threading.Thread(target=intervene, daemon=True)
+    watcher.start()
+    start = time.monotonic()
+    rc = proc.wait()
+    elapsed = time.monotonic() - start
+    watcher.join(timeout=10)
+    out = out_file.read_text(errors="replace")
+    submitted = {int(m[1]): m[2] for m in submissions.finditer(out)}
+    if rc != 0:
+        if submitted:
+            bounded(["scancel", *map(str, submitted)], 30)
+        pytest.fail(f"SLURM run failed (rc {rc}, {elapsed:.0f} s):\n{out[-5000:]}")
+    print(f"SLURM limits run: {len(submitted)} jobs in {elapsed:.0f} s; {actions}")
+    logs = {i: (workdir / "logs" / "train_intermediate" / "tiny" / i / "seed1.log").read_text()
+            for i in INTERMEDIATES}  # fmt: skip
+    sums = {
+        i: _sha256(workdir / t / "model.safetensors")
+        for i, t in zip(INTERMEDIATES, targets, strict=True)
+    }
+
+    # the reference: the same jobs, uninterrupted, not slowed, off SLURM
+    for t in targets:
+        shutil.move(workdir / t, workdir / f"{t}.slurm")
+    ref = bounded(
+        ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
+         *targets],  # fmt: skip
+        600, cwd=workdir, env=dict(env(), OMP_NUM_THREADS="1"),
+    )  # fmt: skip
+    assert ref.returncode == 0, (ref.stdout + ref.stderr)[-3000:]
+    reference = {
+        i: _sha256(workdir / t / "model.safetensors")
+        for i, t in zip(INTERMEDIATES, targets, strict=True)
+    }
+    return dict(out=out, submitted=submitted, actions=actions, logs=logs, sums=sums,
+                reference=reference, config=config)  # fmt: skip
+
+
+@pytest.mark.parametrize("inter", INTERMEDIATES)
+def test_interrupted_training_resumes_to_the_uninterrupted_weights(slurm_limits, inter):
+    r = slurm_limits
+    assert r["sums"][inter] == r["reference"][inter], r["logs"][inter][-3000:]
+    # the last attempt resumed from a checkpoint saved at a stop, not only at a regular one
+    resumed = [int(s) for s in re.findall(r"resuming from checkpoint \S+ \(step (\d+)\)",
+                                          r["logs"][inter])]  # fmt: skip
+    assert resumed, r["logs"][inter][-3000:]
+
+
+def test_time_limit_saves_before_the_limit_and_retries_within_it(slurm_limits):
+    """The first attempt of each job ran out of time: it saved and exited on its own (FAILED,
+    exit code 75 of the training), it was not killed by SLURM (TIMEOUT); every retry got the
+    same two-minute limit (cluster.max_runtime_h defaults to the first attempt's)."""
+    r = slurm_limits
+    jobs = {i: sorted(j for j, log in r["submitted"].items() if f"/tiny_{i}_1/" in log)
+            for i in INTERMEDIATES}  # fmt: skip
+    for inter, ids in jobs.items():
+        assert len(ids) >= 2, (inter, r["out"][-3000:])  # retried by Snakemake
+        states = {}
+        for job in ids:
+            show = bounded(["scontrol", "show", "job", str(job)], 30).stdout
+            assert "TimeLimit=00:02:00" in show, show
+            states[job] = re.search(r"JobState=(\w+)", show)[1]
+        assert "TIMEOUT" not in states.values(), states
+        assert states[ids[-1]] == "COMPLETED" and "FAILED" in states.values(), states
+    # the sbatch line of every training job asked for the warning signal
+    sbatch = [
+        line for line in r["out"].splitlines() if "sbatch" in line and "train_intermediate" in line
+    ]
+    assert sbatch and all("--signal=B:USR1@12" in line for line in sbatch), sbatch[:2]
+
+
+def test_requeue_and_scancel_term_resume(slurm_limits):
+    """`scontrol requeue` (same job id, started again) and `scancel --signal=TERM` (the job
+    saves, exits 75, Snakemake retries it) both resume from a checkpoint."""
+    r = slurm_limits
+    assert set(r["actions"]) == {"mnli", "multitask"}, r["actions"]
+    for inter, (action, _, step) in r["actions"].items():
+        resumed = [int(s) for s in re.findall(r"\(step (\d+)\)", r["logs"][inter])]
+        assert resumed and resumed[-1] >= step, (inter, action, resumed, step)
+    _, requeued, _ = r["actions"]["mnli"]
+    show = bounded(["scontrol", "show", "job", str(requeued)], 30).stdout
+    assert re.search(r"Restarts=[1-9]", show), show

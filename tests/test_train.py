@@ -77,3 +77,32 @@ def test_target_training_resumes_only_its_own_checkpoints(tiny_model, caches, tm
     out, info = _train(tiny_model, caches, tmp_path, "xnli", "mnli", tiny_model, False)
     assert info["resumed_from"] is None and info["best_checkpoint"]
     assert (out / "model.safetensors").is_file()
+
+
+def test_a_job_keeps_only_the_newest_checkpoint_and_the_best(
+    tiny_model, caches, tmp_path, monkeypatch
+):
+    """Stopped mid-training (by its time limit), a job with a selection set leaves its newest
+    checkpoint and the best one, nothing older: what the peak-disk figure counts."""
+    import time
+
+    from xstilts import disk, preemption
+
+    monkeypatch.setenv("SLURM_JOB_END_TIME", str(int(time.time() + 3608)))
+    monkeypatch.setenv("XSTILTS_SAVE_MARGIN_S", "3600")  # stop after ~8 s
+    monkeypatch.setenv("XSTILTS_TEST_STEP_DELAY", "0.2")
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(preemption.Preempted) as e:
+        train.train(
+            encoder=str(tiny_model), task_name="xnli", train_cache=caches / "cache" / "mnli",
+            select_cache=caches / "cache" / "xnli", out_dir=tmp_path / "out", checkpoint_dir=ckpt,
+            hp={**HP, "max_steps": 200}, seed=1, encoder_only=False, fingerprint="disk",
+        )  # fmt: skip
+    stop = ckpt / f"checkpoint-{e.value.step}"
+    state = json.loads((stop / "trainer_state.json").read_text())
+    kept = sorted(p.name for p in ckpt.glob("checkpoint-*"))
+    assert e.value.step > 6 and stop.name in kept, kept  # several regular saves came before
+    assert set(kept) == {stop.name, state["best_model_checkpoint"].rsplit("/", 1)[1]}, kept
+    assert len(kept) <= disk.checkpoints_at_peak(select=True) - 1
+    assert disk.peak_checkpoint_bytes(9e9, 100, select=True) == 2.7e12
+    assert disk.peak_checkpoint_bytes(9e9, 100, select=False) == 1.8e12

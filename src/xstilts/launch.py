@@ -19,8 +19,9 @@ The launcher replaces itself with the command (``exec``), so SLURM's SIGTERM rea
 (which passes it on to every worker) or the training process directly. torchrun handles SIGTERM
 but not SIGUSR1, whose default action would kill it; it is therefore started with SIGUSR1
 ignored (inherited), and the workers, which install their own handler
-(``xstilts.preemption``), save a checkpoint on SIGUSR1 sent to the job step
-(``sbatch --signal=USR1@600``, without ``B:``).
+(``xstilts.preemption``), save a checkpoint on SIGUSR1 sent to the job step.
+``--save-margin-s`` tells every training process how long before the job's time limit to save
+and exit (``XSTILTS_SAVE_MARGIN_S``): the time limit needs no signal.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import signal
 import sys
 from pathlib import Path
 
+MARGIN_ENV = "XSTILTS_SAVE_MARGIN_S"  # read by xstilts.preemption.Deadline
 DEEPSPEED_DIR = Path(__file__).resolve().parents[2] / "workflow" / "deepspeed"
 DEEPSPEED_CONFIGS = {2: "zero2.json", 3: "zero3.json"}
 
@@ -93,6 +95,11 @@ def main(args: list[str] | None = None) -> None:
     ap.add_argument("--gpus", type=int, default=1, help="GPUs per training job (config: gpus)")
     ap.add_argument("--zero-stage", type=int, default=2, help="DeepSpeed ZeRO stage (0 = DDP)")
     ap.add_argument("--cpu-processes", type=int, default=1, help="gloo DDP processes on a CPU")
+    ap.add_argument(
+        "--save-margin-s",
+        type=float,
+        help="save and exit this many seconds before the SLURM job's time limit",
+    )
     ap.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
     ap.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then xstilts train arguments")
     ns = ap.parse_args(args)
@@ -105,6 +112,8 @@ def main(args: list[str] | None = None) -> None:
         os.environ["DS_ACCELERATOR"] = "cuda"
     else:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    if ns.save_margin_s is not None:  # read by every training process (xstilts.preemption)
+        os.environ[MARGIN_ENV] = str(ns.save_margin_s)
     if cmd[0] == "torchrun":
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     os.execvp(cmd[0], cmd)

@@ -7,6 +7,10 @@ generator: at each step a task is drawn with probability proportional to its tra
 taken from a per-task shuffled cycle. A fixed schedule makes resumption exact: ``Trainer`` skips
 the batches already seen. Optionally masked-language-model batches on a text corpus are mixed in
 at a fixed share (the study's "multi-task + MLM" alternative). Only the encoder is saved.
+
+Multi-task training supplies its model, its batches and its sampler; everything else (resuming,
+signals and time limit, fp32 saving, checkpoint clean-up, the training loss) is
+:func:`xstilts.train.fit`, the driver of single-task training.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import random
 from pathlib import Path
 
 from xstilts import data
-from xstilts.train import _batching, load_model, resumable_checkpoint, training_arguments
+from xstilts.train import _batching, fit, load_model, training_arguments
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +106,43 @@ def _model_class():
 
 
 class ScheduledBatches:
-    """A map-style dataset whose items are whole, collated batches of the schedule."""
+    """A map-style dataset whose items are whole, collated batches of the schedule.
 
-    def __init__(self, plan, datasets: dict, collators: dict):
-        self.plan, self.datasets, self.collators = plan, datasets, collators
+    Batch ``i`` is collated under a torch RNG seeded with ``(seed, i)``: the MLM collator's
+    random masking is then the same whenever the batch is drawn. (The Trainer fetches the first
+    batch of a resumed run before it restores the RNG state of the checkpoint.)
+    """
+
+    def __init__(self, plan, datasets: dict, collators: dict, seed: int = 0):
+        self.plan, self.datasets, self.collators, self.seed = plan, datasets, collators, seed
 
     def __len__(self) -> int:
         return len(self.plan)
 
     def __getitem__(self, i: int) -> dict:
+        import torch
+
         task, idxs = self.plan[i]
         cols = self.datasets[task][idxs]
         rows = [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
-        return {**self.collators[task](rows), "task": task}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed * 1_000_003 + i)
+            return {**self.collators[task](rows), "task": task}
+
+
+def _unique(state: dict) -> dict:
+    """``state`` with each tensor once (tied weights under their first name)."""
+    seen, unique = set(), {}
+    for k, v in state.items():
+        if v.data_ptr() not in seen:
+            seen.add(v.data_ptr())
+            unique[k] = v.contiguous()
+    return unique
+
+
+def _only(items: list):
+    (item,) = items
+    return item
 
 
 def _trainer_class():
@@ -130,19 +158,29 @@ def _trainer_class():
             self.batches = batches
 
         def get_train_dataloader(self):
-            return DataLoader(self.batches, batch_size=None, shuffle=False)
+            # items are whole batches: one per step, unwrapped; a real batch sampler lets a
+            # resumed run skip the batches already seen (accelerate.skip_first_batches)
+            return DataLoader(self.batches, batch_size=1, shuffle=False, collate_fn=_only)
 
         def _save(self, output_dir=None, state_dict=None):
             output_dir = Path(output_dir or self.args.output_dir)
             output_dir.mkdir(parents=True, exist_ok=True)
-            seen, unique = set(), {}
-            for k, v in (state_dict or self.model.state_dict()).items():
-                if v.data_ptr() not in seen:
-                    seen.add(v.data_ptr())
-                    unique[k] = v.contiguous()
+            unique = _unique(state_dict or self.model.state_dict())
             safetensors.torch.save_file(
                 unique, output_dir / "model.safetensors", metadata={"format": "pt"}
             )
+
+        def _issue_warnings_after_load(self, load_result) -> None:
+            """A resumed checkpoint lacks only the aliases of tied weights; anything else is
+            an error, not a warning (the Trainer loads checkpoints non-strictly)."""
+            state = self.model.state_dict()
+            aliases = set(state) - set(_unique(state))
+            if set(load_result.missing_keys) - aliases or load_result.unexpected_keys:
+                raise RuntimeError(
+                    f"checkpoint does not match the multi-task model: missing "
+                    f"{sorted(set(load_result.missing_keys) - aliases)}, unexpected "
+                    f"{load_result.unexpected_keys}"
+                )
 
     return MultiTaskTrainer
 
@@ -170,9 +208,11 @@ def train(
     mlm_share: float = 0.0,
     micro_batch: int | None = None,
     deepspeed: str | None = None,
+    placement=None,
 ) -> dict:
     """Train the shared encoder on every task in ``caches`` (+ MLM); save the encoder alone."""
     import datasets
+    import torch
 
     datasets.disable_caching()  # never write cache files into inputs' folders
     from transformers import (
@@ -187,19 +227,17 @@ def train(
 
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(encoder)
-    train_sets, collators, models = {}, {}, {}
+    train_sets, collators, tasks = {}, {}, {}
     for name, cache in caches.items():
-        task = data.resolve(name, cache)
+        task = tasks[name] = data.resolve(name, cache)
         splits = datasets.load_from_disk(str(cache))
         train_sets[name] = datasets.concatenate_datasets(
             [splits[s] for s in splits if s.startswith("train.")]
         ).remove_columns("length")
         collators[name] = formats.get(task.format).collator(tokenizer)
-        models[name] = load_model(encoder, task)
     if mlm_corpus:
         train_sets[MLM] = _mlm_dataset(tokenizer, mlm_corpus, hp["max_length"])
         collators[MLM] = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-        models[MLM] = AutoModelForMaskedLM.from_pretrained(encoder)
     sizes = {t: len(ds) for t, ds in train_sets.items()}
     probs = mixture(sizes, mlm_share if mlm_corpus else 0.0, **sampling)
     micro, accum = _batching(hp, micro_batch)
@@ -207,33 +245,38 @@ def train(
     per_epoch = sum(math.ceil(n / micro) for t, n in sizes.items() if t != MLM)
     steps = hp["max_steps"] if hp["max_steps"] > 0 else math.ceil(hp["epochs"] * per_epoch / accum)
     plan = schedule(sizes, probs, micro, steps * accum * world, seed)[rank::world]
-    model = _model_class()(AutoModel.from_pretrained(encoder), models)
     hp = {**hp, "max_steps": steps}
-    resume = resumable_checkpoint(checkpoint_dir, fingerprint)
-    args = training_arguments(hp, checkpoint_dir, seed, False, None, micro_batch, deepspeed)
+    args = training_arguments(
+        hp, checkpoint_dir, seed, False, None, micro_batch, deepspeed, placement
+    )  # sets up the process group under torchrun / deepspeed
     args.ddp_find_unused_parameters = True  # each batch uses one head only
-    trainer = _trainer_class()(
-        model=model,
+
+    def build_model():
+        models = {name: load_model(encoder, task) for name, task in tasks.items()}
+        if mlm_corpus:
+            models[MLM] = AutoModelForMaskedLM.from_pretrained(encoder, dtype=torch.float32)
+        shared = AutoModel.from_pretrained(encoder, dtype=torch.float32)
+        return _model_class()(shared, models)
+
+    _, summary = fit(
         args=args,
-        processing_class=tokenizer,
-        batches=ScheduledBatches(plan, train_sets, collators),
+        build_model=build_model,
+        trainer_class=_trainer_class(),
+        trainer_kwargs=dict(batches=ScheduledBatches(plan, train_sets, collators, seed)),
+        checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
+        deepspeed=deepspeed,
+        out_dir=out_dir,
+        to_save=lambda trainer: trainer.model.encoder,
+        tokenizer=tokenizer,
     )
-    if resume:
-        log.info("resuming from checkpoint %s", resume)
-    result = trainer.train(resume_from_checkpoint=resume)
-    if trainer.is_world_process_zero():
-        model.encoder.save_pretrained(out_dir)
-        tokenizer.save_pretrained(out_dir)
     drawn = {t: sum(1 for task, _ in plan if task == t) for t in sizes}
     return {
+        **summary,
         "tasks": sorted(sizes),
         "train_examples": sizes,
         "probabilities": probs,
         "batches_drawn": drawn,
-        "global_step": trainer.state.global_step,
-        "train_loss": result.training_loss,
-        "resumed_from": resume,
-        "log_history": trainer.state.log_history,
     }
 
 

@@ -1,4 +1,12 @@
-"""Stop a training job cleanly when SLURM asks it to go: save a checkpoint, exit non-zero.
+"""Stop a training job cleanly before SLURM ends it: save a checkpoint, exit non-zero.
+
+Two triggers, checked at the end of every optimizer step:
+
+- **The time limit** (:class:`Deadline`): the job knows when its allocation ends
+  (``SLURM_JOB_END_TIME``, else ``squeue -j $SLURM_JOB_ID -o %e``) and stops
+  ``XSTILTS_SAVE_MARGIN_S`` seconds before it (``cluster.save_margin_min``, passed on by the
+  launcher). No signal is needed, so the save does not race against the kill of the job step.
+- **A signal**: preemption or ``scancel`` (SIGTERM), SLURM's warning signal (SIGUSR1).
 
 SLURM sends SIGTERM before it kills a job (``scancel``, time limit, preemption; SIGKILL follows
 after ``KillWait``, 30 s by default) and, with ``--signal=USR1@<seconds>``, SIGUSR1 ahead of the
@@ -22,10 +30,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import threading
+import time
 from contextlib import contextmanager
+from datetime import datetime
 
 from transformers import TrainerCallback
+
+from xstilts.launch import MARGIN_ENV
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +54,9 @@ class Preempted(SystemExit):
         self.signum, self.step, self.checkpoint = signum, step, checkpoint
 
     def __str__(self) -> str:
-        name = signal.Signals(self.signum).name if self.signum else "a signal"
+        name = signal.Signals(self.signum).name if self.signum else "the time limit"
         return (
-            f"preempted by {name}: checkpoint {self.checkpoint} saved at step {self.step}; "
+            f"stopped by {name}: checkpoint {self.checkpoint} saved at step {self.step}; "
             f"exiting with {EXIT_PREEMPTED} so that a re-run resumes from it"
         )
 
@@ -102,19 +115,69 @@ def _any_rank(flag: bool, device) -> bool:
     return bool(t.item())
 
 
-class PreemptionCallback(TrainerCallback):
-    """Save and stop at the end of the step during which a signal arrived (on any rank)."""
+DEFAULT_MARGIN_S = 15 * 60.0
 
-    def __init__(self, watcher: SignalWatcher):
+
+def job_end_time(env=None) -> float | None:
+    """When this SLURM job's allocation ends (seconds since the epoch), or None off SLURM.
+
+    ``SLURM_JOB_END_TIME`` where SLURM sets it (23.02 and later); else the job's end time from
+    ``squeue`` (local time). A requeued job is a fresh start: it asks again.
+    """
+    env = os.environ if env is None else env
+    if env.get("SLURM_JOB_END_TIME", "").isdigit():
+        return float(env["SLURM_JOB_END_TIME"])
+    job = env.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    try:
+        out = subprocess.run(
+            ["squeue", "-h", "-j", job, "-o", "%e"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        return datetime.fromisoformat(out).timestamp()
+    except (OSError, subprocess.SubprocessError, ValueError):
+        log.warning("SLURM job %s: end time unknown; only signals stop training early", job)
+        return None
+
+
+class Deadline:
+    """Due ``margin_s`` seconds before ``end`` (never when ``end`` is None)."""
+
+    def __init__(self, end: float | None, margin_s: float):
+        self.end, self.margin_s = end, margin_s
+
+    @classmethod
+    def of_this_job(cls) -> Deadline:
+        margin = float(os.environ.get(MARGIN_ENV) or DEFAULT_MARGIN_S)
+        end = job_end_time()
+        if end is not None:
+            log.info(
+                "time limit in %.0f s: a checkpoint is saved %.0f s before it",
+                end - time.time(),
+                margin,
+            )
+        return cls(end, margin)
+
+    def due(self, now: float | None = None) -> bool:
+        return self.end is not None and (now or time.time()) >= self.end - self.margin_s
+
+
+class PreemptionCallback(TrainerCallback):
+    """Save and stop at the end of the step during which a signal arrived or the deadline came
+    (on any rank)."""
+
+    def __init__(self, watcher: SignalWatcher, deadline: Deadline | None = None):
         self.watcher = watcher
+        self.deadline = deadline or Deadline(None, 0)
         self.stopping_at: int | None = None
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.stopping_at is None and _any_rank(self.watcher.received is not None, args.device):
+        stop = self.watcher.received is not None or self.deadline.due()
+        if self.stopping_at is None and _any_rank(stop, args.device):
             self.stopping_at = state.global_step
             log.warning(
-                "stop requested (signal %s): saving a checkpoint at step %d",
-                self.watcher.received,
+                "stop requested (%s): saving a checkpoint at step %d",
+                f"signal {self.watcher.received}" if self.watcher.received else "time limit",
                 state.global_step,
             )
             control.should_log = True  # the loss of the steps since the last log is not lost
@@ -129,3 +192,22 @@ class PreemptionCallback(TrainerCallback):
             checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             raise Preempted(self.watcher.received or 0, state.global_step, checkpoint)
         return control
+
+
+DELAY_ENV = "XSTILTS_TEST_STEP_DELAY"
+
+
+class StepDelay(TrainerCallback):
+    """Test hook: sleep ``XSTILTS_TEST_STEP_DELAY`` seconds after every step (changes no number),
+    so that tests can make a job outlast its time limit or catch it mid-training."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    @classmethod
+    def from_environment(cls) -> list:
+        seconds = float(os.environ.get(DELAY_ENV) or 0)
+        return [cls(seconds)] if seconds > 0 else []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        time.sleep(self.seconds)

@@ -4,8 +4,13 @@ The head comes from the task's format and is always new: only the encoder carrie
 intermediate phase. An intermediate run saves the encoder alone; a target run saves the whole
 model for evaluation. Checkpoints go to their own folder, and a re-run resumes from the last
 complete one, reproducing the uninterrupted run: optimizer, scheduler, RNG and (through a
-length-grouped sampler seeded per epoch) the order of the batches are restored. SIGTERM/SIGUSR1
-save a checkpoint and stop the job (``xstilts.preemption``).
+length-grouped sampler seeded per epoch) the order of the batches are restored. The job's
+time limit, SIGTERM and SIGUSR1 save a checkpoint and stop the job (``xstilts.preemption``).
+
+:func:`fit` is the one training driver, shared with multi-task training (which supplies its own
+model, batches and sampler): arguments, resuming, signals and time limit, saving the model in
+fp32 (from the master weights under DeepSpeed), checkpoint clean-up and the training loss.
+Only the newest complete checkpoint is kept (plus the best one while selection needs it).
 
 Under ``torchrun`` or the ``deepspeed`` launcher every process runs :func:`train`; only the
 first one writes the model and manages the checkpoint folder.
@@ -29,12 +34,14 @@ log = logging.getLogger(__name__)
 def load_model(encoder: str, task, **kwargs):
     """A fresh task head on top of ``encoder`` (hub id or folder); a format module with its own
     model (``load_model``: the dual encoder) builds it."""
+    import torch
     import transformers
 
     fmt = formats.get(task.format)
     if hasattr(fmt, "load_model"):
         return fmt.load_model(encoder, task, **kwargs)
     auto = getattr(transformers, registry.AUTO_MODEL[task.format])
+    kwargs.setdefault("dtype", torch.float32)  # train from fp32 weights, whatever is stored
     return auto.from_pretrained(encoder, **formats.get(task.format).model_kwargs(task), **kwargs)
 
 
@@ -80,12 +87,14 @@ def training_arguments(
     fmt,
     micro_batch=None,
     deepspeed: str | None = None,
+    placement=None,
 ):
-    import torch
     from transformers import TrainingArguments
 
+    from xstilts import device
+
     micro, accum = _batching(hp, micro_batch)
-    cuda = torch.cuda.is_available()
+    placement = placement or device.select()
     metric = "accuracy" if fmt is not None and fmt.selection_metric else "loss"
     return TrainingArguments(
         output_dir=str(out),
@@ -104,7 +113,7 @@ def training_arguments(
         eval_steps=hp["eval_steps"],
         save_strategy="steps",
         save_steps=checkpoint_steps(hp, select),
-        save_total_limit=2,
+        save_total_limit=1,  # the newest, plus the best one while selection needs it
         load_best_model_at_end=select,
         metric_for_best_model=metric if select else None,
         greater_is_better=metric != "loss" if select else None,
@@ -112,8 +121,8 @@ def training_arguments(
         length_column_name="length",
         seed=seed,
         data_seed=seed,
-        use_cpu=not cuda,
-        bf16=cuda and torch.cuda.is_bf16_supported(),
+        use_cpu=not placement.cuda,
+        bf16=placement.bf16,
         average_tokens_across_devices=False,
         deepspeed=deepspeed,
         logging_steps=max(1, min(50, hp["eval_steps"])),
@@ -232,28 +241,120 @@ def _seeded_trainer_class():
 
 
 def _log_last_step():
-    """A callback that logs the loss at the last step too, so ``log_history`` covers every step."""
+    """A callback that logs the loss at the last step and at every checkpoint too, so that
+    ``log_history`` covers every step, also after a resume from a checkpoint (the loss of steps
+    after a checkpoint's last log would be lost when the job is killed without a final log)."""
     from transformers import TrainerCallback
 
     class LogLastStep(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step >= state.max_steps:
+            if state.global_step >= state.max_steps or control.should_save:
                 control.should_log = True
             return control
 
     return LogLastStep()
 
 
-def _full_weights(trainer):
-    """Context in which ``trainer.model`` holds its full weights (ZeRO-3 partitions them)."""
-    from contextlib import nullcontext
+def _fp32_state_dict(trainer, module) -> dict | None:
+    """``module``'s weights in fp32: under DeepSpeed from the optimizer's fp32 master weights
+    (the module itself holds bf16 copies, and under ZeRO-3 only its shard), else None (the module
+    is already fp32). Every process must call it: gathering the weights is collective."""
+    if not trainer.is_deepspeed_enabled:
+        return None
+    from deepspeed.utils import safe_get_full_fp32_param
 
-    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
-    if not trainer.is_deepspeed_enabled or plugin is None or plugin.zero_stage != 3:
-        return nullcontext()
-    import deepspeed
+    full = {id(p): safe_get_full_fp32_param(p) for p in trainer.model.parameters()}
+    params = dict(module.named_parameters(remove_duplicate=False))
+    state = {}
+    for name, value in module.state_dict(keep_vars=True).items():
+        p = params.get(name)
+        state[name] = full[id(p)] if p is not None and full.get(id(p)) is not None else value
+    return {k: v.detach().cpu() for k, v in state.items()}
 
-    return deepspeed.zero.GatheredParameters(list(trainer.model.parameters()), modifier_rank=None)
+
+def fit(
+    *,
+    args,
+    build_model,
+    trainer_class,
+    trainer_kwargs: dict,
+    checkpoint_dir: Path,
+    fingerprint: str,
+    deepspeed: str | None,
+    out_dir: Path,
+    to_save,
+    tokenizer,
+    callbacks: list = (),
+) -> tuple:
+    """Train with ``trainer_class`` (resuming this job's last checkpoint), save
+    ``to_save(trainer)`` in fp32 and the tokenizer to ``out_dir``, delete the checkpoints.
+
+    ``build_model()`` is called once the process group is up (ZeRO-3 builds the model
+    partitioned); ``to_save(trainer)`` names the module to save, and may adjust its config.
+    Returns ``(trainer, summary)``, the summary holding what every training job reports.
+    """
+    from xstilts import device
+
+    with args.main_process_first(local=False, desc="checkpoint folder"):
+        resume = resumable_checkpoint(checkpoint_dir, fingerprint)
+    if deepspeed:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            import deepspeed as ds  # ZeRO-3 builds the model partitioned (deepspeed.zero.Init),
+
+            # which reads the world size from DeepSpeed's own comm layer: attach it to the group
+            ds.init_distributed()
+    model = build_model()
+    with preemption.watch() as signals:
+        stop = preemption.PreemptionCallback(signals, preemption.Deadline.of_this_job())
+        trainer = trainer_class(
+            model=model,
+            args=args,
+            processing_class=tokenizer,
+            callbacks=[
+                stop,
+                _log_last_step(),
+                *callbacks,
+                *preemption.StepDelay.from_environment(),
+            ],
+            **trainer_kwargs,
+        )
+        log.info(
+            "training on %d process(es): micro-batch %d x accumulation %d x %d = batch %d"
+            " (%s, bf16 %s)",
+            args.world_size,
+            args.per_device_train_batch_size,
+            args.gradient_accumulation_steps,
+            args.world_size,
+            args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size,
+            device.select().device,
+            args.bf16,
+        )
+        if resume:
+            log.info("resuming from checkpoint %s (step %d)", resume, checkpoint_step(resume))
+        result = trainer.train(resume_from_checkpoint=resume)  # raises Preempted on a signal
+    # every process loads the best checkpoint at the end of train(): none may still be reading
+    # it when the main process deletes the checkpoints below
+    trainer.accelerator.wait_for_everyone()
+    module = to_save(trainer)
+    state = _fp32_state_dict(trainer, module)  # collective: every process takes part
+    if trainer.is_world_process_zero():
+        module.save_pretrained(out_dir, state_dict=state)
+        tokenizer.save_pretrained(out_dir)
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    summary = {
+        "resumed_from": resume,
+        "global_step": trainer.state.global_step,
+        "train_loss": mean_train_loss(trainer.state.log_history),
+        "world_size": args.world_size,
+        "train_batch_size": args.per_device_train_batch_size
+        * args.gradient_accumulation_steps
+        * args.world_size,
+        "train_runtime_s": result.metrics.get("train_runtime"),
+        "log_history": trainer.state.log_history,
+    }
+    return trainer, summary
 
 
 def mean_train_loss(log_history: list[dict]) -> float | None:
@@ -283,8 +384,12 @@ def train(
     fingerprint: str,
     micro_batch: int | None = None,
     deepspeed: str | None = None,
+    placement=None,
 ) -> dict:
-    """Train ``task_name`` on top of ``encoder``; save to ``out_dir``; return a summary."""
+    """Train ``task_name`` on top of ``encoder``; save to ``out_dir``; return a summary.
+
+    ``placement`` (:class:`xstilts.device.Placement`) overrides the device and precision
+    :func:`xstilts.device.select` picks."""
     import datasets
     from transformers import AutoTokenizer, EarlyStoppingCallback, set_seed
 
@@ -305,69 +410,43 @@ def train(
         cached = datasets.load_from_disk(str(select_cache))
         select_ds = cached.get(features.SELECTION)
     args = training_arguments(
-        hp, checkpoint_dir, seed, select_ds is not None, fmt, micro_batch, deepspeed
+        hp, checkpoint_dir, seed, select_ds is not None, fmt, micro_batch, deepspeed, placement
     )  # sets up the process group under torchrun / deepspeed
-    with args.main_process_first(local=False, desc="checkpoint folder"):
-        resume = resumable_checkpoint(checkpoint_dir, fingerprint)
-    if deepspeed:
-        import torch.distributed as dist
 
-        if dist.is_available() and dist.is_initialized():
-            import deepspeed as ds  # ZeRO-3 builds the model partitioned (deepspeed.zero.Init),
+    def to_save(trainer):
+        if not encoder_only:
+            return trainer.model
+        encoder = trainer.model.base_model  # carries no trace of the intermediate task's head:
+        encoder.config.num_labels = 2  # resets id2label / label2id to neutral names
+        encoder.config.problem_type = None
+        return encoder
 
-            # which reads the world size from DeepSpeed's own comm layer: attach it to the group
-            ds.init_distributed()
-    model = load_model(encoder, task)
-    with preemption.watch() as signals:
-        callbacks = [preemption.PreemptionCallback(signals), _log_last_step()]
-        if select_ds is not None:
-            callbacks.append(EarlyStoppingCallback(hp["early_stopping_patience"]))
-        trainer = _seeded_trainer_class()(
-            model=model,
-            args=args,
+    callbacks = []
+    if select_ds is not None:
+        callbacks.append(EarlyStoppingCallback(hp["early_stopping_patience"]))
+    trainer, summary = fit(
+        args=args,
+        build_model=lambda: load_model(encoder, task),
+        trainer_class=_seeded_trainer_class(),
+        trainer_kwargs=dict(
             train_dataset=train_ds,
             eval_dataset=select_ds,
-            processing_class=tokenizer,
             data_collator=fmt.collator(tokenizer),
             compute_metrics=fmt.selection_metric if select_ds is not None else None,
-            callbacks=callbacks,
-        )
-        log.info(
-            "training on %d process(es): micro-batch %d x accumulation %d x %d = batch %d",
-            args.world_size,
-            args.per_device_train_batch_size,
-            args.gradient_accumulation_steps,
-            args.world_size,
-            args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size,
-        )
-        if resume:
-            log.info("resuming from checkpoint %s (step %d)", resume, checkpoint_step(resume))
-        result = trainer.train(resume_from_checkpoint=resume)  # raises Preempted on a signal
-    # every process loads the best checkpoint at the end of train(): none may still be reading
-    # it when the main process deletes the checkpoints below
-    trainer.accelerator.wait_for_everyone()
-    with _full_weights(trainer):  # every process takes part in gathering ZeRO-3 shards
-        if trainer.is_world_process_zero():
-            to_save = trainer.model.base_model if encoder_only else trainer.model
-            if encoder_only:  # the encoder carries no trace of the intermediate task's head
-                to_save.config.num_labels = 2  # resets id2label / label2id to neutral names
-                to_save.config.problem_type = None
-            to_save.save_pretrained(out_dir)
-            tokenizer.save_pretrained(out_dir)
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        ),
+        checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
+        deepspeed=deepspeed,
+        out_dir=out_dir,
+        to_save=to_save,
+        tokenizer=tokenizer,
+        callbacks=callbacks,
+    )
     return {
-        "resumed_from": resume,
-        "global_step": trainer.state.global_step,
-        "train_loss": mean_train_loss(trainer.state.log_history),
-        "world_size": args.world_size,
-        "train_batch_size": args.per_device_train_batch_size
-        * args.gradient_accumulation_steps
-        * args.world_size,
+        **summary,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
         "train_examples": len(train_ds),
-        "encoder_commit": getattr(model.config, "_commit_hash", None),  # hub revision used
+        "encoder_commit": getattr(trainer.model.config, "_commit_hash", None),  # hub revision
         "train_tokens": int(sum(train_ds["length"])),
-        "train_runtime_s": result.metrics.get("train_runtime"),
-        "log_history": trainer.state.log_history,
     }

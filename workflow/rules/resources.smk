@@ -7,7 +7,8 @@
 #
 # Rules take these with `resources: **GPU_TRAIN_RESOURCES` (or GPU_EVAL_ / CPU_RESOURCES). The
 # names the SLURM executor plugin reads: gpu, gpu_model, cpus_per_gpu, nodes, mem_mb, runtime
-# (minutes), slurm_account, slurm_partition. Run locally, they only label the jobs.
+# (minutes), slurm_account, slurm_partition, slurm_extra. Run locally, they only label the jobs;
+# `save_margin_s` reaches the training launcher through the shell line.
 # Batch size per GPU and the ZeRO stage shape the training launch, not the allocation.
 import math
 
@@ -18,6 +19,11 @@ DEFAULT_TRAIN_RUNTIME_H = 24
 EVAL_RUNTIME_FRACTION = 0.25  # evaluation: this share of the training time, at least an hour
 DEFAULT_CPUS_PER_GPU = 8
 DEFAULT_CPU_RUNTIME_H = 2
+# A training job saves a checkpoint and exits (code 75) this long before its time limit; SLURM's
+# warning signal to the batch shell (second line of defence) comes later, closer to the limit:
+# it ends the batch shell, and so the job, whose processes then get SIGTERM (and save).
+DEFAULT_SAVE_MARGIN_MIN = 15
+DEFAULT_SIGNAL_MARGIN_MIN = 10
 
 
 def _cluster(key, default=None):
@@ -26,8 +32,11 @@ def _cluster(key, default=None):
 
 
 def _minutes(hours, attempt=1):
-    """SLURM time limit in minutes; a retried job (`retries:` in the profile) gets more."""
-    return int(math.ceil(hours * 60)) * int(attempt)
+    """SLURM time limit in minutes. A retried job (`retries:` in the profile) gets `attempt`
+    times the time, but never more than `cluster.max_runtime_h` (default: the first attempt's,
+    as partitions cap the time limit): a retry of a training job resumes from its checkpoint."""
+    cap = _cluster("max_runtime_h", hours)
+    return int(math.ceil(min(hours * int(attempt), cap) * 60))
 
 
 def _model_gpus(model):
@@ -125,6 +134,32 @@ def gpu_model(wildcards):
     return _cluster("gpu_model") if _is_gpu_job(wildcards) else None
 
 
+SIGNAL_RESOLUTION_S = 60  # SLURM may send --signal up to this much earlier than asked
+
+
+def save_margin_s(wildcards):
+    """Seconds before the time limit at which a training job saves and exits (the launcher's
+    `--save-margin-s`). It must come before SLURM's warning signal, which ends the batch shell."""
+    save = int(_cluster("save_margin_min", DEFAULT_SAVE_MARGIN_MIN) * 60)
+    signal = signal_margin_s()
+    if save < signal + SIGNAL_RESOLUTION_S:
+        raise ValueError(
+            f"config key 'cluster.save_margin_min' ({save / 60:g} min) must exceed "
+            f"'cluster.signal_margin_min' ({signal / 60:g} min) by at least "
+            f"{SIGNAL_RESOLUTION_S} s: SLURM may send the warning signal that much early"
+        )
+    return save
+
+
+def signal_margin_s():
+    return int(_cluster("signal_margin_min", DEFAULT_SIGNAL_MARGIN_MIN) * 60)
+
+
+def train_slurm_extra(wildcards):
+    """`--signal=B:USR1@<s>`: SLURM warns the batch shell before the time limit."""
+    return f"--signal=B:USR1@{signal_margin_s()}"
+
+
 _SITE = dict(slurm_account=slurm_account)
 _GPU_SITE = dict(
     _SITE,
@@ -135,7 +170,14 @@ _GPU_SITE = dict(
 )
 
 # train_intermediate, train_target
-GPU_TRAIN_RESOURCES = dict(_GPU_SITE, gpu=train_gpus, mem_mb=train_mem_mb, runtime=train_runtime)
+GPU_TRAIN_RESOURCES = dict(
+    _GPU_SITE,
+    gpu=train_gpus,
+    mem_mb=train_mem_mb,
+    runtime=train_runtime,
+    slurm_extra=train_slurm_extra,
+    save_margin_s=save_margin_s,
+)
 # evaluate, retrieve
 GPU_EVAL_RESOURCES = dict(_GPU_SITE, gpu=eval_gpus, mem_mb=eval_mem_mb, runtime=eval_runtime)
 # build_model, prepare_data, tokenize, aggregate

@@ -27,7 +27,8 @@ rule train_intermediate:
         zero_stage=zero_stage,
         micro_batch=micro_batch,
     shell:
-        "python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage} --"
+        "exec python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage}"
+        " --save-margin-s {resources.save_margin_s} --"
         " --encoder {params.model_ref:q} --task {wildcards.inter} {params.micro_batch}"
         " --train-cache {input.train} {params.select} {params.multitask} --encoder-only"
         " --hparams {params.hparams:q} --seed {wildcards.seed}"
@@ -61,7 +62,8 @@ rule train_target:
         zero_stage=zero_stage,
         micro_batch=micro_batch,
     shell:
-        "python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage} --"
+        "exec python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage}"
+        " --save-margin-s {resources.save_margin_s} --"
         " --encoder {params.encoder:q} --task {wildcards.target} {params.micro_batch}"
         " --train-cache {input.train} --select-cache {input.select}"
         " --hparams {params.hparams:q} --seed {wildcards.seed}"

@@ -53,26 +53,30 @@ def embed(
     """L2-normalised ``(len(sentences), hidden)`` float32 sentence vectors, in input order.
 
     Sentences are batched by token length (each batch padded to its own longest) and the rows
-    put back in the original order.
+    put back in the original order. The encoder runs where :func:`xstilts.device.select` says
+    (the job's GPU, bf16 autocast where supported).
     """
     import torch
+
+    from xstilts import device
 
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
     encoded = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
     order = sorted(range(len(sentences)), key=lambda i: len(encoded[i]))
-    device = next(model.parameters()).device
+    place = device.select()
+    model = place.model(model).eval()
     out = np.zeros((len(sentences), model.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
+    with torch.inference_mode(), place.autocast():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
-            mask = batch["attention_mask"].to(device)
+            batch = place.batch(dict(batch))
+            mask = batch["attention_mask"]
             hidden = model(
-                input_ids=batch["input_ids"].to(device),
-                attention_mask=mask,
-                output_hidden_states=True,
+                input_ids=batch["input_ids"], attention_mask=mask, output_hidden_states=True
             ).hidden_states[layer]
+            hidden = hidden.float()  # pool in fp32 whatever the autocast precision
             if pooling == "mean":
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
