@@ -735,6 +735,7 @@ _TASKS = (
         epochs=3,
         batch_size=16,
         learning_rate=2e-5,
+        gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev pairs")),),
         local={"loader": "xquad_r", "test": "lareqa/xquad-r/{lang}.json"},
         description="LAReQA on XQuAD-R (XTREME-R): answer sentences retrieved from all "
         "11 languages' pooled candidates by a dual encoder trained on SQuAD v1.1 (mAP@20)",
