@@ -153,9 +153,28 @@ def target_hparams(wildcards):
     return as_json(STUDY.hparams("target", wildcards.target))
 
 
-def target_model(path):
-    """Fine-tuned target models are temporary unless the config keeps them."""
-    return directory(path) if STUDY.config["keep_target_models"] else temp(directory(path))
+# The fine-tuning job's outputs: predictions per language (with their manifest), and the model
+# only when the config keeps it (otherwise it never leaves the job).
+FINETUNE_OUTPUTS = {"predictions": directory(layout.PREDICTIONS)}
+if STUDY.config["keep_target_models"]:
+    FINETUNE_OUTPUTS["model"] = directory(layout.TARGET_MODEL)
+
+
+def target_model_option(wildcards):
+    if not STUDY.config["keep_target_models"]:
+        return ""
+    return f"--out {layout.TARGET_MODEL.format(**wildcards)}"
+
+
+def scorer_code(wildcards):
+    """sha256 of the code that scores a target's predictions: a changed metric re-runs
+    ``score`` (its params change), never the fine-tuning."""
+    import hashlib
+
+    src = Path(workflow.basedir) / "src" / "xstilts"
+    fmt = registry.get(wildcards.target).format
+    files = [src / "score.py", src / "formats" / f"{fmt}.py", *sorted(src.glob("metrics/*.py"))]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
 def model_metrics(wildcards):
