@@ -14,6 +14,7 @@ rule score:
         "benchmarks/score/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=TRAINED_TARGETS,
+    localrule: True
     conda:
         SOFTWARE_ENV
     resources:
