@@ -120,8 +120,17 @@ def multitask_spec(wildcards):
     return f"--multitask {shlex.quote(as_json(STUDY.multitask_spec(wildcards.inter)))}"
 
 
+RUNTIME_KEYS = ("dataloader_workers", "torch_compile")  # per-model, read by training_arguments
+
+
+def _with_runtime(hp, wildcards):
+    """The task's hyper-parameters and the model's run-time settings, for the training job."""
+    model = STUDY.model(wildcards.model)
+    return as_json({**hp, **{k: model[k] for k in RUNTIME_KEYS if model.get(k)}})
+
+
 def intermediate_hparams(wildcards):
-    return as_json(STUDY.hparams("intermediate", wildcards.inter))
+    return _with_runtime(STUDY.hparams("intermediate", wildcards.inter), wildcards)
 
 
 def target_train_cache(wildcards):
@@ -150,7 +159,7 @@ def target_data(wildcards):
 
 
 def target_hparams(wildcards):
-    return as_json(STUDY.hparams("target", wildcards.target))
+    return _with_runtime(STUDY.hparams("target", wildcards.target), wildcards)
 
 
 # The fine-tuning job's outputs: predictions per language (with their manifest), and the model
