@@ -227,3 +227,15 @@ def test_full_grid_plans_one_intermediate_job_per_task_and_seed(tmp_path):
     assert counts["finetune"] == len(full["intermediate"]) * n_trained_targets * len(full["seeds"])
     assert counts["score"] == counts["finetune"] and "evaluate" not in counts
     assert "build_model" not in counts  # hub models are loaded, not built
+
+
+def test_the_launcher_counts_gpus_from_the_environment(monkeypatch):
+    from xstilts import launch
+
+    for visible, n in (("0,1", 2), ("", 0), ("3", 1), ("0,-1,2", 1), ("GPU-5f2a,GPU-77c1", 2)):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+        assert launch.visible_gpus() == n, visible
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    assert launch.argv(0, 2, ["--task", "xnli"]) == ["xstilts", "train", "--task", "xnli"]
+    cmd = launch.argv(2, 0, ["--task", "xnli"], command="finetune")
+    assert cmd[:3] == ["torchrun", "--standalone", "--nproc_per_node=2"] and "finetune" in cmd
