@@ -189,7 +189,5 @@ def test_verify_reports_untracked_missing_and_stale(copy, capsys):
     assert f"UNTRACKED {RUN}/.metrics.tmp99.json (leftover temporary file)" in lines
     missing = f"MISSING {RUN}/predictions/test.de.jsonl (manifest: {RUN}/predictions/manifest.json)"
     assert missing in lines
-    assert (
-        f"STALE-INPUT manifest {RUN}/manifest.json input resources/data/xnli (its manifest changed)"
-        in lines
-    )
+    stale = "input resources/data/xnli (its manifest changed)"
+    assert f"STALE-INPUT manifest {RUN}/predictions/manifest.json {stale}" in lines
