@@ -90,7 +90,7 @@ FULL = Sizes(
 )
 QUICK = dataclasses.replace(
     FULL,
-    repeats=2,
+    repeats=1,
     vocab=2000,
     train_steps=3,
     train_batch=16,
@@ -98,6 +98,7 @@ QUICK = dataclasses.replace(
     qa_per_lang=6,
     tagging_per_lang=4,
     eval_batch=16,
+    retrieval_rows=2_000,
     retrieval_dim=256,
 )
 
