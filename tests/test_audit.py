@@ -77,7 +77,7 @@ def test_explain_prints_the_whole_chain(study, capsys):
         capsys,
     )
     assert code == 0
-    for rule in ("aggregate", "evaluate", "train_target", "train_intermediate", "tokenize"):
+    for rule in ("aggregate", "score", "finetune", "train_intermediate", "tokenize"):
         assert f"{rule} [" in out
     assert "prepare_data [" in out and "build_model [" in out
     with open(study / "results/tiny/transfer_matrix.csv") as f:
@@ -104,7 +104,7 @@ def test_explain_json_and_language_value(study, capsys):
     chain = result["chain"]
     assert [n["depth"] for n in chain][:4] == [0, 1, 2, 3]
     rules = [n["record"]["rule"] for n in chain if "record" in n]
-    assert rules[:4] == ["aggregate", "evaluate", "train_target", "train_intermediate"]
+    assert rules[:4] == ["aggregate", "score", "finetune", "train_intermediate"]
     assert {"tokenize", "prepare_data", "build_model"} <= set(rules)
     (row,) = [
         r
@@ -187,21 +187,7 @@ def test_verify_reports_untracked_missing_and_stale(copy, capsys):
     lines = out.splitlines()
     assert "UNTRACKED results/tiny/notes.txt" in lines
     assert f"UNTRACKED {RUN}/.metrics.tmp99.json (leftover temporary file)" in lines
-    assert f"MISSING {RUN}/predictions/test.de.jsonl (manifest: {RUN}/manifest.json)" in lines
-    assert (
-        f"STALE-INPUT manifest {RUN}/manifest.json input resources/data/xnli (its manifest changed)"
-        in lines
-    )
-
-
-def test_a_deleted_temporary_target_model_is_expected(copy, capsys):
-    shutil.rmtree(copy / RUN / "model")  # what temp() does when keep_target_models is false
-    code, out, _ = cli(["verify", str(copy / "results")], capsys)
-    assert code == 0, out
-    code, out, _ = cli(
-        ["explain", str(copy / "results/tiny"), "--row", "mnli", "--col", "xnli"], capsys
-    )
-    assert code == 0
-    # the evaluation's manifest carries the deleted model's training record: the chain goes on
-    assert "copied into the consumer's manifest" in out
-    assert "train_target [" in out and "train_intermediate [" in out
+    missing = f"MISSING {RUN}/predictions/test.de.jsonl (manifest: {RUN}/predictions/manifest.json)"
+    assert missing in lines
+    stale = "input resources/data/xnli (its manifest changed)"
+    assert f"STALE-INPUT manifest {RUN}/predictions/manifest.json {stale}" in lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -59,7 +60,7 @@ def test_gpu_hours_scale_linearly_with_seeds():
     three = estimate.estimate(study([1, 2, 3]), a, "A100")
     assert one.total_gpu_hours > 0
     assert three.total_gpu_hours == pytest.approx(3 * one.total_gpu_hours)
-    assert three.jobs["train_target"] == 3 * one.jobs["train_target"]
+    assert three.jobs["finetune"] == 3 * one.jobs["finetune"] == 3 * one.jobs["score"]
     assert three.jobs["prepare_data"] == one.jobs["prepare_data"]
 
 
@@ -79,8 +80,8 @@ def total(report: str) -> float:
 def test_report_prints_assumptions_and_table(capsys):
     out = run_cli(["estimate", "--configfile", str(PAPER), "--gpu-type", "H100"], capsys)
     for text in (
-        "H100 989 TFLOP/s peak x 40% MFU",
-        "xlmr-large 560.0M",
+        "H100 989 TFLOP/s peak x MFU classification 8%, tagging 6%, span_qa 25%",
+        "xlmr-large 560.0M (303.0M non-embedding)",
         "mnli 392,702",
         "squad_v1 87,599",
         "classification 50",
@@ -91,7 +92,8 @@ def test_report_prints_assumptions_and_table(capsys):
     grid = study().grid
     n_inter, n_seeds = len(grid["intermediate"]), len(grid["seeds"])
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:1].islower()}
-    assert int(rows["train_target"][0]) == n_inter * 7 * n_seeds  # 7 fine-tuned targets
+    assert int(rows["finetune"][0]) == n_inter * 7 * n_seeds  # 7 fine-tuned targets
+    assert rows["score"][1] == "cpu" and "evaluate" not in rows
     assert int(rows["retrieve"][0]) == n_inter * 2 * n_seeds  # bucc, tatoeba
     assert rows["tokenize"][1] == "cpu" and float(rows["train_intermediate"][1]) > 0
     assert total(out) > 0
@@ -101,9 +103,9 @@ def test_report_prints_assumptions_and_table(capsys):
 def test_overriding_assumptions_changes_the_estimate(tmp_path, capsys):
     base = total(run_cli(["estimate", "--configfile", str(PAPER)], capsys))
     slow = tmp_path / "slow.yaml"
-    slow.write_text(yaml.safe_dump({"mfu": 0.2, "mean_tokens": {"classification": 100}}))
+    slow.write_text(yaml.safe_dump({"mfu": 0.02, "mean_tokens": {"classification": 100}}))
     out = run_cli(["estimate", "--configfile", str(PAPER), "--assumptions", str(slow)], capsys)
-    assert "40% MFU" not in out and "20% MFU" in out and "classification 100" in out
+    assert "classification 8%" not in out and "2% MFU" in out and "classification 100" in out
     assert total(out) > 2 * base
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text("mfuu: 0.3\n")
@@ -126,8 +128,9 @@ def test_model_size_from_architecture_and_hub_id():
     demo = study(path=REPO / "config" / "demo.yaml")
     cost = estimate.CostModel(demo, estimate.load_assumptions(None), "A100")
     assert cost.params("tiny-xlmr") == 12 * 4 * 64**2 + 4000 * 64
+    assert cost.flop_params("tiny-xlmr") == 12 * 4 * 64**2  # the embedding table is a lookup
     paper = estimate.CostModel(study(), estimate.load_assumptions(None), "V100")
-    assert paper.params("xlmr-large") == 560e6
+    assert paper.params("xlmr-large") == 560e6 and paper.flop_params("xlmr-large") == 303e6
     with pytest.raises(ValueError, match="unknown GPU type 'TPU'"):
         estimate.CostModel(study(), estimate.load_assumptions(None), "TPU")
 
@@ -140,3 +143,30 @@ def test_training_tokens_follow_epochs_or_max_steps():
     raw["hparams"] = {"intermediate": {"max_steps": 1000}}
     capped = estimate.CostModel(config.Study(config.validate(raw)), cost.a, "A100")
     assert capped.train_tokens(mnli) == 1000 * 32 * 50
+
+
+def test_flops_count_non_embedding_parameters_at_the_formats_mfu():
+    a = estimate.load_assumptions(None)
+    cost = estimate.CostModel(study(), a, "A100")
+    mnli = estimate.Planned("train_intermediate", "xlmr-large", (("mnli", "intermediate", "mnli"),))
+    tokens = 392_702 * 50 * 3
+    seconds = 6 * 303e6 * tokens * 1.1 / (312e12 * a["mfu"]["classification"])
+    assert cost.gpu_hours(mnli) == pytest.approx(seconds / 3600)
+    squad = estimate.Planned("finetune", "xlmr-large", (("squad_v1", "target", "xquad"),), "xquad")
+    hp = study().hparams("target", "xquad")
+    train = 6 * 303e6 * 87_599 * hp["epochs"] * 200 * 1.1
+    predict = 2 * 303e6 * cost.eval_tokens("xquad")
+    assert cost.gpu_hours(squad) == pytest.approx((train + predict) / (312e12 * 0.25) / 3600)
+
+
+def test_measured_mfu_replaces_the_assumed(tmp_path, capsys, monkeypatch):
+    base = total(run_cli(["estimate", "--configfile", str(PAPER), "--gpu-type", "H200"], capsys))
+    measured = tmp_path / "gpu-check.json"
+    measured.write_text(json.dumps({"gpu_type": "NVIDIA H200", "mfu": {"classification": 0.04}}))
+    monkeypatch.chdir(tmp_path)  # found where make gpu-check writes it, without --measured
+    out = run_cli(["estimate", "--configfile", str(PAPER)], capsys)
+    assert "on H200" in out and "classification 4%, tagging 6%" in out
+    assert f"(measured: {estimate.MEASURED})" in out and total(out) > base
+    measured.write_text(json.dumps({"tokens_per_s": 1}))
+    with pytest.raises(SystemExit, match="expected 'mfu'"):
+        run_cli(["estimate", "--configfile", str(PAPER), "--measured", str(measured)], capsys)

@@ -26,7 +26,7 @@ PROFILE = REPO / "profiles" / "slurm"
 CI_DIR = REPO / ".ci"
 SLURMCTLD_LOG = Path("/var/log/slurm/slurmctld.log")
 E2E_TIMEOUT_S = 480  # the run takes about 3 minutes on 2 cores
-GPU_RULES = ("train_intermediate", "train_target", "evaluate", "retrieve")
+GPU_RULES = ("train_intermediate", "finetune", "retrieve")
 CPU_RULES = ("prepare_data", "tokenize", "aggregate", "report_tables")
 
 
@@ -101,7 +101,7 @@ def test_paper_training_jobs_request_the_per_model_table(paper_plan):
     # every value a GPU job needs is in the table, not left to a default
     assert {"gpus", "batch_size_per_gpu", "zero_stage", "runtime_h", "mem_gb"} <= set(model)
     cpus_per_gpu = (config.get("cluster") or {}).get("cpus_per_gpu") or 8
-    for rule in ("train_intermediate", "train_target"):
+    for rule in ("train_intermediate", "finetune"):
         assert plan[rule], rule
         for res in plan[rule]:
             assert res["gpu"] == model["gpus"] >= 1, (rule, res)
@@ -115,7 +115,7 @@ def test_paper_training_jobs_request_the_per_model_table(paper_plan):
             assert res["slurm_extra"] == f"--signal=B:USR1@{signal_s}", (rule, res)
             assert res["save_margin_s"] == int((cluster.get("save_margin_min") or 15) * 60)
             assert res["save_margin_s"] > signal_s
-    for rule in ("evaluate", "retrieve"):
+    for rule in ("retrieve",):
         for res in plan[rule]:
             assert res["gpu"] == 1 and res["nodes"] == 1, (rule, res)
             assert res["mem_mb"] == math.ceil(model["mem_gb"] * 1024 / model["gpus"])
@@ -172,11 +172,11 @@ def test_cpu_only_model_requests_no_gpu(tmp_path):
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     plan = job_resources(run.stdout + run.stderr)
-    for rule in ("train_intermediate", "train_target", "evaluate"):
+    for rule in ("train_intermediate", "finetune"):
         for res in plan[rule]:
             assert res["gpu"] == 0 and "cpus_per_gpu" not in res and "nodes" not in res
             assert res["slurm_partition"] == "cpu" and res["mem_mb"] == 3 * 1024
-    for res in plan["train_target"]:
+    for res in plan["finetune"]:
         assert res["runtime"] == 30
     for rule in CPU_RULES:
         for res in plan[rule]:
@@ -299,11 +299,11 @@ def test_slurm_study_results(slurm_study):
     for inter in ("none", "mnli"):
         metrics = json.loads((results / inter / "xnli" / "seed1" / "metrics.json").read_text())
         assert metrics
-    # every job but `all` was a SLURM job
+    # every job but `all` and the light `score` (a local rule) was a SLURM job
     assert sorted(submitted.values()) == sorted(
         ["build_model", "aggregate", "report_tables", "analyse_volume", "train_intermediate"]
         + ["prepare_data", "tokenize"] * 2
-        + ["train_target", "evaluate"] * 2
+        + ["finetune"] * 2
     )
 
 
@@ -315,12 +315,15 @@ def test_every_manifest_names_its_slurm_job(slurm_study):
     assert len(manifests) >= 6
     for path in manifests:
         m = json.loads(path.read_text())
+        if m["rule"] == "score":  # a local rule: runs where Snakemake runs
+            continue
         assert m["slurm"] and m["slurm"]["partition"] == "debug", path
         assert submitted.get(int(m["slurm"]["job_id"])) == m["rule"], (path, m["slurm"])
         rules.add(m["rule"])
-    assert {"train_intermediate", "train_target", "evaluate", "aggregate"} <= rules
-    # distinct jobs made distinct results
-    ids = [json.loads(p.read_text())["slurm"]["job_id"] for p in manifests]
+    assert {"train_intermediate", "finetune", "aggregate"} <= rules
+    # distinct jobs made distinct results (a kept model's manifest is its fine-tuning job's)
+    records = {m["run_id"]: m for m in map(json.loads, (p.read_text() for p in manifests))}
+    ids = [m["slurm"]["job_id"] for m in records.values() if m["rule"] != "score"]
     assert len(set(ids)) == len(ids)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,21 +18,25 @@ from conftest import REPO, tiny_study_config
 from xstilts import provenance, registry
 
 
-def snakemake(workdir, *args, timeout=900):
+def snakemake(workdir, *args, timeout=900, repo=REPO):
+    """Run Snakemake on ``repo``'s workflow; its jobs import the package from ``repo/src``."""
+    # every job's log records what it imported (python -X importtime writes to stderr)
+    env = {**os.environ, "PYTHONPATH": str(repo / "src"), "PYTHONPROFILEIMPORTTIME": "1"}
     run = subprocess.run(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args],
+        ["snakemake", "-s", str(repo / "Snakefile"), "--cores", "2", *args],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout + run.stderr
 
 
-def planned(workdir, configfile) -> dict[str, int]:
+def planned(workdir, configfile, repo=REPO) -> dict[str, int]:
     """Job counts per rule of a dry run."""
-    out = snakemake(workdir, "-n", "--configfile", configfile)
+    out = snakemake(workdir, "-n", "--configfile", configfile, repo=repo)
     table = out.split("Job stats:")[1] if "Job stats:" in out else ""
     return {
         m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
@@ -39,10 +45,21 @@ def planned(workdir, configfile) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
+    """The tiny study, run from a copy of the workflow and package (a test edits a metric)."""
     workdir = tmp_path_factory.mktemp("study")
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(tiny_study_config()))
-    snakemake(workdir, "--configfile", "tiny.yaml")
+    repo = workdir / "repo"
+    repo.mkdir()
+    shutil.copy(REPO / "Snakefile", repo / "Snakefile")
+    for folder in ("workflow", "config", "src/xstilts"):
+        shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    config = tiny_study_config(keep_target_models=False)
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--configfile", "tiny.yaml", repo=repo)
     return workdir
+
+
+def run(study, *args):
+    return snakemake(study, "--configfile", "tiny.yaml", *args, repo=study / "repo")
 
 
 def test_outputs_and_provenance(study):
@@ -62,7 +79,7 @@ def test_outputs_and_provenance(study):
                 results / cell["intermediate"] / cell["target"] / "seed1" / "manifest.json"
             ).read_text()
         )
-        assert manifest["run_id"] == run_id and manifest["rule"] == "evaluate"
+        assert manifest["run_id"] == run_id and manifest["rule"] == "score"
         assert manifest["wildcards"] == {
             "model": "tiny",
             "inter": cell["intermediate"],
@@ -76,11 +93,11 @@ def test_outputs_and_provenance(study):
     for target in ("xnli", "udpos"):
         langs = {r["lang"] for r in rows if r["target"] == target and r["split"] == "test"}
         assert langs == set(registry.get(target).languages)
-    # the chain continues: metrics -> target model -> intermediate encoder -> caches -> data
+    # the chain continues: metrics -> predictions (fine-tuning job) -> intermediate encoder
     m = json.loads((results / "mnli" / "xnli" / "seed1" / "manifest.json").read_text())
-    model_manifest = provenance.read_manifest(study / m["inputs"][0]["path"])
-    assert model_manifest["rule"] == "train_target"
-    encoder = [i for i in model_manifest["inputs"] if "intermediate" in i["path"]]
+    finetune = provenance.read_manifest(study / m["inputs"][0]["path"])
+    assert finetune["rule"] == "finetune" and finetune["summary"]["global_step"] == 4
+    encoder = [i for i in finetune["inputs"] if "intermediate" in i["path"]]
     assert encoder and provenance.read_manifest(study / encoder[0]["path"])["rule"] == (
         "train_intermediate"
     )
@@ -88,27 +105,119 @@ def test_outputs_and_provenance(study):
     assert not list(study.rglob(".*.tmp*"))
 
 
+def test_scores_from_saved_predictions_equal_the_jobs_own(study):
+    """``score`` reads only the prediction files, and gets what the fine-tuning job scored from
+    its logits; the job leaves no model behind (keep_target_models is false)."""
+    runs = list((study / "results/tiny").glob("*/*/seed1/predictions"))
+    assert len(runs) == 4
+    for predictions in runs:
+        scored = provenance.read_manifest(predictions)["summary"]["scored_in_job"]
+        metrics = json.loads((predictions.parent / "metrics.json").read_text())
+        assert metrics["results"] == scored and scored["test"]
+        assert not (predictions.parent / "model").exists()
+    assert not [p for p in (study / "results").rglob("*") if p.name.startswith(".model-")]
+
+
+HEAVY = {"torch", "transformers"}
+
+
+def imported(text: str) -> set[str]:
+    """Top-level packages named in ``python -X importtime`` output."""
+    lines = (line for line in text.splitlines() if line.startswith("import time:"))
+    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines}
+
+
+def test_light_jobs_import_neither_torch_nor_transformers(study):
+    for rule in ("prepare_data", "score", "aggregate", "report_tables"):
+        logs = list((study / "logs" / rule).rglob("*.log"))
+        assert logs, rule
+        for log in logs:
+            assert not HEAVY & imported(log.read_text()), log
+    # the measurement sees heavy imports where there are some
+    finetune = next((study / "logs" / "finetune").rglob("*.log")).read_text()
+    assert HEAVY <= imported(finetune)
+    # the launcher (no GPU, or none visible) and the tools people run by hand
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    for command in (
+        ["-m", "xstilts.launch", "--gpus", "0", "--dry-run", "--", "--task", "xnli"],
+        ["-m", "xstilts.launch", "--gpus", "2", "--dry-run", "--", "--task", "xnli"],
+        ["-m", "xstilts", "check-config", "tiny.yaml"],
+        ["-m", "xstilts", "estimate", "--configfile", str(REPO / "config/config.yaml")],
+        [
+            "-m",
+            "xstilts",
+            "explain",
+            "results/tiny/transfer_matrix.csv",
+            "--row",
+            "mnli",
+            "--col",
+            "xnli",
+        ],
+        ["-m", "xstilts", "verify", "results"],
+    ):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", *command],
+            cwd=study,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert not HEAVY & imported(out.stderr), command
+
+
 def test_nothing_to_do_then_exact_reruns(study):
-    assert planned(study, "tiny.yaml") == {}
+    repo = study / "repo"
+    assert planned(study, "tiny.yaml", repo) == {}
     (study / "results/tiny/none/udpos/seed1/metrics.json").unlink()
-    assert planned(study, "tiny.yaml") == {
-        "evaluate": 1,
+    assert planned(study, "tiny.yaml", repo) == {
+        "score": 1,
         "aggregate": 1,
         "report_tables": 1,
         "analyse_volume": 1,
         "all": 1,
     }
-    snakemake(study, "--configfile", "tiny.yaml")
+    run(study)
     shutil.rmtree(study / "results/tiny/intermediate/mnli/seed1/encoder")
-    assert planned(study, "tiny.yaml") == {
+    assert planned(study, "tiny.yaml", repo) == {
         "train_intermediate": 1,
-        "train_target": 2,
-        "evaluate": 2,
+        "finetune": 2,
+        "score": 2,
         "aggregate": 1,
         "report_tables": 1,
         "analyse_volume": 1,
         "all": 1,
     }
+    run(study)
+
+
+def test_a_changed_metric_rescores_every_cell_without_retraining(study):
+    metric = study / "repo/src/xstilts/metrics/classification.py"
+    text = metric.read_text()
+    assert "return 100.0 * correct / len(references)" in text
+    cell = study / "results/tiny/mnli/xnli/seed1"
+    before = json.loads((cell / "metrics.json").read_text())["results"]["test"]
+    finetuned = provenance.read_manifest(cell / "predictions")["run_id"]
+    metric.write_text(text.replace("return 100.0 * correct", "return 1000.0 * correct"))
+    # every cell's scorer code changed (metrics/ is shared); nothing is retrained
+    assert planned(study, "tiny.yaml", study / "repo") == {
+        "score": 4,
+        "aggregate": 1,
+        "report_tables": 1,
+        "all": 1,
+    }
+    run(study)
+    after = json.loads((cell / "metrics.json").read_text())["results"]["test"]
+    assert after.keys() == before.keys()
+    for lang in before:
+        assert after[lang]["accuracy"] == pytest.approx(10 * before[lang]["accuracy"])
+    assert provenance.read_manifest(cell / "predictions")["run_id"] == finetuned
+
+
+def test_kept_target_models_are_outputs_of_the_fine_tuning_job(tmp_path):
+    (tmp_path / "keep.yaml").write_text(yaml.safe_dump(tiny_study_config()))
+    out = snakemake(tmp_path, "-n", "-p", "--configfile", "keep.yaml")
+    assert "--out results/tiny/mnli/xnli/seed1/model" in out
 
 
 def test_full_grid_plans_one_intermediate_job_per_task_and_seed(tmp_path):
@@ -117,7 +226,18 @@ def test_full_grid_plans_one_intermediate_job_per_task_and_seed(tmp_path):
     trained = [i for i in full["intermediate"] if i != "none"]
     assert counts["train_intermediate"] == len(trained) * len(full["seeds"])
     n_trained_targets = sum(registry.trains(t) for t in full["targets"])
-    assert counts["train_target"] == len(full["intermediate"]) * n_trained_targets * len(
-        full["seeds"]
-    )
+    assert counts["finetune"] == len(full["intermediate"]) * n_trained_targets * len(full["seeds"])
+    assert counts["score"] == counts["finetune"] and "evaluate" not in counts
     assert "build_model" not in counts  # hub models are loaded, not built
+
+
+def test_the_launcher_counts_gpus_from_the_environment(monkeypatch):
+    from xstilts import launch
+
+    for visible, n in (("0,1", 2), ("", 0), ("3", 1), ("0,-1,2", 1), ("GPU-5f2a,GPU-77c1", 2)):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+        assert launch.visible_gpus() == n, visible
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    assert launch.argv(0, 2, ["--task", "xnli"]) == ["xstilts", "train", "--task", "xnli"]
+    cmd = launch.argv(2, 0, ["--task", "xnli"], command="finetune")
+    assert cmd[:3] == ["torchrun", "--standalone", "--nproc_per_node=2"] and "finetune" in cmd

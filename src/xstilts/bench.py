@@ -1,19 +1,23 @@
-"""``xstilts bench``: the project's speed choices against the plain way, reported as ratios.
+"""``xstilts bench``: the project's speed choices against what the peers do by default.
 
-Four measurements on the local CPU, each printed as it runs and summarised in one table (also
-written to ``benchmarks/bench.json``):
+Every comparison interleaves the two ways (A, B, A, B, ...) over ``repeats`` repetitions, so
+drift of the machine touches both alike, and prints min/median/max of each; the ratio is of the
+medians. Beside each ratio stands its padded-token limit: the padded tokens the plain way
+computes over those the project's way computes (the speed-up if time were proportional to
+tokens). Measurements, on the local CPU, summarised in one table (also ``benchmarks/bench.json``):
 
 1. target training with ``transformers.Trainer``: dynamic padding + length-grouped batches vs
-   every example padded to ``max_length`` + random batches (tokens/s of real, non-pad tokens);
-2. per-job fixed overhead: start-up of the ``xstilts`` CLI vs a bare ``import torch,
-   transformers``, and a full no-op job (imports + model load);
-3. evaluation: length-sorted, dynamically padded prediction vs unsorted, padded to
-   ``max_length`` (span QA and tagging, examples/s);
-4. nearest-neighbour retrieval: faiss ``IndexFlatIP`` vs a numpy matrix product + argpartition.
+   run_glue's default (every pair padded to 128, random batches) and jiant's (256);
+2. evaluation: length-sorted, dynamically padded prediction vs run_ner's default for tagging
+   (dynamic padding, unsorted) and run_qa's for span QA (unsorted, padded to 384);
+3. nearest-neighbour retrieval: faiss ``IndexFlatIP`` vs a numpy matrix product + argpartition;
+4. a real job's fixed cost (imports, model, tokenizer and data load of a fine-tuning job) beside
+   a bare ``import torch, transformers``, and the share of the demo's job-seconds that fixed
+   costs take, from Snakemake's ``benchmarks/*/*.tsv`` when a demo has run here.
 
 The model is a small randomly initialised XLM-R with a tokenizer trained on the benchmark's own
-texts. Real data slices are used where ``shared/data`` holds them, synthetic data otherwise. A
-ratio above 1 means the project's way is faster.
+texts: real slices of ``shared/data`` (realistic lengths), synthetic data where they are
+missing. A ratio above 1 means the project's way is faster.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ NOISY = 0.1  # share of the CPUs used by other processes above which timings are
 class Sizes:
     """How much work each measurement does (full run or ``--quick``).
 
-    ``repeats``: timed runs per way, the fastest counts (other processes only ever slow a run).
+    ``repeats``: interleaved timed runs per way (after a warm-up).
     """
 
     repeats: int
@@ -72,7 +76,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    repeats=2,
+    repeats=3,
     vocab=8000,
     train_steps=32,
     train_batch=32,
@@ -94,25 +98,74 @@ QUICK = dataclasses.replace(
     qa_per_lang=6,
     tagging_per_lang=4,
     eval_batch=16,
+    retrieval_rows=2_000,
     retrieval_dim=256,
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One line of the summary table: a throughput, or seconds when ``lower_is_better``."""
+    """One line of the summary table: min/median/max of a throughput (or of seconds when
+    ``lower_is_better``) for each way, and the padded-token limit of the ratio."""
 
     measurement: str
-    project: float
-    plain: float | None = None
+    project: tuple[float, float, float]
+    plain: tuple[float, float, float] | None = None
     lower_is_better: bool = False
+    limit: float | None = None
 
     @property
     def ratio(self) -> float | None:
-        """How many times faster the project's way is (None without a plain way)."""
+        """How many times faster the project's way is, from the medians (None without a plain
+        way)."""
         if self.plain is None:
             return None
-        return self.plain / self.project if self.lower_is_better else self.project / self.plain
+        a, b = self.project[1], self.plain[1]
+        return b / a if self.lower_is_better else a / b
+
+
+def spread(values) -> tuple[float, float, float]:
+    values = list(values)
+    return min(values), statistics.median(values), max(values)
+
+
+def interleaved(ways: list, repeats: int, warm_up: bool = True) -> list[list[float]]:
+    """Seconds of each of ``ways`` (callables) in ``repeats`` rounds, each round running every way
+    once in turn (after one warm-up call of each, unless the caller warmed them up). A way that
+    returns a float reports its own seconds (of the part worth timing)."""
+    for way in ways if warm_up else ():
+        way()
+    times: list[list[float]] = [[] for _ in ways]
+    for _ in range(repeats):
+        for i, way in enumerate(ways):
+            start = time.perf_counter()
+            result = way()
+            elapsed = time.perf_counter() - start
+            times[i].append(result if isinstance(result, float) else elapsed)
+    return times
+
+
+class CountingCollator:
+    """A collator that counts the (padded) tokens of the batches it builds."""
+
+    def __init__(self, collator):
+        self.collator, self.tokens = collator, 0
+
+    def __call__(self, features):
+        batch = self.collator(features)
+        self.tokens += int(batch["input_ids"].numel())
+        return batch
+
+
+def padded_tokens(collator, feats, batch: int, order=None) -> int:
+    """Padded tokens ``collator`` builds for ``feats`` in batches of ``batch`` (in ``order``)."""
+    counting = CountingCollator(collator)
+    columns = [c for c in feats.column_names if c in ("input_ids", "attention_mask")]
+    order = list(range(len(feats))) if order is None else list(order)
+    for first in range(0, len(order), batch):
+        rows = feats.select_columns(columns)[order[first : first + batch]]
+        counting([dict(zip(rows, v, strict=True)) for v in zip(*rows.values(), strict=True)])
+    return counting.tokens
 
 
 # --- data and model ---
@@ -189,8 +242,18 @@ def _padding_collator(fmt, tokenizer, max_length: int):
 def _train_seconds(
     model_dir: Path, task, feats, collator, strategy: str, steps: int, batch: int
 ) -> float:
-    """Wall time of ``steps`` optimizer steps of a fresh model with ``transformers.Trainer``."""
-    from transformers import PrinterCallback, Trainer, set_seed
+    """Seconds of ``steps`` optimizer steps of a fresh model with ``transformers.Trainer``, from
+    the training loop's start to its end (the Trainer's and model's set-up excluded)."""
+    from transformers import PrinterCallback, Trainer, TrainerCallback, set_seed
+
+    marks: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_train_begin(self, *args, **kwargs):
+            marks.append(time.perf_counter())
+
+        def on_train_end(self, *args, **kwargs):
+            marks.append(time.perf_counter())
 
     from xstilts import train
 
@@ -206,135 +269,113 @@ def _train_seconds(
             args=args,
             train_dataset=feats,
             data_collator=collator,
+            callbacks=[Clock()],
         )
         trainer.remove_callback(PrinterCallback)
-        start = time.perf_counter()
         trainer.train()
-        return time.perf_counter() - start
-
-
-def _timed_training(model_dir, task, feats, collator, strategy, sizes) -> float:
-    """Fewest seconds of one epoch over ``feats`` in ``sizes.repeats`` runs, after one step."""
-    _train_seconds(model_dir, task, feats, collator, strategy, 1, sizes.train_batch)
-    return min(
-        _train_seconds(
-            model_dir, task, feats, collator, strategy, sizes.train_steps, sizes.train_batch
-        )
-        for _ in range(sizes.repeats)
-    )
+        return marks[1] - marks[0]
 
 
 def bench_training(model_dir: Path, tokenizer, rows: list[dict], sizes: Sizes) -> list[Row]:
-    """Tokens/s of the project's batching against padding to each of ``sizes.plain_lengths``."""
+    """Real tokens/s of the project's batching against padding to each of ``sizes.plain_lengths``
+    with random batches (run_glue: 128, jiant: 256), interleaved."""
     task = registry.get("xnli")
     fmt = formats.get(task.format)
     sample = random.Random(0).sample(rows, sizes.train_steps * sizes.train_batch)
     sample = [{**r, "label": task.labels.index(r["label"])} for r in sample]
+    feats = _features(sample, tokenizer, task, task.max_length, train=True)
+    real = sum(feats["length"])
     print(
         f"  {len(sample)} pairs = {sizes.train_steps} steps x batch {sizes.train_batch}, "
-        "one epoch each way"
+        f"mean length {real / len(sample):.1f} tokens; one epoch per run"
     )
-    feats = _features(sample, tokenizer, task, task.max_length, train=True)
-    seconds = _timed_training(
-        model_dir, task, feats, fmt.collator(tokenizer), "group_by_length", sizes
-    )
-    project = sum(feats["length"]) / seconds
-    print(
-        f"  project (dynamic padding, group_by_length, max {task.max_length}): "
-        f"{seconds:.2f} s, {project:,.0f} tokens/s"
-    )
-    out = []
+    ways = [(feats, CountingCollator(fmt.collator(tokenizer)), "group_by_length")]
     for length in sizes.plain_lengths:
         plain_feats = _features(sample, tokenizer, task, length, train=True)
-        collator = _padding_collator(fmt, tokenizer, length)
-        seconds = _timed_training(model_dir, task, plain_feats, collator, "random", sizes)
-        plain = sum(plain_feats["length"]) / seconds
-        print(f"  plain (padded to {length}, random): {seconds:.2f} s, {plain:,.0f} tokens/s")
-        out.append(Row(f"train XNLI tokens/s, plain pads to {length}", project, plain))
+        collator = CountingCollator(_padding_collator(fmt, tokenizer, length))
+        ways.append((plain_feats, collator, "random"))
+
+    def run(feats, collator, strategy, steps=sizes.train_steps):
+        return lambda: _train_seconds(
+            model_dir, task, feats, collator, strategy, steps, sizes.train_batch
+        )
+
+    for way in ways:  # warm-up: one step each
+        run(*way, steps=1)()
+        way[1].tokens = 0
+    times = interleaved([run(*way) for way in ways], sizes.repeats, warm_up=False)
+    tokens = [way[1].tokens / sizes.repeats for way in ways]  # padded tokens per epoch
+    project = spread(real / t for t in times[0])
+    print(
+        f"  project (dynamic padding, group_by_length, max {task.max_length}): median "
+        f"{statistics.median(times[0]):.2f} s, {project[1]:,.0f} real tokens/s, "
+        f"{tokens[0]:,.0f} padded tokens"
+    )
+    out = []
+    for length, seconds, padded in zip(sizes.plain_lengths, times[1:], tokens[1:], strict=True):
+        plain = spread(real / t for t in seconds)
+        print(
+            f"  plain (padded to {length}, random): median {statistics.median(seconds):.2f} s, "
+            f"{plain[1]:,.0f} real tokens/s, {padded:,.0f} padded tokens"
+        )
+        out.append(
+            Row(
+                f"train XNLI real tokens/s vs pad to {length}",
+                project,
+                plain,
+                limit=padded / tokens[0],
+            )
+        )
     return out
 
 
-# --- 2. start-up ---
-def _subprocess_seconds(code: str, repeats: int) -> float:
-    """Median wall time of ``python -c code`` over ``repeats`` runs, after one warm-up run."""
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
-
-
-def bench_startup(model_dir: Path, sizes: Sizes) -> list[Row]:
-    """Fixed per-job cost: bare heavy imports, the CLI's start-up, imports + model load."""
-    full_job = (
-        "import torch, transformers\n"
-        "from transformers import AutoModelForSequenceClassification, AutoTokenizer\n"
-        f"AutoModelForSequenceClassification.from_pretrained({str(model_dir)!r}, num_labels=3)\n"
-        f"AutoTokenizer.from_pretrained({str(model_dir)!r})\n"
-    )
-    bare = _subprocess_seconds("import torch, transformers", sizes.startup_repeats)
-    cli = _subprocess_seconds("import xstilts.cli", sizes.startup_repeats)
-    full = _subprocess_seconds(full_job, sizes.startup_repeats)
-    print(f"  bare `import torch, transformers`: {bare:.2f} s")
-    print(f"  xstilts CLI start-up (`import xstilts.cli`): {cli:.2f} s")
-    print(f"  full no-op job (imports + model and tokenizer load): {full:.2f} s")
-    return [
-        Row("job start-up s (CLI vs bare torch import)", cli, bare, lower_is_better=True),
-        Row("full no-op job s (imports + model load)", full, lower_is_better=True),
-    ]
-
-
-# --- 3. evaluation ---
-def _fastest(call, repeats: int):
-    """``(fewest seconds, last result)`` of ``repeats`` calls of ``call()``."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = call()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def _predict_seconds(model, feats, collator, batch: int, sort: bool, repeats: int) -> float:
-    """Fewest seconds of ``evaluate.predict`` in ``repeats`` runs, after a warm-up."""
-    from xstilts import evaluate
-
-    warm = feats.select(range(min(len(feats), WARMUP_FEATURES)))
-    evaluate.predict(model, warm, collator, batch, sort=sort)
-    return _fastest(lambda: evaluate.predict(model, feats, collator, batch, sort=sort), repeats)[0]
-
-
-def _bench_eval(name: str, model_dir: Path, tokenizer, task, rows: list[dict], sizes) -> Row:
-    """Examples/s of evaluation sorted by length with dynamic padding vs unsorted, padded to
-    max_length (the same inference loop)."""
-    from xstilts import train
+# --- 2. evaluation ---
+def _bench_eval(name: str, model_dir: Path, tokenizer, task, rows, sizes, plain_pad) -> Row:
+    """Examples/s of evaluation sorted by length with dynamic padding vs the peer's default:
+    unsorted, padded dynamically (``plain_pad`` None) or to ``plain_pad``; the same loop."""
+    from xstilts import evaluate, train
 
     fmt = formats.get(task.format)
     feats = _features(rows, tokenizer, task, task.max_length, train=False)
     model = train.load_model(str(model_dir), task)
     dynamic = fmt.collator(tokenizer)
-    padded = _padding_collator(fmt, tokenizer, task.max_length)
-    project = _predict_seconds(model, feats, dynamic, sizes.eval_batch, True, sizes.repeats)
-    plain = _predict_seconds(model, feats, padded, sizes.eval_batch, False, sizes.repeats)
+    plain = dynamic if plain_pad is None else _padding_collator(fmt, tokenizer, plain_pad)
+    batch = sizes.eval_batch
+    times = interleaved(
+        [
+            lambda: evaluate.predict(model, feats, dynamic, batch, sort=True),
+            lambda: evaluate.predict(model, feats, plain, batch, sort=False),
+        ],
+        sizes.repeats,
+    )
+    by_length = np.argsort(-np.asarray(feats["length"]), kind="stable")
+    limit = padded_tokens(plain, feats, batch) / padded_tokens(dynamic, feats, batch, by_length)
+    how = "dynamic padding" if plain_pad is None else f"padded to {plain_pad}"
     print(
         f"  {name}: {len(rows)} examples, {len(feats)} features, mean length "
-        f"{np.mean(feats['length']):.0f} of max {task.max_length}: sorted + dynamic "
-        f"{project:.2f} s, unsorted + padded {plain:.2f} s"
+        f"{np.mean(feats['length']):.0f} of max {task.max_length}: sorted + dynamic median "
+        f"{statistics.median(times[0]):.2f} s, unsorted + {how} {statistics.median(times[1]):.2f} s"
     )
-    return Row(f"eval {name} examples/s", len(rows) / project, len(rows) / plain)
+    return Row(
+        f"eval {name} examples/s vs unsorted, {how}",
+        spread(len(rows) / t for t in times[0]),
+        spread(len(rows) / t for t in times[1]),
+        limit=limit,
+    )
 
 
 def bench_evaluation(
     model_dir: Path, tokenizer, qa: list[dict], tagging: list[dict], sizes: Sizes
 ) -> list[Row]:
+    """run_qa: ``Trainer.predict`` on features padded to 384; run_ner: dynamic padding, unsorted."""
+    xquad, udpos = registry.get("xquad"), registry.get("udpos")
     return [
-        _bench_eval("span QA", model_dir, tokenizer, registry.get("xquad"), qa, sizes),
-        _bench_eval("tagging", model_dir, tokenizer, registry.get("udpos"), tagging, sizes),
+        _bench_eval("span QA", model_dir, tokenizer, xquad, qa, sizes, xquad.max_length),
+        _bench_eval("tagging", model_dir, tokenizer, udpos, tagging, sizes, None),
     ]
 
 
-# --- 4. retrieval ---
+# --- 3. retrieval ---
 def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     x = rng.standard_normal((n, dim), dtype=np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -349,18 +390,9 @@ def _numpy_knn(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     return np.take_along_axis(top, order, axis=1), np.take_along_axis(idx, order, axis=1)
 
 
-def _timed_knn(search, x: np.ndarray, y: np.ndarray, repeats: int):
-    """``(fewest seconds, result)`` of ``search(x, y, k)`` in ``repeats`` runs, after a warm-up.
-
-    The warm-up is a full run: the first touch of a fresh ``len(x) x len(y)`` buffer alone can
-    take seconds.
-    """
-    search(x, y, NEIGHBOURS)
-    return _fastest(lambda: search(x, y, NEIGHBOURS), repeats)
-
-
 def bench_retrieval(sizes: Sizes) -> list[Row]:
-    """faiss exact inner-product search vs numpy, checking that both find the same neighbours."""
+    """faiss exact inner-product search vs numpy, checking that both find the same neighbours.
+    The warm-up is a full run: the first touch of a fresh ``n x n`` buffer alone takes seconds."""
     import faiss
 
     from xstilts.metrics.retrieval import knn
@@ -369,18 +401,84 @@ def bench_retrieval(sizes: Sizes) -> list[Row]:
     rng = np.random.default_rng(0)
     n, dim = sizes.retrieval_rows, sizes.retrieval_dim
     x, y = _unit_rows(rng, n, dim), _unit_rows(rng, n, dim)
-    project, (f_sims, f_idx) = _timed_knn(knn, x, y, sizes.repeats)
-    plain, (n_sims, n_idx) = _timed_knn(_numpy_knn, x, y, sizes.repeats)
+    f_sims, f_idx = knn(x, y, NEIGHBOURS)
+    n_sims, n_idx = _numpy_knn(x, y, NEIGHBOURS)
     same = float(np.mean(np.all(np.sort(f_idx, 1) == np.sort(n_idx, 1), axis=1)))
     if not np.allclose(f_sims, n_sims, atol=1e-5) or same < 0.999:
         raise RuntimeError(f"faiss and numpy disagree: same neighbours for {same:.2%} of rows")
+    times = interleaved(
+        [lambda: knn(x, y, NEIGHBOURS), lambda: _numpy_knn(x, y, NEIGHBOURS)],
+        sizes.repeats,
+        warm_up=False,
+    )
     print(
-        f"  {n:,} x {n:,} at dim {dim}, top-{NEIGHBOURS}: faiss {project:.2f} s, numpy "
-        f"{plain:.2f} s; same neighbours for {same:.2%} of rows"
+        f"  {n:,} x {n:,} at dim {dim}, top-{NEIGHBOURS}: faiss median "
+        f"{statistics.median(times[0]):.2f} s, numpy {statistics.median(times[1]):.2f} s; "
+        f"same neighbours for {same:.2%} of rows"
     )
     return [
-        Row(f"retrieval {n // 1000}k x {n // 1000}k d{dim} s", project, plain, lower_is_better=True)
+        Row(
+            f"retrieval {n // 1000}k x {n // 1000}k d{dim} s",
+            spread(times[0]),
+            spread(times[1]),
+            lower_is_better=True,
+        )
     ]
+
+
+# --- 4. fixed cost ---
+HEAVY_RULES = ("build_model", "tokenize", "train_intermediate", "finetune", "retrieve")
+
+
+def bench_fixed_cost(model_dir: Path, cache: Path, sizes: Sizes) -> list[Row]:
+    """What every model job pays before its first step (the fine-tuning job's imports, model,
+    tokenizer and data load), beside a bare ``import torch, transformers`` (its ratio, below 1,
+    is the share of the fixed cost that the bare import is), and a light job's; interleaved."""
+    real_job = (
+        "import xstilts.cli, xstilts.evaluate, xstilts.train, datasets\n"
+        "from transformers import AutoModelForSequenceClassification, AutoTokenizer\n"
+        f"AutoModelForSequenceClassification.from_pretrained({str(model_dir)!r}, num_labels=3)\n"
+        f"AutoTokenizer.from_pretrained({str(model_dir)!r})\n"
+        f"datasets.load_from_disk({str(cache)!r})\n"
+    )
+    code = [real_job, "import torch, transformers", "import xstilts.cli, xstilts.score"]
+    run = [
+        lambda c=c: subprocess.run([sys.executable, "-c", c], check=True, capture_output=True)
+        for c in code
+    ]
+    real, bare, light = interleaved(run, sizes.startup_repeats)
+    print(
+        f"  a real job's fixed cost (imports + model, tokenizer and data load): median "
+        f"{statistics.median(real):.2f} s; bare `import torch, transformers` "
+        f"{statistics.median(bare):.2f} s; a light job (`xstilts score` imports) "
+        f"{statistics.median(light):.2f} s"
+    )
+    return [
+        Row("model job fixed cost s vs bare import", spread(real), spread(bare), True),
+        Row("light job fixed cost s (no torch)", spread(light), lower_is_better=True),
+    ]
+
+
+def demo_fixed_share(benchmarks: Path, heavy: float, light: float) -> str | None:
+    """How much of a demo's job-seconds (Snakemake's ``benchmarks/{rule}/**/*.tsv``) the fixed
+    costs take: ``heavy`` seconds per model job, ``light`` per other job (at most the job's)."""
+    total = fixed = 0.0
+    jobs = 0
+    for tsv in sorted(benchmarks.glob("*/**/*.tsv")):
+        rule = tsv.relative_to(benchmarks).parts[0]
+        lines = tsv.read_text().splitlines()
+        if len(lines) < 2 or not lines[0].startswith("s\t"):
+            continue
+        seconds = float(lines[1].split("\t")[0])
+        total += seconds
+        fixed += min(seconds, heavy if rule in HEAVY_RULES else light)
+        jobs += 1
+    if not jobs:
+        return None
+    return (
+        f"demo ({benchmarks}): {jobs} jobs, {total:,.0f} job-s, of which fixed costs "
+        f"~{fixed:,.0f} job-s ({fixed / total:.0%})"
+    )
 
 
 # --- report ---
@@ -392,11 +490,20 @@ def _fmt(value: float | None, suffix: str = "") -> str:
     return f"{value:.2f}{suffix}"
 
 
+def _spread(values: tuple[float, float, float] | None) -> str:
+    return "-" if values is None else " / ".join(_fmt(v) for v in values)
+
+
 def table(rows: list[Row]) -> str:
     """The summary as an aligned text table."""
-    lines = [("measurement", "project way", "plain way", "ratio")]
-    lines += [(r.measurement, _fmt(r.project), _fmt(r.plain), _fmt(r.ratio, "x")) for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    lines = [("measurement", "project min / median / max", "plain min / median / max")]
+    lines[0] += ("ratio", "padded-token limit")
+    lines += [
+        (r.measurement, _spread(r.project), _spread(r.plain), _fmt(r.ratio, "x"))
+        + (_fmt(r.limit, "x"),)
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
     out = []
     for n, line in enumerate(lines):
         cells = [line[0].ljust(widths[0])] + [
@@ -455,15 +562,21 @@ def run(sizes: Sizes, work: Path) -> tuple[list[Row], dict]:
     print("data: " + "; ".join(data.values()))
     model_dir = _build_model(work / "model", _texts(nli, qa, tagging), sizes.vocab)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    print(f"model: XLM-R {ARCHITECTURE}, vocab {len(tokenizer)}")
-    print("[1/4] target training (transformers.Trainer)")
+    print(f"model: XLM-R {ARCHITECTURE}, vocab {len(tokenizer)} (trained on these texts)")
+    print(f"[1/4] target training (transformers.Trainer), {sizes.repeats} interleaved runs")
     rows = bench_training(model_dir, tokenizer, nli, sizes)
-    print("[2/4] per-job start-up (subprocesses)")
-    rows += bench_startup(model_dir, sizes)
-    print("[3/4] evaluation")
+    print("[2/4] evaluation")
     rows += bench_evaluation(model_dir, tokenizer, qa, tagging, sizes)
-    print("[4/4] retrieval search")
+    print("[3/4] retrieval search")
     rows += bench_retrieval(sizes)
+    print("[4/4] fixed cost per job (subprocesses)")
+    task = registry.get("xnli")
+    cache = work / "cache"
+    _features(nli[:64], tokenizer, task, task.max_length, train=False).save_to_disk(str(cache))
+    fixed = bench_fixed_cost(model_dir, cache, sizes)
+    rows += fixed
+    share = demo_fixed_share(Path("benchmarks"), fixed[0].project[1], fixed[1].project[1])
+    data["demo_fixed_cost"] = share or "no demo benchmarks/*/*.tsv here (run make demo first)"
     return rows, data
 
 
@@ -499,6 +612,7 @@ def main(args) -> None:
     other = _other_load(cpu_before, elapsed)
     print(f"\nratio = how many times faster the project's way is (total {elapsed:.0f} s)")
     print(table(rows))
+    print(data["demo_fixed_cost"])
     print(f"other processes used {other:.0%} of the CPUs during the run")
     if other > NOISY:
         print("warning: the machine was busy, timings are noisy; rerun when it is idle")

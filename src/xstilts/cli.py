@@ -8,6 +8,7 @@ Heavy libraries are imported inside the steps that need them, never at start-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -127,36 +128,93 @@ def _train_multitask(args, out: Path, common: dict) -> dict:
     )
 
 
-def cmd_evaluate(args) -> None:
+def cmd_finetune(args) -> None:
+    """Train a target model, pick its checkpoint, predict every language: one job, one load of
+    the data. The model is kept only with ``--out`` (``keep_target_models``)."""
     from xstilts import evaluate
 
-    params = {"task": args.task, "batch_size": args.batch_size}
-    if args.cache:  # a fine-tuned model on its tokenised features
-        # the fine-tuned model may be temporary: keep its training record in this manifest
-        job = _job(args, params, [args.model, args.data, args.cache], embed=(args.model,))
-    else:  # retrieval straight from an encoder
-        params.update(layer=args.layer, pooling=args.pooling)
-        job = _job(args, params, [args.model, args.data])
+    params = {
+        "task": args.task,
+        "hparams": args.hparams,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+    }
+    inputs = [args.encoder, *args.train_cache, args.select_cache, args.data, args.cache]
+    job = _job(args, params, inputs)
+    common = {
+        "encoder": args.encoder,
+        "checkpoint_dir": Path(args.checkpoints),
+        "hp": args.hparams,
+        "seed": args.seed,
+        "fingerprint": job.fingerprint(),
+        "micro_batch": args.micro_batch,
+        "deepspeed": args.deepspeed,
+    }
+    if int(os.environ.get("RANK", "0")) != 0:  # other torchrun workers train, write nothing
+        with tempfile.TemporaryDirectory() as scratch:
+            _train(args, Path(scratch), common)
+        return
+    predictions = Path(args.predictions)
+    predictions.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        pred_tmp = stack.enter_context(staged(predictions))
+        if args.out:
+            model_dir = stack.enter_context(staged(args.out))
+        else:  # deleted when the job ends, whatever happens
+            scratch = tempfile.TemporaryDirectory(dir=predictions.parent, prefix=".model-")
+            model_dir = Path(stack.enter_context(scratch))
+        info = _train(args, model_dir, common)
+        result = evaluate.predict_splits(
+            model_dir=model_dir,
+            task_name=args.task,
+            data_dir=Path(args.data),
+            cache_dir=Path(args.cache),
+            predictions_dir=pred_tmp,
+            batch_size=args.batch_size,
+        )
+        outputs = {args.predictions: pred_tmp, **({args.out: model_dir} if args.out else {})}
+        extra = {"summary": {**info, **result, "model_kept": bool(args.out)}}
+        job.finish(outputs, pred_tmp / layout.MANIFEST, extra)
+        if args.out:
+            provenance.write_json(model_dir / layout.MANIFEST, job.record)
+
+
+def cmd_score(args) -> None:
+    from xstilts import score
+
+    job = _job(args, {"task": args.task}, [args.predictions])
+    result = score.score(Path(args.predictions), args.task)
+    result.update(
+        model=args.wildcards["model"],
+        intermediate=args.wildcards["inter"],
+        seed=args.wildcards["seed"],
+    )
+    metrics = Path(args.metrics)
+    with staged(metrics) as m_tmp:
+        provenance.write_json(m_tmp, result)
+    job.finish({args.metrics: metrics}, Path(args.manifest))
+
+
+def cmd_retrieve(args) -> None:
+    from xstilts import evaluate
+
+    params = {
+        "task": args.task,
+        "batch_size": args.batch_size,
+        "layer": args.layer,
+        "pooling": args.pooling,
+    }
+    job = _job(args, params, [args.model, args.data])
     with staged(args.predictions) as pred_tmp:
-        if args.cache:
-            result = evaluate.evaluate(
-                model_dir=Path(args.model),
-                task_name=args.task,
-                data_dir=Path(args.data),
-                cache_dir=Path(args.cache),
-                predictions_dir=pred_tmp,
-                batch_size=args.batch_size,
-            )
-        else:
-            result = evaluate.evaluate_retrieval(
-                encoder=args.model,
-                task_name=args.task,
-                data_dir=Path(args.data),
-                predictions_dir=pred_tmp,
-                layer=args.layer,
-                pooling=args.pooling,
-                batch_size=args.batch_size,
-            )
+        result = evaluate.evaluate_retrieval(
+            encoder=args.model,
+            task_name=args.task,
+            data_dir=Path(args.data),
+            predictions_dir=pred_tmp,
+            layer=args.layer,
+            pooling=args.pooling,
+            batch_size=args.batch_size,
+        )
         result.update(
             model=args.wildcards["model"],
             intermediate=args.wildcards["inter"],
@@ -200,6 +258,17 @@ def cmd_bench(args) -> None:
     bench.main(args)
 
 
+def _add_train_arguments(p) -> None:
+    p.add_argument("--encoder", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--train-cache", nargs="+", required=True, help="one cache per task")
+    p.add_argument("--hparams", type=_json, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--micro-batch", type=int)
+    p.add_argument("--deepspeed", help="DeepSpeed config file")
+    p.add_argument("--checkpoints", required=True)
+
+
 def _add_provenance(p) -> None:
     p.add_argument("--rule", help="workflow rule name (recorded in the manifest)")
     p.add_argument("--wildcards", type=_json, default={}, help="JSON of the job's wildcards")
@@ -233,32 +302,41 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tokenize)
 
     p = sub.add_parser("train", help="train an encoder with a fresh task head")
-    p.add_argument("--encoder", required=True)
-    p.add_argument("--task", required=True)
-    p.add_argument("--train-cache", nargs="+", required=True, help="one cache per task")
-    p.add_argument("--select-cache")
-    p.add_argument("--hparams", type=_json, required=True)
-    p.add_argument("--seed", type=int, required=True)
+    _add_train_arguments(p)
     p.add_argument("--encoder-only", action="store_true", help="save the encoder without head")
     p.add_argument("--multitask", type=_json, help="multi-task sampling / MLM settings (JSON)")
-    p.add_argument("--micro-batch", type=int)
-    p.add_argument("--deepspeed", help="DeepSpeed config file")
-    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--select-cache")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="zero-shot evaluation in every language")
-    p.add_argument("--model", required=True, help="fine-tuned model, or encoder for retrieval")
+    p = sub.add_parser("finetune", help="train a target model and predict every language (one job)")
+    _add_train_arguments(p)
+    p.add_argument("--select-cache", required=True)
+    p.add_argument("--data", required=True, help="prepared target data (evaluation splits)")
+    p.add_argument("--cache", required=True, help="its tokenised features")
+    p.add_argument("--batch-size", type=int, default=64, help="prediction batch size")
+    p.add_argument("--predictions", required=True)
+    p.add_argument("--out", help="keep the fine-tuned model here (default: deleted)")
+    p.set_defaults(func=cmd_finetune, encoder_only=False, multitask=None)
+
+    p = sub.add_parser("score", help="metrics of saved predictions (no model, no torch)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--predictions", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--manifest", required=True)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("retrieve", help="sentence retrieval (BUCC, Tatoeba) from an encoder")
+    p.add_argument("--model", required=True, help="encoder folder or hub id")
     p.add_argument("--task", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--cache", help="tokenised features (omit for retrieval tasks)")
-    p.add_argument("--layer", type=int, help="retrieval: hidden layer (default 14/24 of depth)")
+    p.add_argument("--layer", type=int, help="hidden layer (default 14/24 of depth)")
     p.add_argument("--pooling", choices=("mean", "cls"), default="mean")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--metrics", required=True)
     p.add_argument("--predictions", required=True)
     p.add_argument("--manifest", required=True)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=cmd_retrieve)
 
     p = sub.add_parser("aggregate", help="scores table and transfer matrix")
     p.add_argument("--model", required=True)

@@ -5,8 +5,10 @@ per hub mirror snapshot (repository and revision), ``build_model``
 per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model, non-retrieval
 data task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
 over every registered intermediate task), ``train_target`` and ``evaluate`` per (model,
-intermediate, fine-tuned target, seed), ``retrieve`` per (model, intermediate, retrieval target,
-seed) and ``aggregate`` and ``report_tables`` per model.
+intermediate, fine-tuned target, seed): ``finetune`` per (model, intermediate, fine-tuned target,
+seed; training and predicting every language in one job) and ``score`` beside it, ``retrieve``
+per (model, intermediate, retrieval target, seed) and ``aggregate`` and ``report_tables`` per
+model.
 
 Cost model (every number below is a default of ``ASSUMPTIONS``; ``--assumptions FILE`` overrides
 any of them, and all are printed):
@@ -14,7 +16,9 @@ any of them, and all are printed):
 - Model size: parameters of known hub ids (xlm-roberta-base 270M, large 560M, xl 3.5B, xxl 10.7B),
   else ``12 * layers * hidden^2 + vocab * hidden`` from a built model's architecture, else
   ``default_model_params`` (reported as assumed). ``model_params`` maps a config model name or a
-  hub id to a count.
+  hub id to a count (weights on disk); ``non_embedding_params`` likewise to the parameters that
+  cost FLOPs (the embedding table is a lookup: ~45% of XLM-R Large; ``12 * layers * hidden^2``
+  for a built model; else the total).
 - Training examples: the task's English training set (REFERENCE.md; a target trains on its
   ``train_task``'s data: XNLI on MNLI, XQuAD and MLQA on SQuAD v1.1); ``data.synthetic.train_size``
   for synthetic data; capped by ``max_train_examples``. Tasks missing from the table are assumed to
@@ -25,12 +29,17 @@ any of them, and all are printed):
   ``max_steps`` > 0 (hyper-parameters as the config resolves them: ``Study.hparams``). Multi-task
   training is the sum of its members under the multi-task hyper-parameters (members share
   ``max_steps`` in proportion to their size); the MLM batches of ``multitask_mlm`` are not counted.
-- FLOPs: training 6 x params x tokens x ``training_overhead`` (checkpoint-selection evaluations,
-  saving); evaluation 2 x params x tokens of ``eval_sequences_per_language`` (approximate test-set
-  sizes; both sides of a retrieval pair) in every language of the target. 6N counts embedding
-  parameters too (about 45% of XLM-R Large), so compute errs high.
-- Throughput: ``gpu_peak_tflops`` (dense bf16/fp16 tensor peak) x ``mfu`` achieved per GPU;
-  GPU-hours = FLOPs / throughput, wall-clock per job = GPU-hours / the model's ``gpus``.
+- FLOPs: training 6 x non-embedding params x tokens x ``training_overhead`` (checkpoint-selection
+  evaluations, saving); evaluation 2 x non-embedding params x tokens of
+  ``eval_sequences_per_language`` (approximate test-set sizes; both sides of a retrieval pair) in
+  every language of the target.
+- Throughput: ``gpu_peak_tflops`` (dense bf16/fp16 tensor peak) x ``mfu`` achieved per GPU, per
+  task format: short sequences (NLI steps of ~1.6k tokens) are bound by kernel launches, not by
+  the tensor cores, so classification and tagging reach far less of the peak than span QA or
+  multiple choice. GPU-hours = FLOPs / throughput, wall-clock per job = GPU-hours / ``gpus``.
+  Measured figures replace the assumed ones: ``--measured FILE`` (default ``gpu-check.json`` in
+  the working directory when present, as ``make gpu-check`` writes it) is JSON with ``gpu_type``
+  and ``mfu`` (one number, or one per format).
   Data preparation, tokenisation and aggregation run on CPUs (0 GPU-hours).
 - Disk: an encoder or target model is params x ``weight_bytes`` (bf16); a resumable checkpoint
   adds ``optimizer_bytes`` per parameter (fp32 master weights and two Adam moments), and a running
@@ -46,12 +55,26 @@ from pathlib import Path
 
 ASSUMPTIONS: dict = {
     "gpu_peak_tflops": {"V100": 125, "A100": 312, "H100": 989, "H200": 989, "L40S": 362},
-    "mfu": 0.4,
+    # fraction of peak achieved, per task format (typical of XLM-R Large at the paper's batch 32
+    # and these lengths in bf16; a measured gpu-check.json replaces them)
+    "mfu": {
+        "classification": 0.08,
+        "tagging": 0.06,
+        "span_qa": 0.25,
+        "multiple_choice": 0.25,
+        "retrieval": 0.10,
+    },
     "model_params": {
         "xlm-roberta-base": 270e6,
         "xlm-roberta-large": 560e6,
         "xlm-roberta-xl": 3.5e9,
         "xlm-roberta-xxl": 10.7e9,
+    },
+    "non_embedding_params": {
+        "xlm-roberta-base": 86e6,
+        "xlm-roberta-large": 303e6,
+        "xlm-roberta-xl": 2.84e9,
+        "xlm-roberta-xxl": 9.7e9,
     },
     "default_model_params": 560e6,
     "train_examples": {
@@ -100,7 +123,7 @@ ASSUMPTIONS: dict = {
     "optimizer_bytes": 12,
     "checkpoints_per_job": 2,
 }
-TRAINING = ("train_intermediate", "train_before_target", "train_target")
+TRAINING = ("train_intermediate", "train_before_target", "finetune")
 RULES = (
     "download",
     "build_model",
@@ -108,8 +131,8 @@ RULES = (
     "tokenize",
     "train_intermediate",
     "train_before_target",
-    "train_target",
-    "evaluate",
+    "finetune",
+    "score",
     "retrieve",
     "aggregate",
     "report_tables",
@@ -194,8 +217,8 @@ def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
 
 
 def _target_jobs(study, model: str, target: str) -> list[Planned]:
-    """retrieve, or train_before_target per earlier task (XCOPA: SIQa), train_target and
-    evaluate, for one (intermediate, target, seed)."""
+    """retrieve, or train_before_target per earlier task (XCOPA: SIQa), then finetune (train
+    and predict) + score, for one (intermediate, target, seed)."""
     from xstilts import registry
 
     if not registry.trains(target):
@@ -205,11 +228,7 @@ def _target_jobs(study, model: str, target: str) -> list[Planned]:
         for stage in study.train_before(target)
     ]
     train = ((registry.get(target).train_task, "target", target),)
-    return [
-        *before,
-        Planned("train_target", model, train),
-        Planned("evaluate", model, evaluate=target),
-    ]
+    return [*before, Planned("finetune", model, train, evaluate=target), Planned("score", model)]
 
 
 def load_assumptions(path: str | Path | None) -> dict:
@@ -224,7 +243,8 @@ def load_assumptions(path: str | Path | None) -> dict:
     if unknown:
         raise ValueError(f"{path}: unknown assumption(s) {unknown}; known: {sorted(ASSUMPTIONS)}")
     for key, value in override.items():
-        out[key] = {**out[key], **value} if isinstance(out[key], dict) else value
+        both = isinstance(out[key], dict) and isinstance(value, dict)
+        out[key] = {**out[key], **value} if both else value
     return out
 
 
@@ -237,8 +257,31 @@ class CostModel:
             raise ValueError(f"unknown GPU type {gpu_type!r}; known: {', '.join(peaks)}")
         self.study = study
         self.a = assumptions
-        self.flops_per_s = peaks[gpu_type] * 1e12 * assumptions["mfu"]
+        self.peak_flops = peaks[gpu_type] * 1e12
         self.notes: dict[str, str] = {}
+
+    def mfu(self, task: str) -> float:
+        """Achieved fraction of peak for a task's format (one number applies to every format)."""
+        from xstilts import registry
+
+        return self.format_mfu(registry.get(task).format)
+
+    def format_mfu(self, fmt: str) -> float:
+        mfu = self.a["mfu"]
+        return float(mfu if isinstance(mfu, int | float) else mfu[fmt])
+
+    def flop_params(self, model: str) -> float:
+        """Parameters that cost FLOPs per token: all but the embedding table."""
+        spec = self.study.model(model)
+        table = self.a["non_embedding_params"]
+        hub = spec.get("hub", "")
+        for key in (model, hub, hub.rsplit("/", 1)[-1].lower()):
+            if key in table:
+                return float(table[key])
+        if "build" in spec:
+            arch = spec["build"]["architecture"]
+            return 12.0 * arch["num_hidden_layers"] * arch["hidden_size"] ** 2
+        return self.params(model)
 
     def params(self, model: str) -> float:
         """Parameter count: assumptions by name or hub id, known hub ids, else the architecture."""
@@ -274,12 +317,14 @@ class CostModel:
         table = self.a["mean_tokens"]
         return float(table.get(task, table[registry.get(task).format]))
 
-    def train_tokens(self, train: tuple[tuple[str, str, str], ...], model=None) -> float:
-        """Tokens a training job processes (its members share ``max_steps``) under ``model``'s
-        hyper-parameters (``hparams.models``)."""
+    def member_tokens(
+        self, train: tuple[tuple[str, str, str], ...], model=None
+    ) -> dict[str, float]:
+        """Tokens a training job processes per member task (members share ``max_steps``) under
+        ``model``'s hyper-parameters (``hparams.models``)."""
         sizes = {data: self.examples(data) for data, _, _ in train}
         total = sum(sizes.values())
-        tokens = 0.0
+        tokens = {}
         for data, phase, hp_task in train:
             hp = self.study.hparams(phase, hp_task, model)
             n = min(sizes[data], hp["max_train_examples"] or sizes[data])
@@ -287,8 +332,11 @@ class CostModel:
                 n = hp["max_steps"] * hp["batch_size"] * sizes[data] / total
             else:
                 n *= hp["epochs"]
-            tokens += n * self.mean_tokens(data)
+            tokens[data] = n * self.mean_tokens(data)
         return tokens
+
+    def train_tokens(self, train: tuple[tuple[str, str, str], ...]) -> float:
+        return sum(self.member_tokens(train).values())
 
     def eval_tokens(self, target: str) -> float:
         source = self.study.data_source(target)
@@ -303,19 +351,21 @@ class CostModel:
         return per_lang * len(self.study.task_languages(target)) * self.mean_tokens(target)
 
     def gpu_hours(self, job: Planned) -> float:
-        if job.train:
-            flops = 6 * self.params(job.model) * self.train_tokens(job.train, job.model)
-            flops *= self.a["training_overhead"]
-        elif job.rule in ("evaluate", "retrieve"):
-            flops = 2 * self.params(job.model) * self.eval_tokens(job.evaluate)
-        elif job.rule == "throughput":  # timed forward passes at the eval length
+        """Training (each member at its format's MFU) plus predicting the target's languages."""
+        seconds = 0.0
+        n = self.flop_params(job.model) if job.model else 0.0
+        for data, tokens in self.member_tokens(job.train, job.model).items():
+            flops = 6 * n * tokens * self.a["training_overhead"]
+            seconds += flops / (self.peak_flops * self.mfu(data))
+        if job.evaluate and job.rule in ("finetune", "retrieve"):
+            flops = 2 * n * self.eval_tokens(job.evaluate)
+            seconds += flops / (self.peak_flops * self.mfu(job.evaluate))
+        if job.rule == "throughput":  # timed forward passes at the eval length
             t = self.study.config.get("analysis", {}).get("throughput", {})
             batches = t.get("batches", 20) + t.get("warmup_batches", 3)
             tokens = batches * t.get("batch_size", 32) * self.a["mean_tokens"]["classification"]
-            flops = 2 * self.params(job.model) * tokens
-        else:
-            return 0.0
-        return flops / self.flops_per_s / 3600
+            seconds += 2 * n * tokens / (self.peak_flops * self.format_mfu("classification"))
+        return seconds / 3600
 
 
 def estimate(study, assumptions: dict, gpu_type: str) -> Estimate:
@@ -344,9 +394,9 @@ def _disk(study, cost: CostModel, jobs: dict[str, int]) -> list[str]:
     models = study.grid["models"]
     weights = max(cost.params(m) for m in models) * a["weight_bytes"]
     checkpoint = weights / a["weight_bytes"] * (a["weight_bytes"] + a["optimizer_bytes"])
-    n_enc, n_tgt = jobs.get("train_intermediate", 0), jobs.get("train_target", 0)
+    n_enc, n_tgt = jobs.get("train_intermediate", 0), jobs.get("finetune", 0)
     keep = study.config["keep_target_models"]
-    kept = "kept" if keep else "temporary: deleted after evaluate"
+    kept = "kept" if keep else "temporary: deleted by the job that trains and predicts"
     return [
         f"kept when the study is done: {_gb((n_enc + keep * n_tgt) * weights)}",
         f"intermediate encoders (kept): {n_enc} x {_gb(weights)} = {_gb(n_enc * weights)}",
@@ -378,18 +428,27 @@ def _assumption_lines(study, cost: CostModel, gpu_type: str) -> list[str]:
 
     a = cost.a
     peak = a["gpu_peak_tflops"][gpu_type]
-    sizes = ", ".join(f"{m} {cost.params(m) / 1e6:,.1f}M" for m in study.grid["models"])
+    sizes = ", ".join(
+        f"{m} {cost.params(m) / 1e6:,.1f}M ({cost.flop_params(m) / 1e6:,.1f}M non-embedding)"
+        for m in study.grid["models"]
+    )
+    mfu = a["mfu"]
+    mfu_text = (
+        f"{mfu:.0%} MFU"
+        if isinstance(mfu, int | float)
+        else "MFU " + ", ".join(f"{k} {v:.0%}" for k, v in mfu.items())
+    )
     trained = sorted({data for job in plan(study) for data, _, _ in job.train})
     per_lang = {
         t: cost.eval_tokens(t) / cost.mean_tokens(t) / len(registry.get(t).languages)
         for t in study.grid["targets"]
     }
     return [
-        f"throughput: {gpu_type} {peak} TFLOP/s peak x {a['mfu']:.0%} MFU = "
-        f"{peak * a['mfu']:,.0f} TFLOP/s achieved per GPU",
+        f"throughput: {gpu_type} {peak} TFLOP/s peak x {mfu_text}"
+        + (f" (measured: {a['measured']})" if a.get("measured") else ""),
         f"model parameters: {sizes}",
-        f"FLOPs: training 6 x params x tokens x {a['training_overhead']} overhead; "
-        "evaluation 2 x params x tokens",
+        f"FLOPs: training 6 x non-embedding params x tokens x {a['training_overhead']} "
+        "overhead; evaluation 2 x non-embedding params x tokens",
         "training examples: " + ", ".join(f"{t} {cost.examples(t):,.0f}" for t in trained),
         "mean tokens per example: " + ", ".join(f"{k} {v}" for k, v in a["mean_tokens"].items()),
         "evaluation sequences per language: "
@@ -429,13 +488,40 @@ def _runtime_line(study, model: str, hours: float) -> str:
     return line
 
 
+MEASURED = Path("gpu-check.json")  # written by `make gpu-check` in the repository root
+
+
+def apply_measured(assumptions: dict, path: str | Path) -> tuple[dict, str | None]:
+    """The assumptions with the MFU measured by ``make gpu-check`` over the assumed one, and the
+    GPU type it was measured on (a key of ``gpu_peak_tflops`` found in its device name)."""
+    import json
+
+    measured = json.loads(Path(path).read_text())
+    mfu = measured.get("mfu") if isinstance(measured, dict) else None
+    if isinstance(mfu, dict):
+        unknown = sorted(set(mfu) - set(ASSUMPTIONS["mfu"]))
+        if unknown:
+            raise ValueError(f"{path}: 'mfu' has unknown format(s) {unknown}")
+        base = assumptions["mfu"]
+        mfu = {**(base if isinstance(base, dict) else dict.fromkeys(mfu, base)), **mfu}
+    elif not isinstance(mfu, int | float):
+        raise ValueError(f"{path}: expected 'mfu': a number or one per task format")
+    name = str(measured.get("gpu_type", ""))
+    gpu = next((g for g in assumptions["gpu_peak_tflops"] if g.lower() in name.lower()), None)
+    return {**assumptions, "mfu": mfu, "measured": str(path)}, gpu
+
+
 def cmd_estimate(args) -> None:
     from xstilts import config
 
     study = config.Study(config.load(args.configfile))
     try:
         assumptions = load_assumptions(args.assumptions)
-        print(report(study, assumptions, args.gpu_type, args.configfile))
+        measured = args.measured or (MEASURED if MEASURED.is_file() else None)
+        gpu = None
+        if measured:
+            assumptions, gpu = apply_measured(assumptions, measured)
+        print(report(study, assumptions, args.gpu_type or gpu or "A100", args.configfile))
     except ValueError as e:
         raise SystemExit(f"xstilts estimate: error: {e}") from None
 
@@ -443,6 +529,9 @@ def cmd_estimate(args) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser("estimate", help="planned jobs, GPU-hours and disk of a config")
     p.add_argument("--configfile", required=True)
-    p.add_argument("--gpu-type", default="A100", help="a key of gpu_peak_tflops (default A100)")
+    p.add_argument(
+        "--gpu-type", help="a key of gpu_peak_tflops (default: the measured GPU, else A100)"
+    )
     p.add_argument("--assumptions", help="YAML overriding the cost model's assumptions")
+    p.add_argument("--measured", help=f"MFU measured by make gpu-check (default: {MEASURED})")
     p.set_defaults(func=cmd_estimate)

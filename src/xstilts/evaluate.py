@@ -1,18 +1,18 @@
-"""Zero-shot evaluation of a fine-tuned target model in every language of its task.
+"""Zero-shot predictions of a fine-tuned target model in every language of its task.
 
 Each evaluation split (``validation.xx``, ``test.xx``) is predicted in batches of similar length
-(sorted, dynamically padded), scored by the format module, and written per language.
+(sorted, dynamically padded) and written per language; ``xstilts.score`` scores the files.
+Retrieval tasks are predicted and scored straight from an encoder.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from xstilts import data, formats, registry
+from xstilts import data, formats, registry, score
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,7 @@ def evaluation_splits(names) -> list[str]:
     return [n for n in names if data.parse_split(n)[0] in ("validation", "test")]
 
 
-def _write_predictions(folder: Path, name: str, rows: list[dict]) -> None:
-    with open(folder / f"{name}.jsonl", "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def evaluate(
+def predict_splits(
     *,
     model_dir: Path,
     task_name: str,
@@ -88,7 +82,9 @@ def evaluate(
     predictions_dir: Path,
     batch_size: int = 64,
 ) -> dict:
-    """Score every evaluation split; write predictions per split and language; return metrics."""
+    """Predict every evaluation split; write its predictions (``{split}.{lang}.jsonl``); return
+    the split names and their metrics scored here (``xstilts score`` recomputes them from the
+    files alone)."""
     import datasets
 
     datasets.disable_caching()  # never write cache files into inputs' folders
@@ -103,26 +99,23 @@ def evaluate(
     collator = fmt.collator(tokenizer)
     prepared = datasets.load_from_disk(str(data_dir))
     feats = datasets.load_from_disk(str(cache_dir))
-    results: dict[str, dict[str, dict]] = {}
     predictions_dir.mkdir(parents=True, exist_ok=True)
-    pooled = hasattr(fmt, "evaluate_pooled")  # every split ranked against one candidate pool
-    if pooled:
-        results = fmt.evaluate_pooled(
-            model, tokenizer, task, prepared, feats, predictions_dir, batch_size
-        )
-    for name in [] if pooled else evaluation_splits(prepared):
-        split, lang = data.parse_split(name)
-        logits = predict(model, feats[name], collator, batch_size)
-        metrics, predictions = fmt.score(logits, prepared[name], feats[name], task, lang)
-        results.setdefault(split, {})[lang] = {**metrics, "n": len(prepared[name])}
-        log.info("%s %s: %s", task_name, name, metrics)
-        _write_predictions(predictions_dir, name, predictions)
-    return {
-        "task": task_name,
-        "format": task.format,
-        "metrics": list(task.metrics),
-        "results": results,
-    }
+    if hasattr(fmt, "predict_pooled"):  # every split ranked against one candidate pool
+        splits = fmt.predict_pooled(model, tokenizer, task, prepared, feats, batch_size)
+    else:
+        splits = {}
+        for name in evaluation_splits(prepared):
+            logits = predict(model, feats[name], collator, batch_size)
+            splits[name] = fmt.predictions(logits, prepared[name], feats[name], task)
+    for name, rows in splits.items():
+        if len(rows) != len(prepared[name]):
+            raise ValueError(f"{task_name} {name}: predicted {len(rows)} examples")
+        score.write(predictions_dir / f"{name}.jsonl", rows)
+    results = score.results(task, splits)
+    for split, langs in results.items():
+        for lang, metrics in langs.items():
+            log.info("%s %s.%s: %s", task_name, split, lang, metrics)
+    return {"splits": list(splits), "scored_in_job": results}
 
 
 def evaluate_retrieval(
@@ -173,7 +166,7 @@ def evaluate_retrieval(
         for split, metrics, predictions, n in runs:
             results.setdefault(split, {})[lang] = {**metrics, "n": n}
             log.info("%s %s.%s: %s", task_name, split, lang, metrics)
-            _write_predictions(predictions_dir, data.split_name(split, lang), predictions)
+            score.write(predictions_dir / f"{data.split_name(split, lang)}.jsonl", predictions)
     return {
         "task": task_name,
         "format": task.format,

@@ -1,6 +1,7 @@
 """Start ``xstilts train`` on every GPU of the job's allocation (or as one process on a CPU).
 
-The training rule runs ``python -m xstilts.launch --gpus G --zero-stage S -- <train arguments>``.
+The training rules run ``python -m xstilts.launch --gpus G --zero-stage S [--command finetune] --
+<arguments>``; the launcher imports no torch (GPUs are counted from the environment).
 The choice is made where the job runs (a SLURM GPU node, or this CPU machine), not where
 Snakemake plans it (a login node sees no GPU):
 
@@ -28,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,17 +75,43 @@ def plan(
 
 
 def visible_gpus() -> int:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
+    """GPUs this job may use, counted without importing torch: ``CUDA_VISIBLE_DEVICES`` when set
+    (SLURM sets it to the allocation; CUDA stops at the first entry that is not a device), else
+    the GPUs ``nvidia-smi -L`` lists (none without the driver)."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        n = 0
+        for entry in env.split(","):
+            entry = entry.strip()
+            if not entry or entry.startswith("-"):
+                break
+            n += 1
+        return n
+    if shutil.which("nvidia-smi") is None:
         return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.splitlines())
 
 
-def argv(gpus: int, zero_stage: int, train_args: list[str], cpu_processes: int = 1) -> list[str]:
-    """The full command line that trains with ``train_args`` (``xstilts train`` arguments)."""
-    prefix, config = plan(gpus, zero_stage, visible_gpus(), cpu_processes)
-    out = [*prefix, "train", *train_args]
+def argv(
+    gpus: int,
+    zero_stage: int,
+    train_args: list[str],
+    cpu_processes: int = 1,
+    command: str = "train",
+    visible: int | None = None,
+) -> list[str]:
+    """The full command line that runs ``xstilts COMMAND`` (train or finetune) with
+    ``train_args``. GPUs are only counted when the job asks for some."""
+    if visible is None:
+        visible = visible_gpus() if gpus > 0 else 0
+    prefix, config = plan(gpus, zero_stage, visible, cpu_processes)
+    out = [*prefix, command, *train_args]
     if config and "--deepspeed" not in train_args:
         out += ["--deepspeed", config]
     return out
@@ -100,15 +129,19 @@ def main(args: list[str] | None = None) -> None:
         type=float,
         help="save and exit this many seconds before the SLURM job's time limit",
     )
+    ap.add_argument(
+        "--command", choices=("train", "finetune"), default="train", help="xstilts subcommand"
+    )
     ap.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
     ap.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then xstilts train arguments")
     ns = ap.parse_args(args)
     train_args = ns.train_args[1:] if ns.train_args[:1] == ["--"] else ns.train_args
-    cmd = argv(ns.gpus, ns.zero_stage, train_args, ns.cpu_processes)
+    visible = visible_gpus() if ns.gpus > 0 else 0
+    cmd = argv(ns.gpus, ns.zero_stage, train_args, ns.cpu_processes, ns.command, visible)
     print("xstilts.launch:", " ".join(cmd), file=sys.stderr, flush=True)
     if ns.dry_run:
         return
-    if visible_gpus():  # a DS_ACCELERATOR=cpu inherited from a CPU shell would hide the GPUs
+    if visible:  # a DS_ACCELERATOR=cpu inherited from a CPU shell would hide the GPUs
         os.environ["DS_ACCELERATOR"] = "cuda"
     else:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")

@@ -125,6 +125,9 @@ def training_arguments(
         bf16=placement.bf16,
         average_tokens_across_devices=False,
         deepspeed=deepspeed,
+        optim="adamw_torch_fused",  # the default here, pinned: one fused kernel per step
+        dataloader_num_workers=hp.get("dataloader_workers", 0),
+        torch_compile=bool(hp.get("torch_compile")) and placement.cuda,
         logging_steps=max(1, min(50, hp["eval_steps"])),
         report_to=[],
         disable_tqdm=True,

@@ -172,8 +172,17 @@ def multitask_spec(wildcards):
     return f"--multitask {shlex.quote(as_json(STUDY.multitask_spec(wildcards.inter)))}"
 
 
+RUNTIME_KEYS = ("dataloader_workers", "torch_compile")  # per-model, read by training_arguments
+
+
+def _with_runtime(hp, wildcards):
+    """The task's hyper-parameters and the model's run-time settings, for the training job."""
+    model = STUDY.model(wildcards.model)
+    return as_json({**hp, **{k: model[k] for k in RUNTIME_KEYS if model.get(k)}})
+
+
 def intermediate_hparams(wildcards):
-    return as_json(STUDY.hparams("intermediate", wildcards.inter, wildcards.model))
+    return _with_runtime(STUDY.hparams("intermediate", wildcards.inter, wildcards.model), wildcards)
 
 
 def target_train_cache(wildcards):
@@ -203,12 +212,31 @@ def target_data(wildcards):
 
 
 def target_hparams(wildcards):
-    return as_json(STUDY.hparams("target", wildcards.target, wildcards.model))
+    return _with_runtime(STUDY.hparams("target", wildcards.target, wildcards.model), wildcards)
 
 
-def target_model(path):
-    """Fine-tuned target models are temporary unless the config keeps them."""
-    return directory(path) if STUDY.config["keep_target_models"] else temp(directory(path))
+# The fine-tuning job's outputs: predictions per language (with their manifest), and the model
+# only when the config keeps it (otherwise it never leaves the job).
+FINETUNE_OUTPUTS = {"predictions": directory(layout.PREDICTIONS)}
+if STUDY.config["keep_target_models"]:
+    FINETUNE_OUTPUTS["model"] = directory(layout.TARGET_MODEL)
+
+
+def target_model_option(wildcards):
+    if not STUDY.config["keep_target_models"]:
+        return ""
+    return f"--out {layout.TARGET_MODEL.format(**wildcards)}"
+
+
+def scorer_code(wildcards):
+    """sha256 of the code that scores a target's predictions: a changed metric re-runs
+    ``score`` (its params change), never the fine-tuning."""
+    import hashlib
+
+    src = Path(workflow.basedir) / "src" / "xstilts"
+    fmt = registry.get(wildcards.target).format
+    files = [src / "score.py", src / "formats" / f"{fmt}.py", *sorted(src.glob("metrics/*.py"))]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
 def model_metrics(wildcards):
@@ -405,7 +433,7 @@ def before_cache(wildcards):
 
 
 def before_hparams(wildcards):
-    return as_json(STUDY.hparams("target", wildcards.stage, wildcards.model))
+    return _with_runtime(STUDY.hparams("target", wildcards.stage, wildcards.model), wildcards)
 
 
 def target_encoder(wildcards):

@@ -1,30 +1,31 @@
-# Phase 3: zero-shot evaluation in every language of the target task.
+# Phase 3: zero-shot scores in every language of the target task. Fine-tuned targets are scored
+# from their saved predictions (no model, no torch); retrieval runs straight from the encoder.
 
 
-rule evaluate:
+rule score:
     input:
-        model=layout.TARGET_MODEL,
-        data=target_data,
-        cache=target_cache,
+        layout.PREDICTIONS,
     output:
         metrics=layout.METRICS,
         manifest=layout.RUN_MANIFEST,
-        predictions=directory(layout.PREDICTIONS),
     log:
-        "logs/evaluate/{model}/{inter}/{target}/seed{seed}.log",
+        "logs/score/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
-        "benchmarks/evaluate/{model}/{inter}/{target}/seed{seed}.tsv"
+        "benchmarks/score/{model}/{inter}/{target}/seed{seed}.tsv"
+    wildcard_constraints:
+        target=TRAINED_TARGETS,
+    localrule: True
     conda:
         SOFTWARE_ENV
     resources:
-        **GPU_EVAL_RESOURCES,
+        **CPU_RESOURCES,
     params:
+        scorer=scorer_code,
         wildcards=wildcards_json,
     shell:
-        "xstilts evaluate --model {input.model} --task {wildcards.target} --data {input.data}"
-        " --cache {input.cache} --metrics {output.metrics} --predictions {output.predictions}"
-        " --manifest {output.manifest} --rule evaluate --wildcards {params.wildcards:q}"
-        " --log {log} > {log} 2>&1"
+        "xstilts score --task {wildcards.target} --predictions {input}"
+        " --metrics {output.metrics} --manifest {output.manifest}"
+        " --rule score --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
 
 
 rule retrieve:
@@ -50,7 +51,7 @@ rule retrieve:
         options=retrieval_options,
         wildcards=wildcards_json,
     shell:
-        "xstilts evaluate --model {params.encoder:q} --task {wildcards.target}"
+        "xstilts retrieve --model {params.encoder:q} --task {wildcards.target}"
         " --data {input.data} {params.options} --metrics {output.metrics}"
         " --predictions {output.predictions} --manifest {output.manifest}"
         " --rule retrieve --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

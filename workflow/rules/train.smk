@@ -1,5 +1,6 @@
 # Phase 1: one intermediate encoder per (model, task, seed), shared by every target.
-# Phase 2: fine-tune that encoder, with a new head, on each target's English training data.
+# Phase 2: fine-tune that encoder, with a new head, on each target's English training data, and
+# predict every language of the target in the same job (the model is deleted unless kept).
 
 
 rule train_intermediate:
@@ -36,17 +37,19 @@ rule train_intermediate:
         " --rule train_intermediate --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
 
 
-rule train_target:
+rule finetune:
     input:
         encoder=target_encoder_input,
         train=target_train_cache,
         select=selection_cache,
+        data=target_data,
+        cache=target_cache,
     output:
-        target_model(layout.TARGET_MODEL),
+        **FINETUNE_OUTPUTS,
     log:
-        "logs/train_target/{model}/{inter}/{target}/seed{seed}.log",
+        "logs/finetune/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
-        "benchmarks/train_target/{model}/{inter}/{target}/seed{seed}.tsv"
+        "benchmarks/finetune/{model}/{inter}/{target}/seed{seed}.tsv"
     wildcard_constraints:
         target=TRAINED_TARGETS,
     conda:
@@ -61,14 +64,16 @@ rule train_target:
         gpus=model_gpus,
         zero_stage=zero_stage,
         micro_batch=micro_batch,
+        keep=target_model_option,
     shell:
         "exec python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage}"
-        " --save-margin-s {resources.save_margin_s} --"
+        " --save-margin-s {resources.save_margin_s} --command finetune --"
         " --encoder {params.encoder:q} --task {wildcards.target} {params.micro_batch}"
         " --train-cache {input.train} --select-cache {input.select}"
-        " --hparams {params.hparams:q} --seed {wildcards.seed}"
-        " --checkpoints {params.checkpoints} --out {output}"
-        " --rule train_target --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
+        " --data {input.data} --cache {input.cache} --predictions {output.predictions}"
+        " {params.keep} --hparams {params.hparams:q} --seed {wildcards.seed}"
+        " --checkpoints {params.checkpoints}"
+        " --rule finetune --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
 
 
 # A target's model trained on other tasks first, head included (XCOPA: SIQa, then COPA, as
@@ -99,7 +104,8 @@ rule train_before_target:
         zero_stage=zero_stage,
         micro_batch=micro_batch,
     shell:
-        "python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage} --"
+        "exec python -m xstilts.launch --gpus {params.gpus} --zero-stage {params.zero_stage}"
+        " --save-margin-s {resources.save_margin_s} --"
         " --encoder {params.encoder:q} --task {wildcards.stage} {params.micro_batch}"
         " --train-cache {input.train} --select-cache {input.train}"
         " --hparams {params.hparams:q} --seed {wildcards.seed}"

@@ -42,12 +42,21 @@ def selection_metric(eval_pred) -> dict:
     return {"accuracy": accuracy(np.argmax(logits, -1).tolist(), labels.tolist())}
 
 
+def predictions(logits, examples, features, task) -> list[dict]:
+    """The predicted and gold label of every example of one evaluation split."""
+    pred = np.argmax(logits, -1).tolist()
+    return [
+        {"id": i, "prediction": task.labels[p], "gold": task.labels[g]}
+        for i, p, g in zip(examples["id"], pred, list(examples["label"]), strict=True)
+    ]
+
+
+def metrics(rows: list[dict], task, lang: str) -> dict:
+    """Accuracy of saved predictions."""
+    return {"accuracy": accuracy([r["prediction"] for r in rows], [r["gold"] for r in rows])}
+
+
 def score(logits, examples, features, task, lang: str):
     """Metrics and per-example predictions of one evaluation split."""
-    pred = np.argmax(logits, -1).tolist()
-    gold = list(examples["label"])
-    predictions = [
-        {"id": i, "prediction": task.labels[p], "gold": task.labels[g]}
-        for i, p, g in zip(examples["id"], pred, gold, strict=True)
-    ]
-    return {"accuracy": accuracy(pred, gold)}, predictions
+    rows = predictions(logits, examples, features, task)
+    return metrics(rows, task, lang), rows

@@ -18,9 +18,6 @@ whose answer starts in no sentence). Checkpoints are selected on the validation 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from xstilts.metrics.ranking import K, average_precision_at_k, rank_by_score
@@ -150,8 +147,15 @@ def score_rankings(
     return metrics, predictions
 
 
-def evaluate_pooled(model, tokenizer, task, prepared, feats, predictions_dir: Path, batch_size):
-    """Every evaluation split ranked against the pooled candidates of every language."""
+def metrics(rows: list[dict], task, lang: str) -> dict:
+    """mAP@20 (percent) of saved rankings: each row's top candidates and its gold ids."""
+    aps = [average_precision_at_k(r["gold"], r["prediction"], K) for r in rows]
+    return {"map@20" if K == 20 else f"map@{K}": 100.0 * float(np.mean(aps))}
+
+
+def predict_pooled(model, tokenizer, task, prepared, feats, batch_size) -> dict[str, list[dict]]:
+    """Every evaluation split ranked against the pooled candidates of every language: per split
+    name, each query's top candidates."""
     from xstilts import data
     from xstilts.evaluate import predict
 
@@ -166,18 +170,14 @@ def evaluate_pooled(model, tokenizer, task, prepared, feats, predictions_dir: Pa
         ids += [prepared[name]["id"][i] for i in keep]
         vectors.append(predict(model, feats[name], pad, batch_size)[keep])
     candidates = np.concatenate(vectors)
-    results: dict[str, dict] = {}
+    out: dict[str, list[dict]] = {}
     for split in ("validation", "test"):
         names = [n for n in prepared if data.parse_split(n)[0] == split]
         if not names:
             continue
         queries = {data.parse_split(n)[1]: list(prepared[n]) for n in names}
         vecs = {data.parse_split(n)[1]: predict(model, feats[n], pad, batch_size) for n in names}
-        metrics, predictions = score_rankings(queries, vecs, ids, candidates)
-        for lang, m in metrics.items():
-            results.setdefault(split, {})[lang] = {**m, "n": len(queries[lang])}
-            path = predictions_dir / f"{data.split_name(split, lang)}.jsonl"
-            with open(path, "w", encoding="utf-8") as f:
-                for row in predictions[lang]:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return results
+        _, predictions = score_rankings(queries, vecs, ids, candidates)
+        for lang, rows in predictions.items():
+            out[data.split_name(split, lang)] = rows
+    return out

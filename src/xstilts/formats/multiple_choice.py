@@ -112,16 +112,25 @@ def selection_metric(eval_pred) -> dict:
     return {"accuracy": accuracy(np.argmax(logits, -1)[keep].tolist(), labels[keep].tolist())}
 
 
+def predictions(logits, examples, features, task) -> list[dict]:
+    """The predicted and gold choice of every example (gold -1: unlabelled)."""
+    pred = np.argmax(logits, -1).tolist()
+    return [
+        {"id": i, "prediction": p, "gold": g}
+        for i, p, g in zip(examples["id"], pred, list(examples["label"]), strict=True)
+    ]
+
+
+def metrics(rows: list[dict], task, lang: str) -> dict:
+    """Accuracy over the labelled examples of saved predictions (none labelled: no metric)."""
+    labelled = [(r["prediction"], r["gold"]) for r in rows if r["gold"] >= 0]
+    if not labelled:
+        return {}
+    predicted, references = zip(*labelled, strict=True)
+    return {"accuracy": accuracy(predicted, references)}
+
+
 def score(logits, examples, features, task, lang: str):
     """Accuracy over the labelled examples (none: no metric) and the predicted choice of each."""
-    pred = np.argmax(logits, -1).tolist()
-    gold = list(examples["label"])
-    predictions = [
-        {"id": i, "prediction": p, "gold": g}
-        for i, p, g in zip(examples["id"], pred, gold, strict=True)
-    ]
-    labelled = [(p, g) for p, g in zip(pred, gold, strict=True) if g >= 0]
-    if not labelled:
-        return {}, predictions
-    predicted, references = zip(*labelled, strict=True)
-    return {"accuracy": accuracy(predicted, references)}, predictions
+    rows = predictions(logits, examples, features, task)
+    return metrics(rows, task, lang), rows

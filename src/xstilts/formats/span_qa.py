@@ -164,16 +164,13 @@ def _feature_spans(
     return spans
 
 
-def score(
-    logits, examples, features, task, lang: str, *, null_threshold: float = 0.0
-) -> tuple[dict, list[dict]]:
-    """Metrics and per-example predictions of one evaluation split.
+def predictions(logits, examples, features, task, *, null_threshold: float = 0.0) -> list[dict]:
+    """The predicted answer, gold answers and n-best spans of every example of one split.
 
-    ``logits`` is ``(start_logits, end_logits)`` from ``Trainer.predict`` on ``features`` (the
-    evaluation features of ``examples``; padding positions are ignored). For tasks with
-    unanswerable questions the null score is the lowest ``[CLS]`` start+end score over an
-    example's windows, and "" is predicted when it exceeds the best span's score by more than
-    ``null_threshold``.
+    ``logits`` is ``(start_logits, end_logits)`` on ``features`` (the evaluation features of
+    ``examples``; padding positions are ignored). For tasks with unanswerable questions the null
+    score is the lowest ``[CLS]`` start+end score over an example's windows, and "" is predicted
+    when it exceeds the best span's score by more than ``null_threshold``.
     """
     if len(set(examples["id"])) != len(examples):
         raise ValueError("example ids must be unique: features are matched to examples by id")
@@ -184,13 +181,13 @@ def score(
     offset_mapping = list(features["offset_mapping"])
     null = allows_null(task)
 
-    predictions = []
+    rows = []
     for example_id, context, answers in zip(
         examples["id"], examples["context"], examples["answers"], strict=True
     ):
-        rows = by_example[example_id]
+        windows = by_example[example_id]
         spans = {}  # (start, end) -> best-scoring candidate: overlapping windows repeat spans
-        for i in rows:
+        for i in windows:
             for span in _feature_spans(start_logits[i], end_logits[i], offset_mapping[i], context):
                 key = span["start"], span["end"]
                 if key not in spans or span["score"] > spans[key]["score"]:
@@ -199,7 +196,7 @@ def score(
         text = nbest[0]["text"] if nbest else ""
         if null:
             null_score = min(
-                float(start_logits[i, CLS_INDEX] + end_logits[i, CLS_INDEX]) for i in rows
+                float(start_logits[i, CLS_INDEX] + end_logits[i, CLS_INDEX]) for i in windows
             )
             if not nbest or null_score - nbest[0]["score"] > null_threshold:
                 text = ""
@@ -208,16 +205,27 @@ def score(
                 key=lambda span: span["score"],
                 reverse=True,
             )[:N_BEST]
-        predictions.append(
+        rows.append(
             {"id": example_id, "prediction": text, "gold": list(answers["text"]), "nbest": nbest}
         )
+    return rows
 
-    predicted = {p["id"]: p["prediction"] for p in predictions}
-    references = {p["id"]: p["gold"] for p in predictions}
-    if null:
-        metrics = squad_v2_scores(predicted, references)
-    elif task.name in LANGUAGE_AWARE:
-        metrics = mlqa_scores(predicted, references, lang)
-    else:
-        metrics = squad_scores(predicted, references)
-    return metrics, predictions
+
+def metrics(rows: list[dict], task, lang: str) -> dict:
+    """SQuAD (v2 for tasks with unanswerable questions, MLQA's for language-aware tasks) scores
+    of saved predictions."""
+    predicted = {r["id"]: r["prediction"] for r in rows}
+    references = {r["id"]: r["gold"] for r in rows}
+    if allows_null(task):
+        return squad_v2_scores(predicted, references)
+    if task.name in LANGUAGE_AWARE:
+        return mlqa_scores(predicted, references, lang)
+    return squad_scores(predicted, references)
+
+
+def score(
+    logits, examples, features, task, lang: str, *, null_threshold: float = 0.0
+) -> tuple[dict, list[dict]]:
+    """Metrics and per-example predictions of one evaluation split (see :func:`predictions`)."""
+    rows = predictions(logits, examples, features, task, null_threshold=null_threshold)
+    return metrics(rows, task, lang), rows

@@ -68,19 +68,29 @@ def selection_metric(eval_pred) -> dict:
     return {"accuracy": float((np.argmax(logits, -1)[keep] == labels[keep]).mean() * 100)}
 
 
-def score(logits, examples, features, task, lang: str):
-    """seqeval F1 over words in the task's ``tag_scheme`` (IOB2-repaired predictions for NER)."""
-    if task.tag_scheme is None:
-        raise ValueError(f"task {task.name!r}: the registry gives no tag_scheme to score it with")
+def predictions(logits, examples, features, task) -> list[dict]:
+    """Predicted tags at first sub-words and gold tags, per sentence. Words lost to truncation
+    are predicted "O", as XTREME's scorer sees whole sentences."""
     preds = _first_subword_predictions(logits, features, task.labels)
     golds = [list(tags) for tags in examples["tags"]]
-    # Words lost to truncation count as "O", as XTREME's scorer sees whole sentences.
-    preds = [p + ["O"] * (len(g) - len(p)) for p, g in zip(preds, golds, strict=True)]
-    if task.tag_scheme == "iob2":
-        preds = [repair_iob2(p) for p in preds]
-    metrics = entity_f1(preds, golds, task.tag_scheme)
-    predictions = [
-        {"id": i, "prediction": p, "gold": g}
+    return [
+        {"id": i, "prediction": p + ["O"] * (len(g) - len(p)), "gold": g}
         for i, p, g in zip(examples["id"], preds, golds, strict=True)
     ]
-    return metrics, predictions
+
+
+def metrics(rows: list[dict], task, lang: str) -> dict:
+    """seqeval F1 over words of saved predictions in the task's ``tag_scheme`` (IOB2-repaired
+    predictions for NER)."""
+    if task.tag_scheme is None:
+        raise ValueError(f"task {task.name!r}: the registry gives no tag_scheme to score it with")
+    preds = [r["prediction"] for r in rows]
+    if task.tag_scheme == "iob2":
+        preds = [repair_iob2(p) for p in preds]
+    return entity_f1(preds, [r["gold"] for r in rows], task.tag_scheme)
+
+
+def score(logits, examples, features, task, lang: str):
+    """seqeval F1 over words; per-sentence predictions."""
+    rows = predictions(logits, examples, features, task)
+    return metrics(rows, task, lang), rows
