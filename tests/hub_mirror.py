@@ -29,7 +29,7 @@ from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCardData
 
-from xstilts import hub, registry
+from xstilts import benchmarks, hub, registry
 from xstilts.loaders.tatoeba import TATOEBA_LANG3
 
 datasets.disable_progress_bars()
@@ -40,6 +40,12 @@ DERIVED = {
     "nyu-mll/glue sst2": "no SST-2 slice: MNLI premises, label = entailment or not",
     "google/xtreme PAN-X.en": "no English PAN-X slice: the Afrikaans slice",
     "splits": "one sliced split copied to the others it lacks (e.g. dev rows as train and test)",
+    "izhx/xtreme-r-udpos": "no UD v2.7 slice of lt/pl/uk/wo/ro: the German UD v2.5 test slice",
+    "unimelb-nlp/wikiann": "no WikiANN slice of XTREME-R's extras: the Afrikaans PAN-X slice",
+    "mteb/tatoeba-bitext-mining": "no aze/lit/pol/ukr/ron slice: the Turkish Tatoeba slice",
+    "lighteval/siqa": "no SIQa slice: CosmosQA rows with answers 0-2 (label < 3), 1-based",
+    "aps/super_glue copa, cambridgeltl/xcopa": "no COPA/XCOPA slice: CosmosQA contexts and "
+    "answers 0-1 (label < 2), question cause/effect alternating",
 }
 S = Value("string")
 I32 = Value("int32")
@@ -422,6 +428,156 @@ def _xtreme(data: Path) -> dict:
     return out
 
 
+def _udpos_r(data: Path) -> dict:
+    """izhx/xtreme-r-udpos: configs by ISO code, test only (columns as google/xtreme's udpos,
+    UNVERIFIED in HUB.md)."""
+    pos = Features({"tokens": List(S), "pos_tags": List(ClassLabel(names=registry.UPOS_LABELS))})
+    rows = _conllu(data / "udpos/de_gsd-ud-test.conllu")
+    return {lang: {"test": _ds(rows, pos)} for lang in registry.UDPOS_R_EXTRA}
+
+
+def _spans(tokens: list[str], tags: list[str]) -> list[str]:
+    """WikiANN's ``spans`` column: "TYPE: tokens" per entity, ["None"] without one."""
+    spans, current = [], None
+    for token, tag in zip(tokens, tags, strict=True):
+        if tag.startswith("B-") or (tag.startswith("I-") and current is None):
+            current = [tag[2:], [token]]
+            spans.append(current)
+        elif tag.startswith("I-"):
+            current[1].append(token)
+        else:
+            current = None
+    return [f"{kind}: {' '.join(words)}" for kind, words in spans] or ["None"]
+
+
+def _wikiann(data: Path) -> dict:
+    """unimelb-nlp/wikiann at refs/convert/parquet: XTREME-R's PAN-X extras."""
+    ner = Features(
+        {
+            "tokens": List(S),
+            "ner_tags": List(ClassLabel(names=registry.PANX_LABELS)),
+            "langs": List(S),
+            "spans": List(S),
+        }
+    )
+    out = {}
+    for lang in registry.PANX_R_EXTRA:
+        splits = {}
+        for split, part in (("validation", "dev"), ("test", "test"), ("train", "train")):
+            sentences: dict[str, dict] = {}
+            for r in _csv(data / f"panx/af_{part}/truth.csv"):
+                row = sentences.setdefault(r["sent_idx"], {"tokens": [], "tags": []})
+                row["tokens"].append(r["word"].split(":", 1)[1])
+                row["tags"].append(r["truth"])
+            rows = [
+                {
+                    "tokens": r["tokens"],
+                    "ner_tags": [registry.PANX_LABELS.index(t) for t in r["tags"]],
+                    "langs": [lang] * len(r["tokens"]),
+                    "spans": _spans(r["tokens"], r["tags"]),
+                }
+                for r in sentences.values()
+            ]
+            splits[split] = _ds(rows, ner)
+        out[lang] = splits
+    return out
+
+
+def _mteb_tatoeba(data: Path) -> dict:
+    """mteb/tatoeba-bitext-mining: ``{lang3}-eng`` configs, split test, sentence1 non-English."""
+    bitext = Features({"sentence1": S, "sentence2": S})
+    stem = data / "tatoeba/tatoeba.tur-eng"
+    src = Path(f"{stem}.tur").read_text(encoding="utf-8").splitlines()
+    eng = Path(f"{stem}.eng").read_text(encoding="utf-8").splitlines()
+    rows = [{"sentence1": a, "sentence2": b} for a, b in zip(src, eng, strict=True)]
+    return {
+        f"{TATOEBA_LANG3[lang]}-eng": {"test": _ds(rows, bitext)}
+        for lang in registry.TATOEBA_R_EXTRA
+    }
+
+
+def _google_xquad(data: Path) -> dict:
+    """google/xquad: ``xquad.{lang}`` (Romanian included), validation only, no title."""
+    features = Features({k: v for k, v in QA.items() if k != "title"})
+    out = {}
+    for path in sorted((data / "xquad").glob("xquad.*.json")):
+        rows = [{k: v for k, v in r.items() if k != "title"} for r in _squad(path)]
+        out[path.stem] = {"validation": _ds(rows, features)}
+    return out
+
+
+def _cosmos_rows(data: Path, choices: int) -> list[dict]:
+    return [r for r in _csv(data / "cosmosqa/valid.csv") if int(r["label"]) < choices]
+
+
+def _siqa(data: Path) -> dict:
+    features = Features(
+        {"context": S, "question": S, "answerA": S, "answerB": S, "answerC": S, "label": S}
+    )
+    rows = [
+        {
+            "context": r["context"],
+            "question": r["question"],
+            **{f"answer{c}": r[f"answer{i}"] for i, c in enumerate("ABC")},
+            "label": str(int(r["label"]) + 1),  # 1-based string
+        }
+        for r in _cosmos_rows(data, 3)
+    ]
+    return {"default": {"train": _ds(rows, features), "validation": _ds(rows, features)}}
+
+
+def _copa_rows(data: Path) -> list[dict]:
+    return [
+        {
+            "premise": r["context"],
+            "choice1": r["answer0"],
+            "choice2": r["answer1"],
+            "question": ("cause", "effect")[i % 2],
+            "idx": i,
+            "label": int(r["label"]),
+        }
+        for i, r in enumerate(_cosmos_rows(data, 2))
+    ]
+
+
+def _super_glue(data: Path) -> dict:
+    """aps/super_glue copa (the conversion PR's layout): label ClassLabel, test labels -1."""
+    features = Features(
+        {
+            "premise": S,
+            "choice1": S,
+            "choice2": S,
+            "question": S,
+            "idx": I32,
+            "label": ClassLabel(names=["choice1", "choice2"]),
+        }
+    )
+    rows = _copa_rows(data)
+    test = [{**r, "label": -1} for r in rows]
+    splits = {"train": rows, "validation": rows, "test": test}
+    return {"copa": {s: _ds(r, features) for s, r in splits.items()}}
+
+
+def _xcopa(data: Path) -> dict:
+    """cambridgeltl/xcopa: one config per language, validation and test, label plain int32."""
+    features = Features(
+        {
+            "premise": S,
+            "choice1": S,
+            "choice2": S,
+            "question": S,
+            "label": I32,
+            "idx": I32,
+            "changed": Value("bool"),
+        }
+    )
+    rows = [{**r, "changed": False} for r in _copa_rows(data)]
+    return {
+        lang: {"validation": _ds(rows, features), "test": _ds(rows, features)}
+        for lang in registry.XCOPA_LANGS
+    }
+
+
 REPOS = {
     "nyu-mll/glue": (_glue, hub.MAIN, {}),
     "facebook/anli": (_anli, hub.MAIN, {}),
@@ -433,19 +589,35 @@ REPOS = {
     "tau/commonsense_qa": (_commonsenseqa, hub.MAIN, {"default": "data"}),
     "facebook/xnli": (_xnli, hub.MAIN, {}),
     "google/xtreme": (_xtreme, hub.MAIN, {}),
+    "izhx/xtreme-r-udpos": (_udpos_r, hub.MAIN, {}),
+    "unimelb-nlp/wikiann": (_wikiann, hub.CONVERT, {}),
+    "mteb/tatoeba-bitext-mining": (_mteb_tatoeba, hub.CONVERT, {}),
+    "google/xquad": (_google_xquad, hub.MAIN, {}),
+    "lighteval/siqa": (_siqa, hub.MAIN, {"default": "data"}),
+    "aps/super_glue": (_super_glue, "refs/pr/16", {}),
+    "cambridgeltl/xcopa": (_xcopa, hub.MAIN, {}),
 }
 """repo -> (builder from shared/data, revision written, config -> data folder if not its name)."""
 
 
 def fixture_languages(task_name: str, data: Path = SHARED_DATA) -> tuple[str, ...]:
-    """The languages of a task that the fixture mirror covers (those with a real slice)."""
+    """The languages of a task that the fixture mirror covers (those with a real slice, and the
+    languages benchmarks add, after the registry's: XTREME-R's extras)."""
     task = registry.get(task_name)
+    extra = [
+        lang
+        for bench in benchmarks.BENCHMARKS.values()
+        for lang in bench.languages.get(task_name, ())
+        if lang not in task.languages
+    ]
     covered = {
-        "udpos": {p.name.split("_")[0] for p in (data / "udpos").glob("*-ud-test.conllu")},
-        "panx": {"af", "en"},
+        "udpos": {p.name.split("_")[0] for p in (data / "udpos").glob("*-ud-test.conllu")}
+        | set(registry.UDPOS_R_EXTRA),
+        "panx": {"af", "en", *registry.PANX_R_EXTRA},
         "tydiqa": {"en", "ko", "sw"},
     }.get(task_name)
-    return tuple(lang for lang in task.languages if covered is None or lang in covered)
+    langs = (*task.languages, *dict.fromkeys(extra))
+    return tuple(lang for lang in langs if covered is None or lang in covered)
 
 
 def build_mirror(root: str | Path, tasks=None, data: Path = SHARED_DATA) -> dict[str, Path]:

@@ -67,17 +67,20 @@ def test_every_registry_hub_source_has_a_fixture(mirror):
     """A hub source the registry declares without a fixture config fails here."""
     for name in HUB_TASKS:
         task = data.restrict(registry.get(name), fixture_languages(name))
-        for source in task.hub:
-            folder = hub.dataset_dir(mirror, source.repo, source.revision)
-            configs = data.readme_configs(folder)
-            for split, lang in data.wanted_splits(task):
+        used = []
+        for split, lang in data.wanted_splits(task):
+            for source in hub.sources_for(task.hub, lang):
                 if split not in source.splits:
                     continue
+                used.append(source)
+                folder = hub.dataset_dir(mirror, source.repo, source.revision)
+                configs = data.readme_configs(folder)
                 config, hub_split = source.config_name(lang), source.splits[split]
                 if source.revision == hub.CONVERT:
                     assert (folder / config / hub_split).is_dir(), (name, source.repo, config)
                 else:
                     assert hub_split in configs.get(config, {}), (name, source.repo, config)
+        assert all(s in used for s in task.hub), name  # every source is exercised
 
 
 def _schema_entry(repo: str, config: str, schemas: dict) -> dict:
@@ -99,7 +102,10 @@ def test_registry_columns_and_labels_follow_hub_schemas(mirror):
     for name in HUB_TASKS:
         task = registry.get(name)
         for source in task.hub:
-            lang = fixture_languages(name)[0]
+            if source.repo not in schemas:  # a community mirror HUB.md could not describe
+                assert source.unverified, (name, source.repo)
+                continue
+            lang = (source.languages or fixture_languages(name))[0]
             folder = hub.dataset_dir(mirror, source.repo, source.revision)
             config = source.config_name(lang)
             features = _schema_entry(source.repo, config, schemas)["features"]
@@ -142,8 +148,8 @@ def test_hub_and_local_give_the_same_records(mirror, shared_data, tmp_path):
         "udpos": ("test.de", {"validation": "udpos/{lang}_*-ud-test.conllu"}),
     }
     for name, (split, files) in cases.items():
-        langs = fixture_languages(name)
-        h = data.prepare(name, _spec(mirror, name), tmp_path / f"{name}-hub")
+        langs = [lang for lang in fixture_languages(name) if lang in registry.get(name).languages]
+        h = data.prepare(name, _spec(mirror, name, languages=langs), tmp_path / f"{name}-hub")
         spec = {**local, "files": files, "languages": langs}
         loc = data.prepare(name, spec, tmp_path / f"{name}-local")
         assert h["rows"][split] == loc["rows"][split], name
@@ -296,6 +302,61 @@ def test_requirements_and_mirror_paths():
     (cosmos,) = hub.requirements("cosmosqa")
     assert cosmos.allow_patterns == ("default/train/*.parquet", "default/validation/*.parquet")
     assert hub.requirements("bucc") == []
+
+
+def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_path):
+    """UD-POS lt and PAN-X pl are read from izhx/xtreme-r-udpos and WikiANN, the others from
+    google/xtreme; a mirror without the extra repository fails naming it, for that language."""
+    izhx = hub.dataset_dir(mirror, "izhx/xtreme-r-udpos", hub.MAIN)
+    rows = data.load_hub(
+        data.restrict(registry.get("udpos"), ["en", "de", "lt"]), _spec(mirror, "udpos")
+    )
+    lt = datasets.Dataset.from_parquet(str(next(izhx.glob("lt/test-*.parquet"))))
+    assert [r["tokens"] for r in rows["test.lt"]] == lt["tokens"]
+    xtreme = hub.dataset_dir(mirror, "google/xtreme", hub.MAIN)
+    de = datasets.Dataset.from_parquet(str(next(xtreme.glob("udpos.German/test-*.parquet"))))
+    assert [r["tokens"] for r in rows["test.de"]] == de["tokens"]
+    assert "validation.lt" not in rows and "validation.lt" in data.declared_gaps(
+        data.restrict(registry.get("udpos"), ["en", "lt"])
+    )
+    reqs = {r.repo: r.allow_patterns for r in hub.requirements("panx", ["en", "af", "pl"])}
+    assert reqs["unimelb-nlp/wikiann"] == ("pl/test/*.parquet", "pl/validation/*.parquet")
+    assert "PAN-X.pl/*" not in reqs["google/xtreme"] and "PAN-X.af/*" in reqs["google/xtreme"]
+    _copy(mirror, tmp_path, "google/xtreme")
+    spec = _spec(tmp_path / "mirror", "panx")
+    task = data.restrict(registry.get("panx"), ["en", "af"])
+    assert set(data.load_hub(task, spec)) == {
+        "train.en",
+        "validation.en",
+        "validation.af",
+        "test.en",
+        "test.af",
+    }
+    with pytest.raises(
+        DataFormatError, match=r"unimelb-nlp/wikiann@refs/convert/parquet config 'pl'"
+    ):
+        data.load_hub(data.restrict(registry.get("panx"), ["en", "pl"]), spec)
+    with pytest.raises(DataFormatError, match=r"languages \['xx'\] are not the task's"):
+        data.restrict(registry.get("panx"), ["en", "xx"])
+
+
+def test_multiple_choice_templates_and_squad_pairs_from_the_mirror(mirror):
+    """COPA/XCOPA and SIQa get XTREME-R's first segment; SQuAD rows become LAReQA pairs."""
+    copa = data.load_hub(registry.get("copa"), _spec(mirror, "copa"))
+    first = copa["train.en"][0]
+    assert first["context"].endswith(" What was the cause?") and first["question"] == ""
+    assert len(first["choices"]) == 2 and first["label"] in (0, 1)
+    siqa = data.load_hub(registry.get("siqa"), _spec(mirror, "siqa"))
+    assert {r["label"] for r in siqa["validation.en"]} == {0, 1, 2}  # from "1".."3"
+    dropped: dict = {}
+    pairs = data.load_hub(
+        registry.get("squad_v1_retrieval"), _spec(mirror, "squad_v1_retrieval"), dropped
+    )
+    squad = data.load_hub(registry.get("squad_v1"), _spec(mirror, "squad_v1"))
+    assert len(pairs["train.en"]) + dropped.get("train.en", 0) == len(squad["train.en"])
+    assert all(p["candidate"] and p["query"] for p in pairs["train.en"])
+    mixed = data.load_hub(registry.get("mnli@translate-train-de"), _spec(mirror, "mnli"))
+    assert set(mixed) == {"train.de", "validation.en"}
 
 
 def _prepare_cli(tmp_path: Path, spec: dict, task: str):

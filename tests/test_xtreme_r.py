@@ -110,8 +110,8 @@ def test_copa_and_siqa_records_are_xtreme_rs_inputs(tmp_path):
         "label": 1,
     }
     # the hub adapter builds the same record from cambridgeltl/xcopa's columns
-    part = registry.get("xcopa").hub
-    assert data._from_hub(registry.get("xcopa"), part, {**row, "label": 1, "idx": 7}, 0) == record
+    (source,) = registry.get("xcopa").hub
+    assert source.columns.record({**row, "label": 1, "idx": 7, "changed": False}, 0, {}) == record
     siqa = tmp_path / "train.jsonl"
     siqa.write_text(
         json.dumps(

@@ -170,10 +170,6 @@ class Benchmark:
         )
 
 
-def _with(base: tuple[str, ...], extra: str) -> tuple[str, ...]:
-    return base + tuple(extra.split())
-
-
 XTREME = Benchmark(
     name="xtreme",
     languages={
@@ -196,18 +192,18 @@ XTREME = Benchmark(
     description="XTREME (Hu et al., 2020): 9 tasks, 40 languages",
 )
 
-# XTREME-R's extra languages (google-research/xtreme evaluate.py XTREME_R_TASK2LANGS).
+# XTREME-R's extra languages (registry ``*_R_EXTRA``: evaluate.py XTREME_R_TASK2LANGS).
 XTREME_R = Benchmark(
     name="xtreme-r",
     languages={
         "xnli": registry.XNLI_LANGS,
         "xcopa": tuple("et ht id it qu sw ta th tr vi zh".split()),
-        "udpos": _with(registry.UDPOS_LANGS, "lt pl uk wo ro"),
-        "panx": _with(registry.PANX_LANGS, "qu pl uk az lt pa gu ro"),
-        "xquad": _with(registry.XQUAD_LANGS, "ro"),
+        "udpos": registry.UDPOS_LANGS + registry.UDPOS_R_EXTRA,
+        "panx": registry.PANX_LANGS + registry.PANX_R_EXTRA,
+        "xquad": registry.XQUAD_LANGS + registry.XQUAD_R_EXTRA,
         "mlqa": registry.MLQA_LANGS,
         "tydiqa": registry.TYDIQA_LANGS,
-        "tatoeba": _with(registry.TATOEBA_LANGS, "az lt pl uk ro"),
+        "tatoeba": registry.TATOEBA_LANGS + registry.TATOEBA_R_EXTRA,
         "mewslix": tuple("ar de en es fa ja pl ro ta tr uk".split()),
         "lareqa": registry.XQUAD_LANGS,
     },

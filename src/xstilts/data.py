@@ -44,8 +44,9 @@ def parse_split(name: str) -> tuple[str, str]:
 
 def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, str]]:
     """(split, language) pairs a task provides: English train where it is trained, English
-    validation (checkpoint selection), and for a target validation and test in every language
-    (synthetic data skips the non-English validation splits: ``validation_languages=False``)."""
+    validation (checkpoint selection; none for a target without English), and for a target
+    validation and test in every language (synthetic data skips the non-English validation
+    splits: ``validation_languages=False``)."""
     if task.format == "retrieval":  # no training; BUCC's dev set tunes its threshold
         splits = [s for s in ("validation", "test") if s in task.local]
         return [(s, lang) for s in splits for lang in task.languages]
@@ -54,7 +55,8 @@ def wanted_splits(task, validation_languages: bool = True) -> list[tuple[str, st
         out += [("train", lang) for lang in task.languages]
     elif task.train_task == task.name:
         out.append(("train", "en"))
-    out.append(("validation", "en"))
+    if task.role == "intermediate" or "en" in task.languages:  # XCOPA: selected on COPA's
+        out.append(("validation", "en"))
     if task.role == "target":
         if validation_languages:
             out += [("validation", lang) for lang in task.languages if lang != "en"]
@@ -508,8 +510,8 @@ def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[di
     out: dict[str, list[dict]] = {}
     dropped = {} if dropped is None else dropped
     with tempfile.TemporaryDirectory(prefix="xstilts-hub-cache-") as cache:
-        for source in task.hub:
-            for split, lang in wanted_splits(task):
+        for split, lang in wanted_splits(task):
+            for source in hub.sources_for(task.hub, lang):
                 if split not in source.splits:
                     continue
                 name = split_name(split, lang)
@@ -541,9 +543,19 @@ def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[di
                 if not rows:
                     raise DataFormatError(f"{where}: no rows for {name} (task {task.name})")
                 _unique_ids(task, name, rows, where)
+    unserved = [split_name(*s) for s in wanted_splits(task) if split_name(*s) not in out]
+    if unserved:
+        raise DataFormatError(
+            f"task {task.name}: no hub source serves {', '.join(unserved)} (sources: "
+            f"{', '.join(f'{s.repo} {s.config}' for s in task.hub)}); declare the gap in the "
+            f"registry, or set data.tasks.{task.name}.source to local"
+        )
     for name, n in dropped.items():
         log.info(
-            "task %s %s: dropped %d unlabelled rows (declared in the registry)", task.name, name, n
+            "task %s %s: dropped %d rows without gold (declared in the registry)",
+            task.name,
+            name,
+            n,
         )
     return out
 
@@ -627,23 +639,25 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
 
 
 def restrict(task, languages):
-    """The task limited to ``languages`` (a benchmark's set, smoke runs, tests; None: all of
-    them); a benchmark may add languages the registry's (XTREME's) list lacks."""
+    """The task in ``languages`` (None: the registry's): some of the registry's (smoke runs,
+    tests) and those a benchmark adds (XTREME-R's extras, after the registry's)."""
     if not languages:
         return task
     from xstilts import benchmarks
 
-    known = set(task.languages).union(
-        *(b.languages_of(task.name) for b in benchmarks.BENCHMARKS.values())
-    )
-    unknown = sorted(set(languages) - known)
+    extra = [
+        lang
+        for bench in benchmarks.BENCHMARKS.values()
+        for lang in bench.languages.get(task.name, ())
+        if lang not in task.languages
+    ]
+    unknown = sorted(set(languages) - set(task.languages) - set(extra))
     if unknown:
         raise DataFormatError(
-            f"task {task.name}: languages {unknown} are not the task's in any benchmark "
-            f"({', '.join(sorted(known))})"
+            f"task {task.name}: languages {unknown} are not the task's "
+            f"({', '.join(task.languages)}) nor a benchmark's ({', '.join(extra) or 'none'})"
         )
-    keep = tuple(lang for lang in task.languages if lang in languages)
-    keep += tuple(lang for lang in languages if lang not in keep)  # a benchmark's extra ones
+    keep = tuple(lang for lang in (*task.languages, *dict.fromkeys(extra)) if lang in languages)
     gaps = tuple(
         dataclasses.replace(g, languages=tuple(x for x in g.languages if x in keep))
         for g in task.gaps

@@ -97,7 +97,7 @@ def _dataset_requirements(study, task: str) -> list:
         return []
     return [
         dataclasses.replace(r, revision=spec["revisions"].get(r.repo, r.revision))
-        for r in hub.requirements(task)
+        for r in hub.requirements(task, spec.get("languages"))
     ]
 
 

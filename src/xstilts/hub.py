@@ -45,7 +45,9 @@ class HubSource:
     is an error. ``data_dir`` is the repository folder holding the configuration's files
     (``{config}`` by default; ``data`` for single-config repositories). ``lang_names`` spells a
     language in the config name (``udpos.German``); ``id_prefix`` selects a language's rows of a
-    multilingual configuration by id prefix (TyDiQA-GoldP: ``english-...``). ``unverified``
+    multilingual configuration by id prefix (TyDiQA-GoldP: ``english-...``). ``languages``
+    makes a source serve only those languages (XTREME-R's extras, from their own repositories);
+    the task's sources without ``languages`` serve the rest (``sources_for``). ``unverified``
     says which facts about the repository HUB.md could not verify (the loader checks them).
     """
 
@@ -58,6 +60,7 @@ class HubSource:
     unlabelled: tuple[str, ...] = ()
     lang_names: dict[str, str] = field(default_factory=dict)
     id_prefix: dict[str, str] = field(default_factory=dict)
+    languages: tuple[str, ...] = ()
     unverified: str = ""
 
     def __post_init__(self):
@@ -97,6 +100,12 @@ class HubSource:
         return ["README.md", f"{self.folder(lang)}/*"]
 
 
+def sources_for(sources, lang: str) -> list[HubSource]:
+    """The sources serving ``lang``: those declaring it in ``languages``, else the general ones."""
+    own = [s for s in sources if lang in s.languages]
+    return own or [s for s in sources if not s.languages]
+
+
 def revision_dir(revision: str) -> str:
     return revision.replace("/", "--")
 
@@ -111,15 +120,16 @@ def model_dir(mirror: str | Path, repo: str, revision: str) -> Path:
     return Path(mirror) / "models" / repo / revision_dir(revision)
 
 
-def requirements(task_name: str) -> list[HubFiles]:
-    """The repositories (one entry per repo and revision) and files a task's hub data need."""
+def requirements(task_name: str, languages=None) -> list[HubFiles]:
+    """The repositories (one entry per repo and revision) and files a task's hub data need, in
+    ``languages`` (the config's benchmark's; None: the registry's)."""
     from xstilts import data, registry
 
-    task = registry.get(task_name)
-    langs = sorted({lang for _, lang in data.wanted_splits(task)})
+    task = data.restrict(registry.get(task_name), languages)
     patterns: dict[tuple[str, str], set[str]] = {}
-    for source in task.hub:
-        key = (source.repo, source.revision)
-        for lang in langs if "{" in source.config else ["en"]:
-            patterns.setdefault(key, set()).update(source.allow_patterns(lang))
+    for split, lang in data.wanted_splits(task):
+        for source in sources_for(task.hub, lang):
+            if split in source.splits:
+                key = (source.repo, source.revision)
+                patterns.setdefault(key, set()).update(source.allow_patterns(lang))
     return [HubFiles(repo, rev, tuple(sorted(p))) for (repo, rev), p in patterns.items()]

@@ -174,16 +174,15 @@ def _hub_task_problems(study, task_name: str, spec: dict) -> list[Problem]:
     from xstilts import data, hub
     from xstilts.loaders import DataFormatError
 
-    task = registry.get(task_name)
+    task = data.restrict(registry.get(task_name), spec.get("languages"))
     out: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="xstilts-preflight-") as cache:
-        for source in task.hub:
-            folder = hub.dataset_dir(spec["mirror"], source.repo, source.revision)
-            if not download.local_files(folder):
-                continue  # absent: reported with its snapshot
-            for split, lang in data.wanted_splits(task):
-                if split not in source.splits:
-                    continue
+        for split, lang in data.wanted_splits(task):
+            for source in hub.sources_for(task.hub, lang):
+                revision = spec.get("revisions", {}).get(source.repo, source.revision)
+                folder = hub.dataset_dir(spec["mirror"], source.repo, revision)
+                if split not in source.splits or not download.local_files(folder):
+                    continue  # absent: reported with its snapshot
                 hub_split = source.splits[split]
                 try:
                     ds, where = data.hub_split(source, lang, hub_split, spec, cache)

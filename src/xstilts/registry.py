@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from xstilts.formats.hub import (
     COLUMNS,
     ClassificationColumns,
+    DualEncoderColumns,
     MultipleChoiceColumns,
     RetrievalColumns,
     SpanQAColumns,
@@ -57,6 +58,13 @@ TATOEBA_LANGS = tuple(
     "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te "
     "th tl tr ur vi zh".split()
 )
+
+# XTREME-R's extra languages (google-research/xtreme evaluate.py XTREME_R_TASK2LANGS), read from
+# their own hub repositories (HUB.md section 19)
+UDPOS_R_EXTRA = tuple("lt pl uk wo ro".split())
+PANX_R_EXTRA = tuple("qu pl uk az lt pa gu ro".split())
+XQUAD_R_EXTRA = ("ro",)
+TATOEBA_R_EXTRA = tuple("az lt pl uk ro".split())
 
 
 UDPOS_LANG_NAMES = dict(
@@ -137,6 +145,8 @@ def _xtreme(config: str, columns, splits: dict | None = None, **kw) -> HubSource
 _QQP = {"not_duplicate": "0", "duplicate": "1"}
 _SST2 = {"negative": "0", "positive": "1"}
 _NLI_IDX = ClassificationColumns(text_a="premise", text_b="hypothesis", id="idx")
+_XNLI = ClassificationColumns(text_a="premise", text_b="hypothesis")
+_COPA_CONTEXT = "{premise} What was the {question}?"  # XTREME-R run_xcopa.py: first segment
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,8 @@ class Task:
         for gap in self.gaps:
             if gap.split not in ("train", "validation", "test"):
                 raise ValueError(f"{where}: gap split {gap.split!r}")
-            if bad := set(gap.languages) - set(self.languages):
+            extra = {lang for source in self.hub for lang in source.languages}
+            if bad := set(gap.languages) - set(self.languages) - extra:
                 raise ValueError(f"{where}: gap languages {sorted(bad)} are not the task's")
 
     def declared_gap(self, split: str, lang: str) -> str | None:
@@ -452,7 +463,21 @@ _TASKS = (
         epochs=5,
         learning_rate=3e-5,
         in_multitask=False,
-        hub=(),
+        # allenai/social_i_qa is script-only: its parquet mirror (HUB.md section 16)
+        hub=(
+            HubSource(
+                "lighteval/siqa",
+                "default",
+                MultipleChoiceColumns(
+                    label="label",
+                    label_kind="one_based_string",
+                    choice_columns=("answerA", "answerB", "answerC"),
+                    context_template="{context} {question}",
+                ),
+                _TRAIN,
+                data_dir="data",
+            ),
+        ),
         local={
             "loader": "siqa_jsonl",
             "train": "siqa/socialiqa-train-dev/train.jsonl",
@@ -470,7 +495,22 @@ _TASKS = (
         epochs=5,
         learning_rate=3e-5,
         in_multitask=False,
-        hub=(),
+        hub=(
+            HubSource(
+                "aps/super_glue",
+                "copa",
+                MultipleChoiceColumns(
+                    label="label",
+                    label_kind="choice_column",
+                    choice_columns=("choice1", "choice2"),
+                    context_template=_COPA_CONTEXT,
+                    id="idx",
+                ),
+                _TRAIN,
+                revision="refs/pr/16",
+                unverified="the format of main (read from the parquet-conversion PR refs/pr/16)",
+            ),
+        ),
         local={
             "loader": "copa_jsonl",
             "train": "copa/train.jsonl",
@@ -487,7 +527,17 @@ _TASKS = (
         epochs=3,
         batch_size=16,
         learning_rate=2e-5,
-        hub=(),
+        # the answer-less questions of no sentence are skipped, as XTREME-R (dropped, counted)
+        hub=(
+            HubSource(
+                "rajpurkar/squad",
+                "plain_text",
+                DualEncoderColumns(),
+                _TRAIN,
+                unlabelled=("train", "validation"),
+                unverified="file paths (expected plain_text/<split>-*)",
+            ),
+        ),
         local={
             "loader": "squad_sentences",
             "train": "squad/train-v1.1.json",
@@ -508,10 +558,7 @@ _TASKS = (
         epochs=2,
         hub=(
             HubSource(
-                "facebook/xnli",
-                "{lang}",
-                ClassificationColumns(text_a="premise", text_b="hypothesis"),
-                {"validation": "validation", "test": "test"},
+                "facebook/xnli", "{lang}", _XNLI, {"validation": "validation", "test": "test"}
             ),
         ),
         local={
@@ -561,8 +608,19 @@ _TASKS = (
             _xtreme(
                 "udpos.{lang_name}", TaggingColumns(tags="pos_tags"), lang_names=UDPOS_LANG_NAMES
             ),
+            HubSource(
+                "izhx/xtreme-r-udpos",
+                "{lang}",
+                TaggingColumns(tags="pos_tags"),
+                {"test": "test"},
+                languages=UDPOS_R_EXTRA,
+                unverified="its configs for lt/pl/uk/wo/ro and its columns (tokens, pos_tags)",
+            ),
         ),
-        gaps=(Gap("validation", ("kk", "th", "tl", "yo"), "UD v2.5 has no dev data for it"),),
+        gaps=(
+            Gap("validation", ("kk", "th", "tl", "yo"), "UD v2.5 has no dev data for it"),
+            Gap("validation", UDPOS_R_EXTRA, "XTREME-R's UD v2.7 extras: test sets only"),
+        ),
         local={
             "loader": "conllu",
             "train": "udpos/en_*-ud-train.conllu",
@@ -585,7 +643,19 @@ _TASKS = (
         train_task="panx",
         tag_scheme="iob2",
         epochs=10,
-        hub=(_xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),),
+        hub=(
+            _xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),
+            # WikiANN's configs: the same Rahimi splits and tag order (HUB.md section 20)
+            HubSource(
+                "unimelb-nlp/wikiann",
+                "{lang}",
+                TaggingColumns(tags="ner_tags"),
+                _EVAL,
+                revision=CONVERT,
+                languages=PANX_R_EXTRA,
+                unverified="the layout of main (read from refs/convert/parquet)",
+            ),
+        ),
         local={
             "loader": "panx_tokens",
             "train": "panx/panx_dataset/en/train",
@@ -609,7 +679,16 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
-        hub=(_xtreme("XQuAD.{lang}", SpanQAColumns(title=None), splits={"test": "validation"}),),
+        hub=(
+            _xtreme("XQuAD.{lang}", SpanQAColumns(title=None), splits={"test": "validation"}),
+            HubSource(
+                "google/xquad",
+                "xquad.{lang}",
+                SpanQAColumns(title=None),
+                {"test": "validation"},
+                languages=XQUAD_R_EXTRA,
+            ),
+        ),
         gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev")),),
         local={"loader": "squad_json", "test": "xquad/xquad.{lang}.json"},
         gold="labelled files: google-deepmind/xquad xquad.{lang}.json",
@@ -699,7 +778,18 @@ _TASKS = (
         metrics=("accuracy",),
         languages=TATOEBA_LANGS,
         max_length=512,
-        hub=(_xtreme("tatoeba.{lang3}", RetrievalColumns(), splits={"test": "validation"}),),
+        hub=(
+            _xtreme("tatoeba.{lang3}", RetrievalColumns(), splits={"test": "validation"}),
+            HubSource(
+                "mteb/tatoeba-bitext-mining",
+                "{lang3}-eng",
+                RetrievalColumns(source="sentence1", target="sentence2"),
+                {"test": "test"},
+                revision=CONVERT,
+                languages=TATOEBA_R_EXTRA,
+                unverified="the JSON layout of main (read from refs/convert/parquet)",
+            ),
+        ),
         local={"loader": "tatoeba", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
         description="Tatoeba sentence retrieval, xx to en (LASER test sets)",
     ),
@@ -716,7 +806,20 @@ _TASKS = (
         max_length=128,
         epochs=5,
         learning_rate=3e-5,
-        hub=(),
+        hub=(
+            HubSource(
+                "cambridgeltl/xcopa",
+                "{lang}",
+                MultipleChoiceColumns(
+                    label="label",
+                    label_kind="index",
+                    choice_columns=("choice1", "choice2"),
+                    context_template=_COPA_CONTEXT,
+                    id="idx",
+                ),
+                _EVAL,
+            ),
+        ),
         local={
             "loader": "copa_jsonl",
             "validation": "xcopa/data/{lang}/val.{lang}.jsonl",
@@ -735,7 +838,7 @@ _TASKS = (
         epochs=3,
         batch_size=16,
         learning_rate=2e-5,
-        gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev pairs")),),
+        gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev (LAReQA pairs)")),),
         local={"loader": "xquad_r", "test": "lareqa/xquad-r/{lang}.json"},
         description="LAReQA on XQuAD-R (XTREME-R): answer sentences retrieved from all "
         "11 languages' pooled candidates by a dual encoder trained on SQuAD v1.1 (mAP@20)",
@@ -789,7 +892,10 @@ _TASKS += (
         "xnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
         "mnli_jsonl:mnli/mnli_val.jsonl",
         # facebook/xnli's train split of each language is XNLI-MT (HUB.md section 4)
-        hub=(),
+        hub=(
+            HubSource("facebook/xnli", "{lang}", _XNLI, {"train": "train"}),
+            HubSource("nyu-mll/glue", "mnli", _NLI_IDX, {"validation": "validation_matched"}),
+        ),
     ),
     _translated(
         _BASE["squad_v1"],

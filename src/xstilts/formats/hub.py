@@ -9,6 +9,7 @@ column is the name itself, so a different label order on the hub cannot swap lab
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 PLACEHOLDERS = (-1, "", None)  # how the hub writes "no gold label" (GLUE/SNLI/CosmosQA, HellaSwag)
@@ -125,7 +126,8 @@ class MultipleChoiceColumns:
     choice. ``label_kind`` says what the label holds: the 0-based index (``index``; as a string,
     ``index_string``; 1-based string, ``one_based_string``), the key of the choice in the struct's
     ``label`` list (``choice_key``), or a ClassLabel whose names are the choice columns
-    (``choice_column``, COPA)."""
+    (``choice_column``, COPA). ``context_template`` builds the first segment from the row's
+    columns, the question left empty (XTREME-R's COPA and SIQa inputs: ``run_xcopa.py``)."""
 
     label: str
     label_kind: str
@@ -135,16 +137,23 @@ class MultipleChoiceColumns:
     context: str | None = None
     question: str | None = None
     id: str | None = None
+    context_template: str | None = None
 
     def __post_init__(self):
         if self.label_kind not in LABEL_KINDS:
             raise ValueError(f"label_kind {self.label_kind!r}: expected one of {LABEL_KINDS}")
         if bool(self.choices) == bool(self.choice_columns):
             raise ValueError("name either a choices column or choice_columns")
+        if self.context_template and (self.context or self.question):
+            raise ValueError("a context_template replaces the context and question columns")
+
+    def _template_columns(self) -> list[str]:
+        fields = string.Formatter().parse(self.context_template or "")
+        return [name for _, name, _, _ in fields if name]
 
     def columns(self) -> list[str]:
         named = (self.label, self.choices, self.context, self.question, self.id)
-        return [c for c in named if c] + list(self.choice_columns)
+        return [c for c in named if c] + list(self.choice_columns) + self._template_columns()
 
     def label_columns(self) -> list[str]:
         return [self.label]
@@ -170,9 +179,13 @@ class MultipleChoiceColumns:
             label = int(value) - (self.label_kind == "one_based_string")
         if not -1 <= label < len(choices):
             raise HubRowError(f"label {value!r} outside the {len(choices)} choices")
+        if self.context_template:
+            context = self.context_template.format(**row)
+        else:
+            context = row[self.context] if self.context else ""
         return {
             "id": str(row[self.id]) if self.id else str(i),
-            "context": row[self.context] if self.context else "",
+            "context": context,
             "question": row[self.question] if self.question else "",
             "choices": choices,
             "label": label,
@@ -201,11 +214,38 @@ class RetrievalColumns:
         }
 
 
+@dataclass(frozen=True)
+class DualEncoderColumns:
+    """SQuAD v1.1 rows as LAReQA's training pairs (``xstilts.loaders.lareqa.squad_pair`` on each
+    question's first answer); a question whose answer starts in no sentence gives None, as
+    XTREME-R skips it (the source declares those splits ``unlabelled``: dropped, counted)."""
+
+    id: str = "id"
+    context: str = "context"
+    question: str = "question"
+    answers: str = "answers"
+
+    def columns(self) -> list[str]:
+        return [self.id, self.context, self.question, self.answers]
+
+    def label_columns(self) -> list[str]:
+        return []
+
+    def record(self, row: dict, i: int, names: dict) -> dict | None:
+        from xstilts.loaders.lareqa import squad_pair
+
+        starts = row[self.answers]["answer_start"]
+        if not starts:
+            raise HubRowError("no answer (a LAReQA training pair needs one)")
+        return squad_pair(str(row[self.id]), row[self.question], row[self.context], starts[0])
+
+
 COLUMNS = {
     "classification": ClassificationColumns,
     "tagging": TaggingColumns,
     "span_qa": SpanQAColumns,
     "multiple_choice": MultipleChoiceColumns,
     "retrieval": RetrievalColumns,
+    "dual_encoder": DualEncoderColumns,
 }
 """Format name -> the spec of its hub columns."""
