@@ -170,3 +170,31 @@ def test_measured_mfu_replaces_the_assumed(tmp_path, capsys, monkeypatch):
     measured.write_text(json.dumps({"tokens_per_s": 1}))
     with pytest.raises(SystemExit, match="expected 'mfu'"):
         run_cli(["estimate", "--configfile", str(PAPER), "--measured", str(measured)], capsys)
+
+
+def test_peak_checkpoint_disk_follows_the_concurrent_jobs():
+    """Peak checkpoint disk = 3 checkpoints (newest, best, the one being written) x concurrent
+    training jobs, capped by the jobs the grid has; the default is the SLURM profile's jobs."""
+    s = study(seeds=[1])
+    a = estimate.load_assumptions(None)
+    params = estimate.CostModel(s, a, "A100").params("xlmr-large")
+    checkpoint = params * (a["checkpoint_weight_bytes"] + a["optimizer_bytes"])
+
+    def peak(concurrent):
+        line = next(
+            d
+            for d in estimate.estimate(s, {**a, "concurrent_jobs": concurrent}, "A100").disk
+            if d.startswith("peak")
+        )
+        n, gb = re.match(
+            r"peak checkpoint disk, (\d+) training jobs at once: ([\d,.]+) GB", line
+        ).groups()
+        return int(n), float(gb.replace(",", ""))
+
+    assert peak(10) == (10, pytest.approx(round(3 * checkpoint * 10 / 1e9, 1)))
+    assert peak(20)[1] == pytest.approx(2 * peak(10)[1], rel=1e-3)
+    assert peak(None)[0] == min(estimate.profile_jobs(), 10 + 77)  # 10 intermediate + 77 finetune
+    assert (
+        estimate.profile_jobs()
+        == yaml.safe_load((REPO / "profiles" / "slurm" / "config.v8+.yaml").read_text())["jobs"]
+    )

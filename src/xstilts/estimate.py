@@ -41,9 +41,11 @@ any of them, and all are printed):
   the working directory when present, as ``make gpu-check`` writes it) is JSON with ``gpu_type``
   and ``mfu`` (one number, or one per format).
   Data preparation, tokenisation and aggregation run on CPUs (0 GPU-hours).
-- Disk: an encoder or target model is params x ``weight_bytes`` (bf16); a resumable checkpoint
-  adds ``optimizer_bytes`` per parameter (fp32 master weights and two Adam moments), and a running
-  training job holds ``checkpoints_per_job`` of them (``save_total_limit``) until it finishes.
+- Disk: an encoder or target model is params x ``weight_bytes`` (fp32, as saved); a resumable
+  checkpoint is params x (``checkpoint_weight_bytes`` + ``optimizer_bytes``: bf16 weights, fp32
+  master weights and two Adam moments); a running training job holds up to 3 of them at its peak
+  (:mod:`xstilts.disk`), and ``concurrent_jobs`` (the SLURM profile's ``jobs``, or
+  ``--concurrent-jobs``) training jobs run at once at most.
   Intermediate encoders are kept; target models are temporary unless ``keep_target_models``.
   Data and tokenised caches are not counted.
 """
@@ -52,6 +54,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from xstilts import disk
 
 ASSUMPTIONS: dict = {
     "gpu_peak_tflops": {"V100": 125, "A100": 312, "H100": 989, "H200": 989, "L40S": 362},
@@ -119,9 +123,10 @@ ASSUMPTIONS: dict = {
     },
     "default_eval_sequences": 5_000,
     "training_overhead": 1.1,
-    "weight_bytes": 2,
+    "weight_bytes": 4,
+    "checkpoint_weight_bytes": 2,
     "optimizer_bytes": 12,
-    "checkpoints_per_job": 2,
+    "concurrent_jobs": None,  # None: the SLURM profile's `jobs`
 }
 TRAINING = ("train_intermediate", "train_before_target", "finetune")
 RULES = (
@@ -393,18 +398,31 @@ def _disk(study, cost: CostModel, jobs: dict[str, int]) -> list[str]:
     a = cost.a
     models = study.grid["models"]
     weights = max(cost.params(m) for m in models) * a["weight_bytes"]
-    checkpoint = weights / a["weight_bytes"] * (a["weight_bytes"] + a["optimizer_bytes"])
+    params = max(cost.params(m) for m in models)
+    checkpoint = params * (a["checkpoint_weight_bytes"] + a["optimizer_bytes"])
     n_enc, n_tgt = jobs.get("train_intermediate", 0), jobs.get("finetune", 0)
     keep = study.config["keep_target_models"]
     kept = "kept" if keep else "temporary: deleted by the job that trains and predicts"
+    training = sum(jobs.get(r, 0) for r in TRAINING)
+    concurrent = min(training, a["concurrent_jobs"] or profile_jobs())
+    peak = disk.peak_checkpoint_bytes(checkpoint, concurrent, select=True)
     return [
         f"kept when the study is done: {_gb((n_enc + keep * n_tgt) * weights)}",
         f"intermediate encoders (kept): {n_enc} x {_gb(weights)} = {_gb(n_enc * weights)}",
         f"target models ({kept}): {n_tgt} x {_gb(weights)} = {_gb(n_tgt * weights)}",
-        f"resumable checkpoints: {a['checkpoints_per_job']} x {_gb(checkpoint)} = "
-        f"{_gb(a['checkpoints_per_job'] * checkpoint)} per running training job "
+        f"resumable checkpoints: up to {disk.checkpoints_at_peak(True)} x {_gb(checkpoint)} = "
+        f"{_gb(disk.peak_checkpoint_bytes(checkpoint, 1, True))} per running training job "
         "(removed when it finishes)",
+        f"peak checkpoint disk, {concurrent} training jobs at once: {_gb(peak)}",
     ]
+
+
+def profile_jobs() -> int:
+    """How many jobs the SLURM profile runs at once (its ``jobs:``)."""
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "profiles" / "slurm" / "config.v8+.yaml"
+    return int(yaml.safe_load(path.read_text())["jobs"])
 
 
 def _hparam_lines(study) -> list[str]:
@@ -455,8 +473,9 @@ def _assumption_lines(study, cost: CostModel, gpu_type: str) -> list[str]:
         + ", ".join(f"{t} {n:,.0f}" for t, n in per_lang.items()),
         *_hparam_lines(study),
         f"disk: weights {a['weight_bytes']} B/param, resumable checkpoint "
-        f"{a['weight_bytes']} + {a['optimizer_bytes']} B/param, "
-        f"{a['checkpoints_per_job']} per running training job",
+        f"{a['checkpoint_weight_bytes']} + {a['optimizer_bytes']} B/param, up to "
+        f"{disk.checkpoints_at_peak(True)} per running training job, at most "
+        f"{a['concurrent_jobs'] or profile_jobs()} jobs at once",
         *cost.notes.values(),
     ]
 
@@ -517,6 +536,8 @@ def cmd_estimate(args) -> None:
     study = config.Study(config.load(args.configfile))
     try:
         assumptions = load_assumptions(args.assumptions)
+        if args.concurrent_jobs:
+            assumptions["concurrent_jobs"] = args.concurrent_jobs
         measured = args.measured or (MEASURED if MEASURED.is_file() else None)
         gpu = None
         if measured:
@@ -534,4 +555,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--assumptions", help="YAML overriding the cost model's assumptions")
     p.add_argument("--measured", help=f"MFU measured by make gpu-check (default: {MEASURED})")
+    p.add_argument(
+        "--concurrent-jobs", type=int, help="training jobs at once (default: the profile's jobs)"
+    )
     p.set_defaults(func=cmd_estimate)

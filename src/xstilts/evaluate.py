@@ -107,6 +107,8 @@ def predict_splits(
         for name in evaluation_splits(prepared):
             logits = predict(model, feats[name], collator, batch_size)
             splits[name] = fmt.predictions(logits, prepared[name], feats[name], task)
+    if not splits:
+        raise ValueError(f"{task_name}: {data_dir} has no evaluation split to predict")
     for name, rows in splits.items():
         if len(rows) != len(prepared[name]):
             raise ValueError(f"{task_name} {name}: predicted {len(rows)} examples")
@@ -146,15 +148,14 @@ def evaluate_retrieval(
     for lang in task.languages:
         dev, test = (prepared.get(data.split_name(s, lang)) for s in ("validation", "test"))
         if task.name == "bucc":
-            if dev is None:
-                log.warning("bucc %s: no dev (sample) split to tune the threshold on", lang)
-                continue
-            test_corpus = data.bucc_corpus(test) if test is not None else None
+            if dev is None or test is None:  # never a dev score in place of the test score
+                missing = "validation (sample) split" if dev is None else "test split"
+                raise ValueError(f"bucc {lang}: no {missing} in {data_dir}. {task.gold}".strip())
             metrics, predictions = retrieval.evaluate_bucc(
-                model, tokenizer, data.bucc_corpus(dev), test_corpus, layer, **opts
+                model, tokenizer, data.bucc_corpus(dev), data.bucc_corpus(test), layer, **opts
             )
-            split = "test" if metrics.pop("split") == "test" else "validation"
-            runs = [(split, metrics, predictions, len(test if test is not None else dev))]
+            metrics.pop("split")
+            runs = [("test", metrics, predictions, len(test))]
         else:
             runs = []
             for split, rows in (("validation", dev), ("test", test)):
@@ -163,6 +164,8 @@ def evaluate_retrieval(
                         model, tokenizer, list(rows), layer, **opts
                     )
                     runs.append((split, metrics, predictions, len(rows)))
+        if not runs:
+            raise ValueError(f"{task_name} {lang}: no evaluation split in {data_dir}")
         for split, metrics, predictions, n in runs:
             results.setdefault(split, {})[lang] = {**metrics, "n": n}
             log.info("%s %s.%s: %s", task_name, split, lang, metrics)

@@ -80,18 +80,22 @@ def _is_ratio(task: registry.Task) -> bool:
     return task.format == "tagging" or task.name == "bucc"
 
 
-def _chunk_counts(prediction: list[str], gold: list[str]) -> tuple[int, int, int]:
-    """(correct, predicted, gold) chunks of one sentence, read by seqeval's chunker."""
-    from xstilts.metrics.tagging import get_entities
+def _chunk_counts(prediction: list[str], gold: list[str], scheme: str) -> tuple[int, int, int]:
+    """(correct, predicted, gold) chunks of one sentence, read as the task's metric reads them
+    (its ``tag_scheme``; IOB2-repaired predictions for NER)."""
+    from xstilts.metrics.tagging import get_entities, repair_iob2
 
-    p, g = set(get_entities(prediction)), set(get_entities(gold))
+    if scheme == "iob2":
+        prediction = repair_iob2(prediction)
+    p, g = set(get_entities(prediction, scheme)), set(get_entities(gold, scheme))
     return len(p & g), len(p), len(g)
 
 
 def example_stats(task: registry.Task, lang: str, rows: list[dict]) -> dict[str, tuple]:
     """Per example id, the statistics whose sums give the language's metrics (``lang_metrics``)."""
     if task.format == "tagging":
-        return {str(r["id"]): _chunk_counts(r["prediction"], r["gold"]) for r in rows}
+        scheme = task.tag_scheme
+        return {str(r["id"]): _chunk_counts(r["prediction"], r["gold"], scheme) for r in rows}
     if task.format == "span_qa":
         from xstilts.formats.span_qa import LANGUAGE_AWARE
         from xstilts.metrics import qa

@@ -38,6 +38,8 @@ def score(predictions_dir: Path, task_name: str) -> dict:
     error, never a silently missing language)."""
     task = registry.get(task_name)
     names = provenance.read_manifest(predictions_dir)["summary"]["splits"]
+    if not names:
+        raise ValueError(f"{predictions_dir}: its manifest lists no predicted split")
     missing = [n for n in names if not (predictions_dir / f"{n}.jsonl").is_file()]
     if missing:
         raise FileNotFoundError(f"{predictions_dir}: no predictions for {', '.join(missing)}")
