@@ -97,7 +97,7 @@ def test_report_prints_assumptions_and_table(capsys):
     assert int(rows["retrieve"][0]) == n_inter * 2 * n_seeds  # bucc, tatoeba
     assert rows["tokenize"][1] == "cpu" and float(rows["train_intermediate"][1]) > 0
     assert total(out) > 0
-    assert f"intermediate encoders (kept): {(n_inter - 1) * n_seeds} x 1.1 GB" in out
+    assert f"intermediate encoders (kept): {(n_inter - 1) * n_seeds} x 2.2 GB" in out  # fp32
 
 
 def test_overriding_assumptions_changes_the_estimate(tmp_path, capsys):
