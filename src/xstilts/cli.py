@@ -68,6 +68,28 @@ def cmd_tokenize(args) -> None:
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
 
 
+def _training_args(args, job) -> dict:
+    """What every training process of a job is given (train.train / multitask.train)."""
+    return {
+        "encoder": args.encoder,
+        "checkpoint_dir": Path(args.checkpoints),
+        "hp": args.hparams,
+        "seed": args.seed,
+        "fingerprint": job.fingerprint(),
+        "micro_batch": args.micro_batch,
+        "deepspeed": args.deepspeed,
+    }
+
+
+def _other_rank(args, common: dict) -> bool:
+    """Under torchrun, the workers other than rank 0 train alongside it and write nothing."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        return False
+    with tempfile.TemporaryDirectory() as scratch:
+        _train(args, Path(scratch), common)
+    return True
+
+
 def cmd_train(args) -> None:
     select = [args.select_cache] if args.select_cache else []
     params = {
@@ -78,18 +100,8 @@ def cmd_train(args) -> None:
         "multitask": args.multitask,
     }
     job = _job(args, params, [args.encoder, *args.train_cache, *select])
-    common = {
-        "encoder": args.encoder,
-        "checkpoint_dir": Path(args.checkpoints),
-        "hp": args.hparams,
-        "seed": args.seed,
-        "fingerprint": job.fingerprint(),
-        "micro_batch": args.micro_batch,
-        "deepspeed": args.deepspeed,
-    }
-    if int(os.environ.get("RANK", "0")) != 0:  # other torchrun workers train, write nothing
-        with tempfile.TemporaryDirectory() as scratch:
-            _train(args, Path(scratch), common)
+    common = _training_args(args, job)
+    if _other_rank(args, common):
         return
     with staged(args.out) as tmp:
         info = _train(args, tmp, common)
@@ -141,18 +153,8 @@ def cmd_finetune(args) -> None:
     }
     inputs = [args.encoder, *args.train_cache, args.select_cache, args.data, args.cache]
     job = _job(args, params, inputs)
-    common = {
-        "encoder": args.encoder,
-        "checkpoint_dir": Path(args.checkpoints),
-        "hp": args.hparams,
-        "seed": args.seed,
-        "fingerprint": job.fingerprint(),
-        "micro_batch": args.micro_batch,
-        "deepspeed": args.deepspeed,
-    }
-    if int(os.environ.get("RANK", "0")) != 0:  # other torchrun workers train, write nothing
-        with tempfile.TemporaryDirectory() as scratch:
-            _train(args, Path(scratch), common)
+    common = _training_args(args, job)
+    if _other_rank(args, common):
         return
     predictions = Path(args.predictions)
     predictions.parent.mkdir(parents=True, exist_ok=True)
