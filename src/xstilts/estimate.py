@@ -275,14 +275,20 @@ class CostModel:
         mfu = self.a["mfu"]
         return float(mfu if isinstance(mfu, int | float) else mfu[fmt])
 
+    def _lookup(self, model: str, table: str) -> float | None:
+        """A count from an assumptions table, by model name, hub id or the id's last part."""
+        hub = self.study.model(model).get("hub", "")
+        for key in (model, hub, hub.rsplit("/", 1)[-1].lower()):
+            if key in self.a[table]:
+                return float(self.a[table][key])
+        return None
+
     def flop_params(self, model: str) -> float:
         """Parameters that cost FLOPs per token: all but the embedding table."""
         spec = self.study.model(model)
-        table = self.a["non_embedding_params"]
-        hub = spec.get("hub", "")
-        for key in (model, hub, hub.rsplit("/", 1)[-1].lower()):
-            if key in table:
-                return float(table[key])
+        known = self._lookup(model, "non_embedding_params")
+        if known is not None:
+            return known
         if "build" in spec:
             arch = spec["build"]["architecture"]
             return 12.0 * arch["num_hidden_layers"] * arch["hidden_size"] ** 2
@@ -291,11 +297,9 @@ class CostModel:
     def params(self, model: str) -> float:
         """Parameter count: assumptions by name or hub id, known hub ids, else the architecture."""
         spec = self.study.model(model)
-        table = self.a["model_params"]
-        hub = spec.get("hub", "")
-        for key in (model, hub, hub.rsplit("/", 1)[-1].lower()):
-            if key in table:
-                return float(table[key])
+        known = self._lookup(model, "model_params")
+        if known is not None:
+            return known
         if "build" in spec:
             arch = spec["build"]["architecture"]
             layers, hidden = arch["num_hidden_layers"], arch["hidden_size"]
