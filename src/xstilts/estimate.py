@@ -305,6 +305,7 @@ class CostModel:
             layers, hidden = arch["num_hidden_layers"], arch["hidden_size"]
             return 12.0 * layers * hidden**2 + spec["build"]["vocab_size"] * hidden
         n = float(self.a["default_model_params"])
+        hub = spec.get("hub", "")
         self.notes[model] = f"unknown model size for {model} ({hub}): assumed {n / 1e6:,.0f}M"
         return n
 
