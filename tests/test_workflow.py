@@ -204,6 +204,7 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
         "score": 4,
         "aggregate": 1,
         "report_tables": 1,
+        "analyse_volume": 1,
         "all": 1,
     }
     run(study)
