@@ -34,7 +34,7 @@ DOWNLOAD_MANIFEST = download.MANIFEST
 SNAPSHOTS = {str(s.manifest): s for s in download.snapshots(STUDY)}
 # the download follows the user's own setting (kept across re-reads of this file in one process)
 os.environ.setdefault("XSTILTS_USER_HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "0"))
-HUB_OFFLINE_HERE = os.environ["XSTILTS_USER_HF_HUB_OFFLINE"]
+HUB_OFFLINE_HERE = os.environ.get("XSTILTS_USER_HF_HUB_OFFLINE", "0")
 os.environ.update(download.OFFLINE)
 
 
@@ -328,13 +328,20 @@ def model_predictions(wildcards):
 
 # --- splits the registry declares absent (anything else missing fails prepare_data) ---
 def declared_gaps():
-    """One line per declared gap of the grid's data: shown whenever the DAG is planned."""
-    return [
-        f"{name}: no {gap.split} split for {', '.join(gap.languages) or 'any language'} "
-        f"(declared in the registry: {gap.reason})"
-        for name in STUDY.data_tasks()
-        for gap in registry.get(name).gaps
-    ]
+    """One line per declared gap of the grid's data (in the languages the study uses): shown
+    whenever the DAG is planned."""
+    lines = []
+    for name in STUDY.data_tasks():
+        used = STUDY.task_languages(name)
+        for gap in registry.get(name).gaps:
+            langs = [lang for lang in gap.languages if lang in used]
+            if gap.languages and not langs:
+                continue
+            lines.append(
+                f"{name}: no {gap.split} split for {', '.join(langs) or 'any language'} "
+                f"(declared in the registry: {gap.reason})"
+            )
+    return lines
 
 
 for _line in declared_gaps():
