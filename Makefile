@@ -10,12 +10,18 @@ export DS_ACCELERATOR := cpu
 .PHONY: install demo test bench lint format plan clean gpu-check
 
 # CPU environment for this machine (the cluster's GPU environments are in workflow/envs/).
-# torch is pinned to the CPU wheel first, or pip would pull a multi-GB CUDA build.
+# uv resolves and installs in half pip's time; it compiles the bytecode up front, as pip does (jobs
+# would otherwise compile on every start where PYTHONDONTWRITEBYTECODE is set). torch is pinned to the CPU
+# wheel first, or the resolver would pull a multi-GB CUDA build: from the local wheel folder where
+# the machine has one (TORCH_WHEELS), else from PyTorch's CPU index.
+TORCH_WHEELS ?= $(wildcard /opt/wheels)
+TORCH_SOURCE = $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--index-url https://download.pytorch.org/whl/cpu)
+UV = $(VENV)/bin/uv pip install -q --compile-bytecode --python $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e ".[dev,deepspeed,cpu]"
+	$(VENV)/bin/pip install -q uv
+	$(UV) $(TORCH_SOURCE) torch==2.13.0
+	$(UV) -e ".[dev,deepspeed,cpu]"
 	touch $@
 
 install: $(VENV)/.installed
