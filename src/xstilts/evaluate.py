@@ -88,13 +88,12 @@ def predict_splits(
     import datasets
 
     datasets.disable_caching()  # never write cache files into inputs' folders
-    from transformers import AutoTokenizer
-
+    from xstilts import tokenizer as tokenizers
     from xstilts.train import load_model
 
     task = data.resolve(task_name, data_dir)
     fmt = formats.get(task.format)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = tokenizers.load(str(model_dir))
     model = load_model(str(model_dir), task)
     collator = fmt.collator(tokenizer)
     prepared = datasets.load_from_disk(str(data_dir))

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from xstilts import data, formats
+from xstilts import tokenizer as tokenizers
 
 SELECTION = "selection"
 
@@ -31,11 +32,9 @@ def tokenize(
     import datasets
 
     datasets.disable_caching()  # never write cache files into inputs' folders
-    from transformers import AutoTokenizer
-
     task = data.resolve(task_name, data_dir)
     fmt = formats.get(task.format)
-    tokenizer = AutoTokenizer.from_pretrained(model_ref)
+    tokenizer = tokenizers.load(model_ref)
     prepared = datasets.load_from_disk(str(data_dir))
     out = datasets.DatasetDict()
     for name, ds in prepared.items():

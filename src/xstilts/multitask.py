@@ -218,15 +218,15 @@ def train(
     from transformers import (
         AutoModel,
         AutoModelForMaskedLM,
-        AutoTokenizer,
         DataCollatorForLanguageModeling,
         set_seed,
     )
 
     from xstilts import formats
+    from xstilts import tokenizer as tokenizers
 
     set_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    tokenizer = tokenizers.load(encoder)
     train_sets, collators, tasks = {}, {}, {}
     for name, cache in caches.items():
         task = tasks[name] = data.resolve(name, cache)

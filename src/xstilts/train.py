@@ -394,13 +394,15 @@ def train(
     ``placement`` (:class:`xstilts.device.Placement`) overrides the device and precision
     :func:`xstilts.device.select` picks."""
     import datasets
-    from transformers import AutoTokenizer, EarlyStoppingCallback, set_seed
+    from transformers import EarlyStoppingCallback, set_seed
+
+    from xstilts import tokenizer as tokenizers
 
     datasets.disable_caching()  # never write cache files into the inputs' folders
     set_seed(seed)
     task = data.resolve(task_name, train_cache)
     fmt = formats.get(task.format)
-    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    tokenizer = tokenizers.load(encoder)
     splits = datasets.load_from_disk(str(train_cache))
     # English, or every language of a translate-train variant
     train_ds = datasets.concatenate_datasets([splits[n] for n in splits if n.startswith("train.")])

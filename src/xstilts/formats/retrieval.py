@@ -34,10 +34,12 @@ def default_layer(num_hidden_layers: int) -> int:
 
 def load_encoder(path_or_hub_id: str):
     """``(model, tokenizer)`` of a bare encoder in eval mode (task heads are dropped)."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
+
+    from xstilts import tokenizer as tokenizers
 
     model = AutoModel.from_pretrained(path_or_hub_id)
-    tokenizer = AutoTokenizer.from_pretrained(path_or_hub_id)
+    tokenizer = tokenizers.load(path_or_hub_id)
     return model.eval(), tokenizer
 
 
