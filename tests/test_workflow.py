@@ -133,6 +133,9 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
         assert logs, rule
         for log in logs:
             assert not HEAVY & imported(log.read_text()), log
+    # tokenising reads the tokenizer through transformers, never through torch
+    for log in (study / "logs" / "tokenize").rglob("*.log"):
+        assert "torch" not in imported(log.read_text()), log
     # the measurement sees heavy imports where there are some
     finetune = next((study / "logs" / "finetune").rglob("*.log")).read_text()
     assert HEAVY <= imported(finetune)

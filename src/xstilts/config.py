@@ -408,9 +408,10 @@ class Study:
             spec["mlm"] = {**mt["mlm"], "languages": self.languages()}
         return spec
 
-    def languages(self) -> list[str]:
-        """Every language the grid's tasks touch (English first)."""
-        langs = {lang for t in self.data_tasks() for lang in self.task_languages(t)}
+    def languages(self, model: str | None = None) -> list[str]:
+        """Every language the grid's (or one model's) tasks touch, English first: a model built
+        here is pretrained on the languages of its own cells."""
+        langs = {lang for t in self.data_tasks(model) for lang in self.task_languages(t)}
         return ["en", *sorted(langs - {"en"})]
 
     # --- benchmark ---

@@ -128,7 +128,7 @@ def model_spec(wildcards):
 
 
 def model_languages(wildcards):
-    return " ".join(STUDY.languages())
+    return " ".join(STUDY.languages(wildcards.model))
 
 
 def data_spec(wildcards):

@@ -45,7 +45,8 @@ def volumes(study, model: str) -> tuple[dict[str, float], str]:
         build = study.model(model)["build"]
         default = build.get("corpus_sentences_per_language", 400)
         sizes = build.get("corpus_sentences", {})
-        return {lang: float(sizes.get(lang, default)) for lang in study.languages()}, "sentences"
+        langs = study.languages(model)
+        return {lang: float(sizes.get(lang, default)) for lang in langs}, "sentences"
     return {lang: float(v["tokens_m"]) for lang, v in cc100()["languages"].items()}, "M tokens"
 
 
@@ -177,6 +178,17 @@ def _statistics(rows: list[dict], cfg: dict) -> list[dict]:
     return out
 
 
+def _labelled_scatter(ax, rows: list[dict], key: str, color: str, label=None) -> None:
+    """One series of points (log volume, ``key``), each named by its language."""
+    if not rows:
+        return
+    xs = [math.log10(r["volume"]) for r in rows]
+    ys = [r[key] for r in rows]
+    ax.scatter(xs, ys, color=color, label=label)
+    for x, y, r in zip(xs, ys, rows, strict=True):
+        ax.annotate(r["lang"], (x, y), fontsize=7)
+
+
 def figure(rows: list[dict], model: str, folder: Path) -> None:
     plt = analysis.pyplot()
     mine = [r for r in rows if r["model"] == model and r["volume"] is not None]
@@ -186,28 +198,19 @@ def figure(rows: list[dict], model: str, folder: Path) -> None:
         pts = [r for r in mine if r["target"] == target]
         zero = {r["lang"]: r for r in pts}
         ax = axes[0][j]
-        for lang, r in zero.items():
-            ax.scatter(math.log10(r["volume"]), r["zero_shot"], color="C0")
-            ax.annotate(lang, (math.log10(r["volume"]), r["zero_shot"]), fontsize=7)
+        _labelled_scatter(ax, list(zero.values()), "zero_shot", "C0")
         ax.set_title(f"{target}: zero-shot (none)")
         ax.set_ylabel("score")
         ax = axes[1][j]
         for k, inter in enumerate(dict.fromkeys(r["intermediate"] for r in pts)):
             sub = [r for r in pts if r["intermediate"] == inter and r["gain"] is not None]
-            for r in sub:
-                ax.scatter(
-                    math.log10(r["volume"]),
-                    r["gain"],
-                    color=f"C{k + 1}",
-                    label=inter if r is sub[0] else None,
-                )
-                ax.annotate(r["lang"], (math.log10(r["volume"]), r["gain"]), fontsize=7)
+            _labelled_scatter(ax, sub, "gain", f"C{k + 1}", label=inter)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_title(f"{target}: gain over none")
         ax.set_xlabel(f"log10 pretraining volume ({mine[0]['volume_unit'] if mine else ''})")
         ax.set_ylabel("gain")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(f"{model}: per-language score and gain against pretraining volume")
     analysis.save(fig, folder, f"volume_{model}")
 
