@@ -94,12 +94,17 @@ def test_tagging_statistics_reproduce_seqeval_f1():
 
 def test_bucc_pairs_count_unmined_gold_pairs_as_misses():
     def rows(pairs):
-        return [{"source_id": s, "target_id": t, "predicted": p, "gold": g} for s, t, p, g in pairs]
+        return [{"source_id": s, "target_id": t, "score": c, "gold": g} for s, t, c, g in pairs]
 
-    a = rows([("d1", "e1", True, True), ("d2", "e9", True, False), ("d3", "e3", False, True)])
-    b = rows([("d1", "e1", True, True), ("d4", "e4", True, True)])
-    # 4 gold pairs in all: run a finds 1 of them (recall 25), d1-e1, d3-e3, d4-e4 seen, one unseen
-    stats = report._bucc_aligned({"a": a, "b": b}, {"a": 25.0, "b": 50.0})
+    gold_pairs = [("d1", "e1"), ("d3", "e3"), ("d4", "e4"), ("d5", "e5")]
+    # run a mines d1-e1 (gold) and d2-e9 above its threshold 1.0, d3-e3 below it
+    a = rows([("d1", "e1", 1.4, True), ("d2", "e9", 1.2, False), ("d3", "e3", 0.9, True)])
+    a += rows([("d4", "e4", None, True), ("d5", "e5", None, True)])
+    # run b keeps d1-e1 and d4-e4 at its threshold 1.1; d3-e3 and d5-e5 it never mined
+    b = rows([("d1", "e1", 1.5, True), ("d4", "e4", 1.1, True)])
+    b += rows([("d3", "e3", None, True), ("d5", "e5", None, True)])
+    assert {(r["source_id"], r["target_id"]) for r in a + b if r["gold"]} == set(gold_pairs)
+    stats = report._bucc_aligned({"a": a, "b": b}, {"a": 1.0, "b": 1.1})
     bucc = registry.get("bucc")
     for key, tp, predicted in (("a", 1, 2), ("b", 2, 2)):
         assert stats[key].sum(0).tolist() == [tp, predicted, 4]

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from xstilts import registry
 from xstilts.formats.retrieval import (
     default_layer,
     embed,
-    evaluate_bucc,
-    evaluate_tatoeba,
+    language_metrics,
     load_encoder,
+    predict_bucc,
+    predict_tatoeba,
 )
 from xstilts.metrics.retrieval import (
     best_threshold,
@@ -347,54 +349,69 @@ def test_embed_pools_the_requested_layer(encoder):
         embed(model, tokenizer, [sentence], layer=1, pooling="max")
 
 
+def _score(task: str, splits: dict[str, list[dict]]) -> dict[str, dict]:
+    """The light scorer on rows round-tripped through JSON, as ``xstilts score`` reads them."""
+    import json
+
+    rows = {s: [json.loads(json.dumps(r)) for r in rs] for s, rs in splits.items()}
+    return language_metrics(registry.get(task), "xx", rows)
+
+
 @needs_data
 @pytest.mark.parametrize("lang3", ["deu", "cmn"])
-def test_evaluate_tatoeba_real_data(encoder, lang3):
+def test_tatoeba_predictions_real_data(encoder, lang3):
     model, tokenizer = encoder
     pairs = _tatoeba(lang3)
-    metrics, predictions = evaluate_tatoeba(model, tokenizer, pairs, layer=1)
-    assert 0 <= metrics["accuracy"] <= 100
+    predictions = predict_tatoeba(model, tokenizer, pairs, layer=1)
     assert len(predictions) == len(pairs) == 200
     assert all(0 <= p["prediction"] < len(pairs) for p in predictions)
     assert [p["gold"] for p in predictions] == list(range(len(pairs)))
     correct = sum(p["prediction"] == p["gold"] for p in predictions)
-    assert metrics["accuracy"] == pytest.approx(100 * correct / len(pairs))
+    accuracy = _score("tatoeba", {"test": predictions})["test"]["accuracy"]
+    assert accuracy == pytest.approx(100 * correct / len(pairs))
+    found = np.array([p["prediction"] for p in predictions])
+    assert accuracy == pytest.approx(tatoeba_accuracy(found))
 
 
 @needs_data
-def test_evaluate_tatoeba_oracle(encoder):
+def test_tatoeba_oracle(encoder):
     model, tokenizer = encoder
     pairs = [{**p, "target": p["source"]} for p in _tatoeba("deu")]
-    metrics, _ = evaluate_tatoeba(model, tokenizer, pairs, layer=1)
-    assert metrics["accuracy"] == 100.0
+    predictions = predict_tatoeba(model, tokenizer, pairs, layer=1)
+    assert _score("tatoeba", {"test": predictions})["test"]["accuracy"] == 100.0
 
 
 @needs_data
-def test_evaluate_bucc_real_data(encoder):
+def test_bucc_predictions_real_data(encoder):
     model, tokenizer = encoder
     dev = _bucc()
-    metrics, predictions = evaluate_bucc(model, tokenizer, dev, None, layer=1)
-    assert metrics["split"] == "dev"
-    for key in ("f1", "precision", "recall"):
-        assert math.isfinite(metrics[key]) and 0 <= metrics[key] <= 100
-    assert math.isfinite(metrics["threshold"])
-    # One-to-one: at most one candidate per sentence, and at least one per side's best match.
-    assert len({p["source_id"] for p in predictions}) == len(predictions) <= len(dev["source"])
-    assert len({p["target_id"] for p in predictions}) == len(predictions)
-    scores = [p["score"] for p in predictions]
-    assert scores == sorted(scores, reverse=True)
-    assert [p["predicted"] for p in predictions] == [s >= metrics["threshold"] for s in scores]
-    gold = set(dev["gold"])
-    assert all(p["gold"] == ((p["source_id"], p["target_id"]) in gold) for p in predictions)
+    rows = predict_bucc(model, tokenizer, dev, layer=1)
+    mined = [r for r in rows if r["score"] is not None]
+    # One-to-one: at most one candidate per sentence; best first; then the unmined gold pairs.
+    assert len({p["source_id"] for p in mined}) == len(mined) <= len(dev["source"])
+    assert len({p["target_id"] for p in mined}) == len(mined)
+    assert rows[: len(mined)] == mined
+    scores = [p["score"] for p in mined]
+    assert scores == sorted(scores, reverse=True) and min(scores) > 0
+    gold = {tuple(g) for g in dev["gold"]}
+    assert all(p["gold"] == ((p["source_id"], p["target_id"]) in gold) for p in mined)
+    assert {(r["source_id"], r["target_id"]) for r in rows if r["gold"]} == gold
     # The sample repeats one Chinese sentence (two ids): it is searched once, never mapped back.
     counts = Counter(s["text"] for s in dev["source"])
     repeated = {s["id"] for s in dev["source"] if counts[s["text"]] > 1}
     assert len(repeated) == 2
-    assert not repeated & {p["source_id"] for p in predictions}
+    assert not repeated & {p["source_id"] for p in mined}
+    # Scored from the rows: the dev split's own threshold, as computed on the candidates.
+    metrics = _score("bucc", {"validation": rows, "test": rows})["test"]
+    candidates = [(r["score"], r["source_id"], r["target_id"]) for r in mined]
+    threshold = best_threshold(candidates, gold)
+    assert metrics == bucc_scores(candidates, gold, threshold)
+    for key in ("f1", "precision", "recall"):
+        assert math.isfinite(metrics[key]) and 0 <= metrics[key] <= 100
 
 
 @needs_data
-def test_evaluate_bucc_oracle_and_test_split(encoder):
+def test_bucc_oracle_threshold_applied_to_a_real_test_split(encoder):
     model, tokenizer = encoder
     english = _bucc()["target"]
     mirror = {
@@ -402,10 +419,14 @@ def test_evaluate_bucc_oracle_and_test_split(encoder):
         "target": [{"id": f"copy-{s['id']}", "text": s["text"]} for s in english],
         "gold": [(s["id"], f"copy-{s['id']}") for s in english],
     }
-    metrics, predictions = evaluate_bucc(model, tokenizer, mirror, None, layer=1)
-    assert (metrics["f1"], metrics["split"]) == (100.0, "dev")
-    # The oracle's threshold applied to a real test split.
-    metrics, predictions = evaluate_bucc(model, tokenizer, mirror, _bucc(), layer=1)
-    assert metrics["split"] == "test"
+    oracle = predict_bucc(model, tokenizer, mirror, layer=1)
+    assert _score("bucc", {"validation": oracle, "test": oracle})["test"]["f1"] == 100.0
+    test = predict_bucc(model, tokenizer, _bucc(), layer=1)
+    metrics = _score("bucc", {"validation": oracle, "test": test})["test"]
+    dev_candidates = [(r["score"], r["source_id"], r["target_id"]) for r in oracle if r["score"]]
+    assert metrics["threshold"] == best_threshold(
+        dev_candidates, {tuple(g) for g in mirror["gold"]}
+    )
     assert 0 <= metrics["f1"] <= 100
-    assert all(p["predicted"] == (p["score"] >= metrics["threshold"]) for p in predictions)
+    with pytest.raises(ValueError, match="bucc xx: no validation predictions"):
+        _score("bucc", {"test": test})

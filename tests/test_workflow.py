@@ -53,6 +53,7 @@ def study(tmp_path_factory):
     for folder in ("workflow", "config", "src/xstilts"):
         shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     config = tiny_study_config(keep_target_models=False)
+    config["grid"]["targets"].append("bucc")  # a retrieval target: scored from its rows too
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--configfile", "tiny.yaml", repo=repo)
     return workdir
@@ -69,7 +70,7 @@ def test_outputs_and_provenance(study):
     rows = pq.read_table(results / "scores.parquet").to_pylist()
     cells = list(csv.DictReader(open(results / "transfer_matrix.csv")))
     assert {(c["intermediate"], c["target"]) for c in cells} == {
-        (i, t) for i in ("none", "mnli") for t in ("xnli", "udpos")
+        (i, t) for i in ("none", "mnli") for t in ("xnli", "udpos", "bucc")
     }
     # every number traces to the manifest of the job that produced it
     for cell in cells:
@@ -90,7 +91,7 @@ def test_outputs_and_provenance(study):
         assert {"git", "packages", "host", "started", "finished", "log"} <= set(manifest)
     assert {r["run_id"] for r in rows} == {c["run_ids"] for c in cells}
     # every language of each target is scored
-    for target in ("xnli", "udpos"):
+    for target in ("xnli", "udpos", "bucc"):
         langs = {r["lang"] for r in rows if r["target"] == target and r["split"] == "test"}
         assert langs == set(registry.get(target).languages)
     # the chain continues: metrics -> predictions (fine-tuning job) -> intermediate encoder
@@ -107,9 +108,10 @@ def test_outputs_and_provenance(study):
 
 def test_scores_from_saved_predictions_equal_the_jobs_own(study):
     """``score`` reads only the prediction files, and gets what the fine-tuning job scored from
-    its logits; the job leaves no model behind (keep_target_models is false)."""
+    its logits (or the retrieval job from its mined pairs); the fine-tuning job leaves no model
+    behind (keep_target_models is false)."""
     runs = list((study / "results/tiny").glob("*/*/seed1/predictions"))
-    assert len(runs) == 4
+    assert len(runs) == 6
     for predictions in runs:
         scored = provenance.read_manifest(predictions)["summary"]["scored_in_job"]
         metrics = json.loads((predictions.parent / "metrics.json").read_text())
@@ -185,7 +187,8 @@ def test_nothing_to_do_then_exact_reruns(study):
     assert planned(study, "tiny.yaml", repo) == {
         "train_intermediate": 1,
         "finetune": 2,
-        "score": 2,
+        "retrieve": 1,
+        "score": 3,
         "aggregate": 1,
         "report_tables": 1,
         "analyse_volume": 1,
@@ -204,7 +207,7 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
     metric.write_text(text.replace("return 100.0 * correct", "return 1000.0 * correct"))
     # every cell's scorer code changed (metrics/ is shared); nothing is retrained
     assert planned(study, "tiny.yaml", study / "repo") == {
-        "score": 4,
+        "score": 6,
         "aggregate": 1,
         "report_tables": 1,
         "analyse_volume": 1,
@@ -231,7 +234,8 @@ def test_full_grid_plans_one_intermediate_job_per_task_and_seed(tmp_path):
     assert counts["train_intermediate"] == len(trained) * len(full["seeds"])
     n_trained_targets = sum(registry.trains(t) for t in full["targets"])
     assert counts["finetune"] == len(full["intermediate"]) * n_trained_targets * len(full["seeds"])
-    assert counts["score"] == counts["finetune"] and "evaluate" not in counts
+    # every cell is scored from its predictions, fine-tuned or retrieved
+    assert counts["score"] == counts["finetune"] + counts["retrieve"] and "evaluate" not in counts
     assert "build_model" not in counts  # hub models are loaded, not built
 
 

@@ -198,6 +198,8 @@ def cmd_score(args) -> None:
 
 
 def cmd_retrieve(args) -> None:
+    """Embed and search every language of a retrieval target; write the rows ``xstilts score``
+    scores (with their manifest)."""
     from xstilts import evaluate
 
     params = {
@@ -208,7 +210,7 @@ def cmd_retrieve(args) -> None:
     }
     job = _job(args, params, [args.model, args.data])
     with staged(args.predictions) as pred_tmp:
-        result = evaluate.evaluate_retrieval(
+        result = evaluate.predict_retrieval(
             encoder=args.model,
             task_name=args.task,
             data_dir=Path(args.data),
@@ -217,15 +219,7 @@ def cmd_retrieve(args) -> None:
             pooling=args.pooling,
             batch_size=args.batch_size,
         )
-        result.update(
-            model=args.wildcards["model"],
-            intermediate=args.wildcards["inter"],
-            seed=args.wildcards["seed"],
-        )
-        metrics = Path(args.metrics)
-        with staged(metrics) as m_tmp:
-            provenance.write_json(m_tmp, result)
-        job.finish({args.metrics: metrics, args.predictions: pred_tmp}, Path(args.manifest))
+        job.finish({args.predictions: pred_tmp}, pred_tmp / layout.MANIFEST, {"summary": result})
 
 
 def cmd_aggregate(args) -> None:
@@ -335,9 +329,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, help="hidden layer (default 14/24 of depth)")
     p.add_argument("--pooling", choices=("mean", "cls"), default="mean")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--metrics", required=True)
     p.add_argument("--predictions", required=True)
-    p.add_argument("--manifest", required=True)
     p.set_defaults(func=cmd_retrieve)
 
     p = sub.add_parser("aggregate", help="scores table and transfer matrix")

@@ -119,7 +119,7 @@ def predict_splits(
     return {"splits": list(splits), "scored_in_job": results}
 
 
-def evaluate_retrieval(
+def predict_retrieval(
     *,
     encoder: str,
     task_name: str,
@@ -129,7 +129,10 @@ def evaluate_retrieval(
     pooling: str = "mean",
     batch_size: int = 64,
 ) -> dict:
-    """Tatoeba accuracy or BUCC F1 straight from an encoder, per language."""
+    """Retrieve every language of Tatoeba or BUCC straight from an encoder; write the rows
+    (``{split}.{lang}.jsonl``: Tatoeba's retrieved indices, BUCC's mined candidates) that
+    ``xstilts score`` scores; return the split names, the metrics scored here from the same rows
+    (for the log), the layer and the pooling."""
     import datasets
 
     datasets.disable_caching()  # never write cache files into inputs' folders
@@ -142,38 +145,29 @@ def evaluate_retrieval(
         layer = retrieval.default_layer(model.config.num_hidden_layers)
     opts = {"pooling": pooling, "batch_size": batch_size, "max_length": task.max_length}
     prepared = datasets.load_from_disk(str(data_dir))
-    results: dict[str, dict[str, dict]] = {}
     predictions_dir.mkdir(parents=True, exist_ok=True)
+    splits: dict[str, list[dict]] = {}
     for lang in task.languages:
         dev, test = (prepared.get(data.split_name(s, lang)) for s in ("validation", "test"))
-        if task.name == "bucc":
-            if dev is None or test is None:  # never a dev score in place of the test score
-                missing = "validation (sample) split" if dev is None else "test split"
-                raise ValueError(f"bucc {lang}: no {missing} in {data_dir}. {task.gold}".strip())
-            metrics, predictions = retrieval.evaluate_bucc(
-                model, tokenizer, data.bucc_corpus(dev), data.bucc_corpus(test), layer, **opts
-            )
-            metrics.pop("split")
-            runs = [("test", metrics, predictions, len(test))]
-        else:
-            runs = []
-            for split, rows in (("validation", dev), ("test", test)):
-                if rows is not None:
-                    metrics, predictions = retrieval.evaluate_tatoeba(
-                        model, tokenizer, list(rows), layer, **opts
-                    )
-                    runs.append((split, metrics, predictions, len(rows)))
-        if not runs:
+        if task.name == "bucc" and (dev is None or test is None):
+            missing = "validation (sample) split" if dev is None else "test split"
+            raise ValueError(f"bucc {lang}: no {missing} in {data_dir}. {task.gold}".strip())
+        if dev is None and test is None:
             raise ValueError(f"{task_name} {lang}: no evaluation split in {data_dir}")
-        for split, metrics, predictions, n in runs:
-            results.setdefault(split, {})[lang] = {**metrics, "n": n}
+        for split, rows in (("validation", dev), ("test", test)):
+            if rows is None:
+                continue
+            if task.name == "bucc":
+                predicted = retrieval.predict_bucc(
+                    model, tokenizer, data.bucc_corpus(rows), layer, **opts
+                )
+            else:
+                predicted = retrieval.predict_tatoeba(model, tokenizer, list(rows), layer, **opts)
+            name = data.split_name(split, lang)
+            splits[name] = predicted
+            score.write(predictions_dir / f"{name}.jsonl", predicted)
+    results = score.results(task, splits)
+    for split, langs in results.items():
+        for lang, metrics in langs.items():
             log.info("%s %s.%s: %s", task_name, split, lang, metrics)
-            score.write(predictions_dir / f"{data.split_name(split, lang)}.jsonl", predictions)
-    return {
-        "task": task_name,
-        "format": task.format,
-        "metrics": list(task.metrics),
-        "results": results,
-        "layer": layer,
-        "pooling": pooling,
-    }
+    return {"splits": list(splits), "scored_in_job": results, "layer": layer, "pooling": pooling}

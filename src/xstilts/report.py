@@ -148,11 +148,11 @@ def _aligned(task: registry.Task, per_run: dict[RunKey, dict[str, tuple]]) -> di
     return {key: np.array([s[i] for i in ids], dtype=float) for key, s in per_run.items()}
 
 
-def _bucc_aligned(per_run: dict[RunKey, list[dict]], recall: dict[RunKey, float]) -> dict:
+def _bucc_aligned(per_run: dict[RunKey, list[dict]], thresholds: dict[RunKey, float]) -> dict:
     """Per run, (correct, predicted, gold) per pair over every predicted or gold pair.
 
-    Predictions list mined candidates only; the number of gold pairs comes from a run's recall,
-    and the gold pairs that no run mined are shared misses.
+    A run's rows list its mined candidates (kept where the score reaches the run's threshold)
+    and the gold pairs it did not mine (no score), so every run sees the whole gold set.
     """
     import numpy as np
 
@@ -160,19 +160,16 @@ def _bucc_aligned(per_run: dict[RunKey, list[dict]], recall: dict[RunKey, float]
         (r["source_id"], r["target_id"]) for rows in per_run.values() for r in rows if r["gold"]
     }
     predicted = {
-        key: {(r["source_id"], r["target_id"]) for r in rows if r["predicted"]}
+        key: {
+            (r["source_id"], r["target_id"])
+            for r in rows
+            if r["score"] is not None and r["score"] >= thresholds[key]
+        }
         for key, rows in per_run.items()
     }
-    n_gold = len(gold)
-    for key, value in recall.items():
-        if value > 0:
-            n_gold = max(n_gold, round(100.0 * len(predicted[key] & gold) / value))
     units = sorted(set().union(*predicted.values()) | gold)
-    missed = np.array([[0.0, 0.0, 1.0]] * (n_gold - len(gold))).reshape(-1, 3)
     return {
-        key: np.vstack(
-            [np.array([(u in p and u in gold, u in p, u in gold) for u in units], float), missed]
-        )
+        key: np.array([(u in p and u in gold, u in p, u in gold) for u in units], float)
         for key, p in predicted.items()
     }
 
@@ -194,8 +191,8 @@ def target_stats(target: str, runs: dict[RunKey, dict], values: dict) -> dict[st
             return None
         rows = {k: _read_jsonl(p) for k, p in paths.items()}
         if task.name == "bucc":
-            recall = {k: values[k][lang].get("recall", 0.0) for k in keys}
-            out[lang] = _bucc_aligned(rows, recall)
+            thresholds = {k: values[k][lang]["threshold"] for k in keys}
+            out[lang] = _bucc_aligned(rows, thresholds)
         else:
             out[lang] = _aligned(task, {k: example_stats(task, lang, r) for k, r in rows.items()})
     return out

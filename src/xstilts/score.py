@@ -24,12 +24,23 @@ def write(path: Path, rows: list[dict]) -> None:
 
 
 def results(task, splits: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
-    """``{split: {lang: {metric: value, ..., "n": examples}}}`` of predictions per split name."""
+    """``{split: {lang: {metric: value, ..., "n": rows}}}`` of predictions per split name.
+
+    A format whose metric reads several splits of a language at once (BUCC: the dev split's
+    threshold applied to the test split) scores them with its ``language_metrics``."""
     fmt = formats.get(task.format)
-    out: dict[str, dict[str, dict]] = {}
+    by_lang: dict[str, dict[str, list[dict]]] = {}
     for name, rows in splits.items():
         split, lang = data.parse_split(name)
-        out.setdefault(split, {})[lang] = {**fmt.metrics(rows, task, lang), "n": len(rows)}
+        by_lang.setdefault(lang, {})[split] = rows
+    out: dict[str, dict[str, dict]] = {}
+    for lang, own in by_lang.items():
+        if hasattr(fmt, "language_metrics"):
+            scored = fmt.language_metrics(task, lang, own)
+        else:
+            scored = {split: fmt.metrics(rows, task, lang) for split, rows in own.items()}
+        for split, metrics in scored.items():
+            out.setdefault(split, {})[lang] = {**metrics, "n": len(own[split])}
     return out
 
 
@@ -37,7 +48,8 @@ def score(predictions_dir: Path, task_name: str) -> dict:
     """The metrics of every split listed in the predictions' manifest (a missing file is an
     error, never a silently missing language)."""
     task = registry.get(task_name)
-    names = provenance.read_manifest(predictions_dir)["summary"]["splits"]
+    summary = provenance.read_manifest(predictions_dir)["summary"]
+    names = summary["splits"]
     if not names:
         raise ValueError(f"{predictions_dir}: its manifest lists no predicted split")
     missing = [n for n in names if not (predictions_dir / f"{n}.jsonl").is_file()]
@@ -49,4 +61,6 @@ def score(predictions_dir: Path, task_name: str) -> dict:
         "format": task.format,
         "metrics": list(task.metrics),
         "results": results(task, splits),
+        # how a retrieval run embedded its sentences
+        **{key: summary[key] for key in ("layer", "pooling") if key in summary},
     }

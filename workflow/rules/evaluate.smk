@@ -1,5 +1,5 @@
-# Phase 3: zero-shot scores in every language of the target task. Fine-tuned targets are scored
-# from their saved predictions (no model, no torch); retrieval runs straight from the encoder.
+# Phase 3: zero-shot scores in every language of the target task, from the predictions the
+# fine-tuning job (or, for retrieval targets, the encoder) wrote: no model, no torch.
 
 
 rule score:
@@ -12,8 +12,6 @@ rule score:
         "logs/score/{model}/{inter}/{target}/seed{seed}.log",
     benchmark:
         "benchmarks/score/{model}/{inter}/{target}/seed{seed}.tsv"
-    wildcard_constraints:
-        target=TRAINED_TARGETS,
     localrule: True
     conda:
         SOFTWARE_ENV
@@ -33,8 +31,6 @@ rule retrieve:
         encoder=encoder_input,
         data=target_data,
     output:
-        metrics=layout.METRICS,
-        manifest=layout.RUN_MANIFEST,
         predictions=directory(layout.PREDICTIONS),
     log:
         "logs/retrieve/{model}/{inter}/{target}/seed{seed}.log",
@@ -52,6 +48,5 @@ rule retrieve:
         wildcards=wildcards_json,
     shell:
         "xstilts retrieve --model {params.encoder:q} --task {wildcards.target}"
-        " --data {input.data} {params.options} --metrics {output.metrics}"
-        " --predictions {output.predictions} --manifest {output.manifest}"
+        " --data {input.data} {params.options} --predictions {output.predictions}"
         " --rule retrieve --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

@@ -89,7 +89,7 @@ def embed(
     return out
 
 
-def evaluate_tatoeba(
+def predict_tatoeba(
     model,
     tokenizer,
     pairs: list[dict[str, str]],
@@ -97,20 +97,14 @@ def evaluate_tatoeba(
     pooling: str = "mean",
     batch_size: int = 64,
     max_length: int = 512,
-) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Accuracy (%) of retrieving each English ``target``'s own ``source`` among all sources.
-
-    Predictions hold, per pair, the index of the non-English line its English line retrieved
-    and the gold index.
-    """
+) -> list[dict[str, Any]]:
+    """Per pair, the index of the non-English line its English line retrieves among all
+    non-English lines (``prediction``) and its own index (``gold``)."""
     kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
     other = embed(model, tokenizer, [p["source"] for p in pairs], layer, **kwargs)
     english = embed(model, tokenizer, [p["target"] for p in pairs], layer, **kwargs)
     found = tatoeba_search(other, english)
-    predictions = [
-        {"id": p["id"], "prediction": int(found[i]), "gold": i} for i, p in enumerate(pairs)
-    ]
-    return {"accuracy": tatoeba_accuracy(found)}, predictions
+    return [{"id": p["id"], "prediction": int(found[i]), "gold": i} for i, p in enumerate(pairs)]
 
 
 def _mine(model, tokenizer, split: dict[str, Any], layer: int, k: int, **kwargs) -> list:
@@ -132,41 +126,60 @@ def _mine(model, tokenizer, split: dict[str, Any], layer: int, k: int, **kwargs)
     return candidates
 
 
-def evaluate_bucc(
+def predict_bucc(
     model,
     tokenizer,
-    dev: dict[str, Any],
-    test: dict[str, Any] | None,
+    split: dict[str, Any],
     layer: int,
     k: int = 4,
     pooling: str = "mean",
     batch_size: int = 64,
     max_length: int = 512,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """BUCC precision/recall/F1 (%) with the F1-optimal threshold of ``dev``.
-
-    With a ``test`` split the dev threshold is applied to the test candidates (``split: "test"``);
-    without one, the dev scores at their own optimal threshold are reported (``split: "dev"``).
-    Predictions list the evaluated split's candidates with their score, whether the threshold
-    keeps them and whether they are gold.
-    """
+) -> list[dict[str, Any]]:
+    """Every mined candidate of one BUCC split, best first, with its margin ``score`` and
+    whether it is gold; then every gold pair no candidate found (``score`` None). Scoring
+    (:func:`language_metrics`) picks the threshold from these rows alone."""
     kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
-    dev_candidates = _mine(model, tokenizer, dev, layer, k, **kwargs)
-    threshold = best_threshold(dev_candidates, set(dev["gold"]))
-    if test is None:
-        split, candidates, gold = "dev", dev_candidates, set(dev["gold"])
-    else:
-        split, gold = "test", set(test["gold"])
-        candidates = _mine(model, tokenizer, test, layer, k, **kwargs)
-    metrics: dict[str, Any] = {**bucc_scores(candidates, gold, threshold), "split": split}
-    predictions = [
-        {
-            "source_id": src,
-            "target_id": tgt,
-            "score": score,
-            "predicted": score >= threshold,
-            "gold": (src, tgt) in gold,
-        }
+    gold = {tuple(pair) for pair in split["gold"]}
+    candidates = _mine(model, tokenizer, split, layer, k, **kwargs)
+    rows = [
+        {"source_id": src, "target_id": tgt, "score": score, "gold": (src, tgt) in gold}
         for score, src, tgt in candidates
     ]
-    return metrics, predictions
+    found = {(src, tgt) for _, src, tgt in candidates}
+    rows += [
+        {"source_id": src, "target_id": tgt, "score": None, "gold": True}
+        for src, tgt in sorted(gold - found)
+    ]
+    return rows
+
+
+# --- scoring from the saved rows (no model, no torch, no faiss) ---
+def metrics(rows: list[dict], task, lang: str) -> dict[str, float]:
+    """Tatoeba accuracy (%) of one split's rows."""
+    if not rows:
+        raise ValueError(f"{task.name} {lang}: no predictions to score")
+    gold = [r["gold"] for r in rows]
+    return {"accuracy": tatoeba_accuracy([r["prediction"] for r in rows], gold)}
+
+
+def _candidates(rows: list[dict]) -> list[tuple]:
+    return [(r["score"], r["source_id"], r["target_id"]) for r in rows if r["score"] is not None]
+
+
+def _gold(rows: list[dict]) -> set[tuple]:
+    return {(r["source_id"], r["target_id"]) for r in rows if r["gold"]}
+
+
+def language_metrics(task, lang: str, splits: dict[str, list[dict]]) -> dict[str, dict]:
+    """``{split: metrics}`` of one language. BUCC: the test split's precision, recall and F1
+    (%) at the threshold that maximises F1 on the dev (validation) split; never a dev score in
+    place of the test score. Tatoeba: accuracy per split."""
+    if task.name != "bucc":
+        return {split: metrics(rows, task, lang) for split, rows in splits.items()}
+    missing = [s for s in ("validation", "test") if s not in splits]
+    if missing:
+        raise ValueError(f"bucc {lang}: no {' or '.join(missing)} predictions to score")
+    dev, test = splits["validation"], splits["test"]
+    threshold = best_threshold(_candidates(dev), _gold(dev))
+    return {"test": bucc_scores(_candidates(test), _gold(test), threshold)}

@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-import faiss
 import numpy as np
 
 Candidate = tuple[float, Hashable, Hashable]
@@ -41,6 +40,8 @@ def knn(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     Both arrays have shape ``(len(x), min(k, len(y)))``, best neighbour first.
     """
+    import faiss  # only the search needs it: scoring saved predictions does not
+
     x = np.ascontiguousarray(x, dtype=np.float32)
     y = np.ascontiguousarray(y, dtype=np.float32)
     index = faiss.IndexFlatIP(y.shape[1])
@@ -57,10 +58,12 @@ def tatoeba_search(other: np.ndarray, english: np.ndarray) -> np.ndarray:
     return idx[:, 0]
 
 
-def tatoeba_accuracy(predicted: np.ndarray) -> float:
-    """Percentage of English rows ``i`` whose retrieved non-English row is row ``i``."""
+def tatoeba_accuracy(predicted: Sequence[int], gold: Sequence[int] | None = None) -> float:
+    """Percentage of English rows whose retrieved non-English row is their gold one (row ``i``
+    for row ``i`` unless ``gold`` says otherwise)."""
     predicted = np.asarray(predicted)
-    return 100.0 * float(np.mean(predicted == np.arange(len(predicted))))
+    gold = np.arange(len(predicted)) if gold is None else np.asarray(gold)
+    return 100.0 * float(np.mean(predicted == gold))
 
 
 # --- BUCC mining ---
