@@ -30,6 +30,26 @@ def test_bf16_placement_autocasts_forward_passes_but_keeps_fp32_weights():
     assert lin(batch["x"]).dtype == torch.float32
 
 
+def test_gpu_batches_are_padded_to_multiples_of_64_and_cpu_batches_to_their_longest(tiny_model):
+    from xstilts import formats
+    from xstilts import tokenizer as tokenizers
+
+    tok = tokenizers.load(tiny_model)
+    assert device.Placement("cuda:0", True).pad_multiple == 64
+    assert device.Placement("cpu", False).pad_multiple is None
+    rows = [{"input_ids": list(range(5, 5 + n)), "label": 0} for n in (3, 70)]
+    for fmt in ("classification", "span_qa"):
+        for place, width in ((device.Placement("cuda:0", True), 128), (device.select(), 70)):
+            if torch.cuda.is_available() and not place.cuda:
+                continue
+            batch = formats.get(fmt).collator(tok, place.pad_multiple)(rows)
+            assert batch["input_ids"].shape == (2, width), (fmt, place)
+            assert batch["attention_mask"].sum().item() == 73
+    tagged = [{"input_ids": r["input_ids"], "labels": [0] * len(r["input_ids"])} for r in rows]
+    batch = formats.get("tagging").collator(tok, 64)(tagged)
+    assert batch["labels"].shape == (2, 128) and (batch["labels"][0, 3:] == -100).all()
+
+
 def test_gpu_check_says_plainly_that_it_needs_a_gpu():
     import subprocess
 

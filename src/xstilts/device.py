@@ -9,6 +9,9 @@ retrieval embedding all ask :func:`select`.
 
 ``Placement.model(m)`` moves a model there, ``Placement.batch(b)`` a batch of tensors, and
 ``with placement.autocast():`` runs the forward passes in the chosen precision.
+``Placement.pad_multiple`` is what the collators round batch lengths up to: 64 on GPUs (whole
+tensor-core tiles, and few distinct shapes for the kernels and ``torch.compile``), nothing on
+CPUs, where padding only adds work.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import os
 from contextlib import nullcontext
 from dataclasses import dataclass
+
+GPU_PAD_MULTIPLE = 64
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,11 @@ class Placement:
     @property
     def cuda(self) -> bool:
         return self.device.startswith("cuda")
+
+    @property
+    def pad_multiple(self) -> int | None:
+        """Batch lengths are padded up to a multiple of this (None: to the longest member)."""
+        return GPU_PAD_MULTIPLE if self.cuda else None
 
     @property
     def dtype(self):

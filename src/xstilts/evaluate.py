@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xstilts import data, formats, registry, score
+from xstilts import data, device, formats, registry, score
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +38,16 @@ def predict(model, feats, collator, batch_size: int, *, sort: bool = True):
     if n == 0:
         raise ValueError("no features to predict")
     order = np.argsort(-np.asarray(feats["length"]), kind="stable") if sort else np.arange(n)
-    cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if cuda else "cpu")
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    model.to(device).eval()
+    place = device.select()
+    model = place.model(model).eval()
     chunks: list[list[np.ndarray]] = []
-    with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+    with torch.inference_mode(), place.autocast():
         for first in range(0, n, batch_size):
             rows = inputs[order[first : first + batch_size]]
             batch = collator(
                 [dict(zip(rows, v, strict=True)) for v in zip(*rows.values(), strict=True)]
             )
-            out = model(**{k: v.to(device) for k, v in batch.items()})
+            out = model(**place.batch(dict(batch)))
             chunks.append([v.float().cpu().numpy() for k, v in out.items() if k != "loss"])
     inverse = np.empty_like(order)
     inverse[order] = np.arange(n)
@@ -95,7 +93,7 @@ def predict_splits(
     fmt = formats.get(task.format)
     tokenizer = tokenizers.load(str(model_dir))
     model = load_model(str(model_dir), task)
-    collator = fmt.collator(tokenizer)
+    collator = fmt.collator(tokenizer, device.select().pad_multiple)
     prepared = datasets.load_from_disk(str(data_dir))
     feats = datasets.load_from_disk(str(cache_dir))
     predictions_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ import os
 import random
 from pathlib import Path
 
-from xstilts import data
+from xstilts import data, device
 from xstilts.train import _batching, fit, load_model, training_arguments
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ def train(
 
     set_seed(seed)
     tokenizer = tokenizers.load(encoder)
+    pad_multiple = (placement or device.select()).pad_multiple
     train_sets, collators, tasks = {}, {}, {}
     for name, cache in caches.items():
         task = tasks[name] = data.resolve(name, cache)
@@ -234,7 +235,7 @@ def train(
         train_sets[name] = datasets.concatenate_datasets(
             [splits[s] for s in splits if s.startswith("train.")]
         ).remove_columns("length")
-        collators[name] = formats.get(task.format).collator(tokenizer)
+        collators[name] = formats.get(task.format).collator(tokenizer, pad_multiple)
     if mlm_corpus:
         train_sets[MLM] = _mlm_dataset(tokenizer, mlm_corpus, hp["max_length"])
         collators[MLM] = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)

@@ -25,7 +25,7 @@ import re
 import shutil
 from pathlib import Path
 
-from xstilts import data, features, formats, preemption, registry
+from xstilts import data, device, features, formats, preemption, registry
 from xstilts.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,6 @@ def training_arguments(
     placement=None,
 ):
     from transformers import TrainingArguments
-
-    from xstilts import device
 
     micro, accum = _batching(hp, micro_batch)
     placement = placement or device.select()
@@ -296,8 +294,6 @@ def fit(
     partitioned); ``to_save(trainer)`` names the module to save, and may adjust its config.
     Returns ``(trainer, summary)``, the summary holding what every training job reports.
     """
-    from xstilts import device
-
     with args.main_process_first(local=False, desc="checkpoint folder"):
         resume = resumable_checkpoint(checkpoint_dir, fingerprint)
     if deepspeed:
@@ -436,7 +432,7 @@ def train(
         trainer_kwargs=dict(
             train_dataset=train_ds,
             eval_dataset=select_ds,
-            data_collator=fmt.collator(tokenizer),
+            data_collator=fmt.collator(tokenizer, (placement or device.select()).pad_multiple),
             compute_metrics=fmt.selection_metric if select_ds is not None else None,
         ),
         checkpoint_dir=checkpoint_dir,

@@ -30,10 +30,10 @@ def featurize(dataset, tokenizer, task, max_length: int, train: bool):
     return dataset.map(encode, batched=True, remove_columns=dataset.column_names)
 
 
-def collator(tokenizer):
+def collator(tokenizer, pad_to_multiple_of: int | None = None):
     from transformers import DataCollatorWithPadding
 
-    return DataCollatorWithPadding(tokenizer)
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
 
 def selection_metric(eval_pred) -> dict:

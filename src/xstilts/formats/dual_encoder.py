@@ -107,8 +107,9 @@ def featurize(dataset, tokenizer, task, max_length: int, train: bool):
 class Collator:
     """Pads the query side and, for training pairs, the candidate side, each to its longest."""
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, pad_to_multiple_of: int | None = None):
         self.tokenizer = tokenizer
+        self.pad_to_multiple_of = pad_to_multiple_of
 
     def __call__(self, examples: list[dict]) -> dict:
         sides = {"": {}, PREFIX: {}}
@@ -116,13 +117,15 @@ class Collator:
             keys = [k for k in ("input_ids", "attention_mask") if prefix + k in examples[0]]
             if keys:
                 rows = [{k: e[prefix + k] for k in keys} for e in examples]
-                padded = self.tokenizer.pad(rows, return_tensors="pt")
+                padded = self.tokenizer.pad(
+                    rows, pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt"
+                )
                 sides[prefix] = {prefix + k: padded[k] for k in keys}
         return {**sides[""], **sides[PREFIX]}
 
 
-def collator(tokenizer) -> Collator:
-    return Collator(tokenizer)
+def collator(tokenizer, pad_to_multiple_of: int | None = None) -> Collator:
+    return Collator(tokenizer, pad_to_multiple_of)
 
 
 def score_rankings(
@@ -156,10 +159,10 @@ def metrics(rows: list[dict], task, lang: str) -> dict:
 def predict_pooled(model, tokenizer, task, prepared, feats, batch_size) -> dict[str, list[dict]]:
     """Every evaluation split ranked against the pooled candidates of every language: per split
     name, each query's top candidates."""
-    from xstilts import data
+    from xstilts import data, device
     from xstilts.evaluate import predict
 
-    pad = collator(tokenizer)
+    pad = collator(tokenizer, device.select().pad_multiple)
     pool = sorted(n for n in prepared if data.parse_split(n)[0] == CANDIDATES)
     if not pool:
         raise ValueError(f"task {task.name}: the prepared data has no {CANDIDATES}.* split")

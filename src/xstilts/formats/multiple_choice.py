@@ -86,10 +86,10 @@ class Collator:
     """Pads every choice of every example to the batch's longest choice: tensors [batch, choices,
     length]; unlabelled examples get label -100 (no loss)."""
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, pad_to_multiple_of: int | None = None):
         from transformers import DataCollatorForMultipleChoice
 
-        self.pad = DataCollatorForMultipleChoice(tokenizer)
+        self.pad = DataCollatorForMultipleChoice(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
     def __call__(self, examples: list[dict]) -> dict:
         counts = {len(example["input_ids"]) for example in examples}
@@ -100,8 +100,8 @@ class Collator:
         return batch
 
 
-def collator(tokenizer) -> Collator:
-    return Collator(tokenizer)
+def collator(tokenizer, pad_to_multiple_of: int | None = None) -> Collator:
+    return Collator(tokenizer, pad_to_multiple_of)
 
 
 def selection_metric(eval_pred) -> dict:

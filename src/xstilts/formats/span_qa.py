@@ -128,12 +128,12 @@ def _answer_positions(answers: dict, offsets: list, sequence_ids: list) -> tuple
     return first + start, first + end
 
 
-def collator(tokenizer):
+def collator(tokenizer, pad_to_multiple_of: int | None = None):
     """Dynamic padding; works for train features and for eval features once the driver (or
     ``Trainer(remove_unused_columns=True)``) has dropped ``example_id`` and ``offset_mapping``."""
     from transformers import DataCollatorWithPadding
 
-    return DataCollatorWithPadding(tokenizer)
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
 
 def _feature_spans(

@@ -45,10 +45,10 @@ def featurize(dataset, tokenizer, task, max_length: int, train: bool):
     return dataset.map(encode, batched=True, remove_columns=dataset.column_names)
 
 
-def collator(tokenizer):
+def collator(tokenizer, pad_to_multiple_of: int | None = None):
     from transformers import DataCollatorForTokenClassification
 
-    return DataCollatorForTokenClassification(tokenizer)
+    return DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
 
 def _first_subword_predictions(logits, features, names) -> list[list[str]]:
