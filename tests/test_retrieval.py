@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from xstilts import registry
+from xstilts import data, registry
 from xstilts.formats.retrieval import (
     default_layer,
     embed,
+    embed_ids,
+    featurize,
     language_metrics,
     load_encoder,
     predict_bucc,
@@ -349,6 +351,31 @@ def test_embed_pools_the_requested_layer(encoder):
         embed(model, tokenizer, [sentence], layer=1, pooling="max")
 
 
+def _tokenised(tokenizer, task: str, rows: list[dict]) -> list[dict]:
+    """``rows`` as the tokenise job caches them (:func:`featurize`)."""
+    import datasets
+
+    t = registry.get(task)
+    return list(featurize(datasets.Dataset.from_list(rows), tokenizer, t, t.max_length, False))
+
+
+def _tatoeba_rows(tokenizer, pairs):
+    return _tokenised(tokenizer, "tatoeba", pairs)
+
+
+def _bucc_split(tokenizer, corpus: dict) -> dict:
+    return data.bucc_corpus(_tokenised(tokenizer, "bucc", data.bucc_rows(corpus)))
+
+
+def test_cached_ids_embed_as_the_sentences_do(encoder):
+    model, tokenizer = encoder
+    pairs = [{"id": "1", "source": "Tom und Maria singen.", "target": "Tom and Mary sing."}]
+    (row,) = _tatoeba_rows(tokenizer, pairs)
+    assert row["input_ids"] == tokenizer(pairs[0]["source"])["input_ids"]
+    from_ids = embed_ids(model, tokenizer, [row["target_input_ids"]], layer=1)
+    np.testing.assert_allclose(from_ids, embed(model, tokenizer, [pairs[0]["target"]], layer=1))
+
+
 def _score(task: str, splits: dict[str, list[dict]]) -> dict[str, dict]:
     """The light scorer on rows round-tripped through JSON, as ``xstilts score`` reads them."""
     import json
@@ -362,7 +389,7 @@ def _score(task: str, splits: dict[str, list[dict]]) -> dict[str, dict]:
 def test_tatoeba_predictions_real_data(encoder, lang3):
     model, tokenizer = encoder
     pairs = _tatoeba(lang3)
-    predictions = predict_tatoeba(model, tokenizer, pairs, layer=1)
+    predictions = predict_tatoeba(model, tokenizer, _tatoeba_rows(tokenizer, pairs), layer=1)
     assert len(predictions) == len(pairs) == 200
     assert all(0 <= p["prediction"] < len(pairs) for p in predictions)
     assert [p["gold"] for p in predictions] == list(range(len(pairs)))
@@ -377,7 +404,7 @@ def test_tatoeba_predictions_real_data(encoder, lang3):
 def test_tatoeba_oracle(encoder):
     model, tokenizer = encoder
     pairs = [{**p, "target": p["source"]} for p in _tatoeba("deu")]
-    predictions = predict_tatoeba(model, tokenizer, pairs, layer=1)
+    predictions = predict_tatoeba(model, tokenizer, _tatoeba_rows(tokenizer, pairs), layer=1)
     assert _score("tatoeba", {"test": predictions})["test"]["accuracy"] == 100.0
 
 
@@ -385,7 +412,7 @@ def test_tatoeba_oracle(encoder):
 def test_bucc_predictions_real_data(encoder):
     model, tokenizer = encoder
     dev = _bucc()
-    rows = predict_bucc(model, tokenizer, dev, layer=1)
+    rows = predict_bucc(model, tokenizer, _bucc_split(tokenizer, dev), layer=1)
     mined = [r for r in rows if r["score"] is not None]
     # One-to-one: at most one candidate per sentence; best first; then the unmined gold pairs.
     assert len({p["source_id"] for p in mined}) == len(mined) <= len(dev["source"])
@@ -419,9 +446,9 @@ def test_bucc_oracle_threshold_applied_to_a_real_test_split(encoder):
         "target": [{"id": f"copy-{s['id']}", "text": s["text"]} for s in english],
         "gold": [(s["id"], f"copy-{s['id']}") for s in english],
     }
-    oracle = predict_bucc(model, tokenizer, mirror, layer=1)
+    oracle = predict_bucc(model, tokenizer, _bucc_split(tokenizer, mirror), layer=1)
     assert _score("bucc", {"validation": oracle, "test": oracle})["test"]["f1"] == 100.0
-    test = predict_bucc(model, tokenizer, _bucc(), layer=1)
+    test = predict_bucc(model, tokenizer, _bucc_split(tokenizer, _bucc()), layer=1)
     metrics = _score("bucc", {"validation": oracle, "test": test})["test"]
     dev_candidates = [(r["score"], r["source_id"], r["target_id"]) for r in oracle if r["score"]]
     assert metrics["threshold"] == best_threshold(

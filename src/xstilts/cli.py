@@ -208,12 +208,12 @@ def cmd_retrieve(args) -> None:
         "layer": args.layer,
         "pooling": args.pooling,
     }
-    job = _job(args, params, [args.model, args.data])
+    job = _job(args, params, [args.model, args.cache])
     with staged(args.predictions) as pred_tmp:
         result = evaluate.predict_retrieval(
             encoder=args.model,
             task_name=args.task,
-            data_dir=Path(args.data),
+            cache_dir=Path(args.cache),
             predictions_dir=pred_tmp,
             layer=args.layer,
             pooling=args.pooling,
@@ -325,7 +325,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retrieve", help="sentence retrieval (BUCC, Tatoeba) from an encoder")
     p.add_argument("--model", required=True, help="encoder folder or hub id")
     p.add_argument("--task", required=True)
-    p.add_argument("--data", required=True)
+    p.add_argument("--cache", required=True, help="the task's tokenised cache for this model")
     p.add_argument("--layer", type=int, help="hidden layer (default 14/24 of depth)")
     p.add_argument("--pooling", choices=("mean", "cls"), default="mean")
     p.add_argument("--batch-size", type=int, default=64)

@@ -87,11 +87,16 @@ def bucc_rows(corpus: dict) -> list[dict]:
 
 
 def bucc_corpus(rows) -> dict:
-    """The inverse of :func:`bucc_rows`."""
+    """The inverse of :func:`bucc_rows` (sentences keep their ``input_ids`` once tokenised)."""
     rows = list(rows)
+    keep = ("id", "text", "input_ids")
+
+    def side(name):
+        return [{k: r[k] for k in keep if k in r} for r in rows if r["side"] == name]
+
     return {
-        "source": [{"id": r["id"], "text": r["text"]} for r in rows if r["side"] == "source"],
-        "target": [{"id": r["id"], "text": r["text"]} for r in rows if r["side"] == "target"],
+        "source": side("source"),
+        "target": side("target"),
         "gold": [(r["id"], g) for r in rows if r["side"] == "source" for g in r["gold"]],
     }
 

@@ -121,13 +121,14 @@ def predict_retrieval(
     *,
     encoder: str,
     task_name: str,
-    data_dir: Path,
+    cache_dir: Path,
     predictions_dir: Path,
     layer: int | None = None,
     pooling: str = "mean",
     batch_size: int = 64,
 ) -> dict:
-    """Retrieve every language of Tatoeba or BUCC straight from an encoder; write the rows
+    """Retrieve every language of Tatoeba or BUCC (tokenised once: ``cache_dir``, the model's
+    cache of the task) straight from an encoder; write the rows
     (``{split}.{lang}.jsonl``: Tatoeba's retrieved indices, BUCC's mined candidates) that
     ``xstilts score`` scores; return the split names, the metrics scored here from the same rows
     (for the log), the layer and the pooling."""
@@ -141,17 +142,17 @@ def predict_retrieval(
     model, tokenizer = retrieval.load_encoder(encoder)
     if layer is None:
         layer = retrieval.default_layer(model.config.num_hidden_layers)
-    opts = {"pooling": pooling, "batch_size": batch_size, "max_length": task.max_length}
-    prepared = datasets.load_from_disk(str(data_dir))
+    opts = {"pooling": pooling, "batch_size": batch_size}
+    prepared = datasets.load_from_disk(str(cache_dir))
     predictions_dir.mkdir(parents=True, exist_ok=True)
     splits: dict[str, list[dict]] = {}
     for lang in task.languages:
         dev, test = (prepared.get(data.split_name(s, lang)) for s in ("validation", "test"))
         if task.name == "bucc" and (dev is None or test is None):
             missing = "validation (sample) split" if dev is None else "test split"
-            raise ValueError(f"bucc {lang}: no {missing} in {data_dir}. {task.gold}".strip())
+            raise ValueError(f"bucc {lang}: no {missing} in {cache_dir}. {task.gold}".strip())
         if dev is None and test is None:
-            raise ValueError(f"{task_name} {lang}: no evaluation split in {data_dir}")
+            raise ValueError(f"{task_name} {lang}: no evaluation split in {cache_dir}")
         for split, rows in (("validation", dev), ("test", test)):
             if rows is None:
                 continue

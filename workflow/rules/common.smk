@@ -137,6 +137,8 @@ def data_spec(wildcards):
 
 def max_length(wildcards):
     task = registry.get(wildcards.task)
+    if task.format == "retrieval":  # embedded, never trained: no training hyper-parameter applies
+        return task.max_length
     return STUDY.hparams(task.role, wildcards.task, wildcards.model)["max_length"]
 
 

@@ -29,7 +29,7 @@ rule score:
 rule retrieve:
     input:
         encoder=encoder_input,
-        data=target_data,
+        cache=target_cache,
     output:
         predictions=directory(layout.PREDICTIONS),
     log:
@@ -48,5 +48,5 @@ rule retrieve:
         wildcards=wildcards_json,
     shell:
         "xstilts retrieve --model {params.encoder:q} --task {wildcards.target}"
-        " --data {input.data} {params.options} --predictions {output.predictions}"
+        " --cache {input.cache} {params.options} --predictions {output.predictions}"
         " --rule retrieve --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

@@ -43,6 +43,22 @@ def load_encoder(path_or_hub_id: str):
     return model.eval(), tokenizer
 
 
+def featurize(dataset, tokenizer, task, max_length: int, train: bool):
+    """The token ids of every sentence, beside its text (tokenised once per model, not once
+    per retrieval job): BUCC rows get ``input_ids``; Tatoeba pairs ``input_ids`` (the
+    non-English ``source``) and ``target_input_ids`` (English)."""
+
+    def ids(texts):
+        return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+
+    if "side" in dataset.column_names:  # BUCC: one row per sentence
+        return dataset.map(lambda b: {"input_ids": ids(b["text"])}, batched=True)
+    return dataset.map(
+        lambda b: {"input_ids": ids(b["source"]), "target_input_ids": ids(b["target"])},
+        batched=True,
+    )
+
+
 def embed(
     model,
     tokenizer,
@@ -52,7 +68,20 @@ def embed(
     batch_size: int = 64,
     max_length: int = 512,
 ) -> np.ndarray:
-    """L2-normalised ``(len(sentences), hidden)`` float32 sentence vectors, in input order.
+    """:func:`embed_ids` of ``sentences`` tokenised here (truncated to ``max_length``)."""
+    encoded = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
+    return embed_ids(model, tokenizer, encoded, layer, pooling, batch_size)
+
+
+def embed_ids(
+    model,
+    tokenizer,
+    encoded: list[list[int]],
+    layer: int,
+    pooling: str = "mean",
+    batch_size: int = 64,
+) -> np.ndarray:
+    """L2-normalised ``(len(encoded), hidden)`` float32 sentence vectors, in input order.
 
     Sentences are batched by token length (each batch padded to its own longest) and the rows
     put back in the original order. The encoder runs where :func:`xstilts.device.select` says
@@ -64,15 +93,18 @@ def embed(
 
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
-    encoded = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(sentences)), key=lambda i: len(encoded[i]))
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     place = device.select()
     model = place.model(model).eval()
-    out = np.zeros((len(sentences), model.config.hidden_size), dtype=np.float32)
+    out = np.zeros((len(encoded), model.config.hidden_size), dtype=np.float32)
     with torch.inference_mode(), place.autocast():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            batch = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
+            batch = tokenizer.pad(
+                {"input_ids": [encoded[i] for i in rows]},
+                pad_to_multiple_of=place.pad_multiple,
+                return_tensors="pt",
+            )
             batch = place.batch(dict(batch))
             mask = batch["attention_mask"]
             hidden = model(
@@ -96,13 +128,13 @@ def predict_tatoeba(
     layer: int,
     pooling: str = "mean",
     batch_size: int = 64,
-    max_length: int = 512,
 ) -> list[dict[str, Any]]:
-    """Per pair, the index of the non-English line its English line retrieves among all
-    non-English lines (``prediction``) and its own index (``gold``)."""
-    kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
-    other = embed(model, tokenizer, [p["source"] for p in pairs], layer, **kwargs)
-    english = embed(model, tokenizer, [p["target"] for p in pairs], layer, **kwargs)
+    """Per pair (featurized: see :func:`featurize`), the index of the non-English line its
+    English line retrieves among all non-English lines (``prediction``) and its own index
+    (``gold``)."""
+    kwargs = {"pooling": pooling, "batch_size": batch_size}
+    other = embed_ids(model, tokenizer, [p["input_ids"] for p in pairs], layer, **kwargs)
+    english = embed_ids(model, tokenizer, [p["target_input_ids"] for p in pairs], layer, **kwargs)
     found = tatoeba_search(other, english)
     return [{"id": p["id"], "prediction": int(found[i]), "gold": i} for i, p in enumerate(pairs)]
 
@@ -110,13 +142,14 @@ def predict_tatoeba(
 def _mine(model, tokenizer, split: dict[str, Any], layer: int, k: int, **kwargs) -> list:
     """Margin candidates ``(score, source_id, target_id)`` of one BUCC split, best first.
 
-    Each distinct text is embedded once; pairs whose text several sentences share are dropped,
-    as XTREME drops them, with a warning giving their number.
+    Each distinct text is embedded once (from its cached token ids); pairs whose text several
+    sentences share are dropped, as XTREME drops them, with a warning giving their number.
     """
+    ids = {s["text"]: s["input_ids"] for side in ("source", "target") for s in split[side]}
     candidates, dropped = bucc_mine(
         split["source"],
         split["target"],
-        lambda texts: embed(model, tokenizer, texts, layer, **kwargs),
+        lambda texts: embed_ids(model, tokenizer, [ids[t] for t in texts], layer, **kwargs),
         k,
     )
     if dropped:
@@ -134,12 +167,12 @@ def predict_bucc(
     k: int = 4,
     pooling: str = "mean",
     batch_size: int = 64,
-    max_length: int = 512,
 ) -> list[dict[str, Any]]:
-    """Every mined candidate of one BUCC split, best first, with its margin ``score`` and
-    whether it is gold; then every gold pair no candidate found (``score`` None). Scoring
-    (:func:`language_metrics`) picks the threshold from these rows alone."""
-    kwargs = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length}
+    """Every mined candidate of one BUCC split (featurized sentences: see :func:`featurize`),
+    best first, with its margin ``score`` and whether it is gold; then every gold pair no
+    candidate found (``score`` None). Scoring (:func:`language_metrics`) picks the threshold
+    from these rows alone."""
+    kwargs = {"pooling": pooling, "batch_size": batch_size}
     gold = {tuple(pair) for pair in split["gold"]}
     candidates = _mine(model, tokenizer, split, layer, k, **kwargs)
     rows = [
