@@ -454,7 +454,8 @@ class Study:
     # --- training ---
     def hparams(self, phase: str, task: str, model: str | None = None) -> dict:
         """Resolved hyper-parameters: base, registry, then config all / phase / task, then the
-        model's own (``hparams.models``), then the multilingual variants' shared budget."""
+        model's own (``hparams.models``), then the multilingual variants' shared budget, and for
+        a mixed translate-train variant the multi-task sampler that shares out its languages."""
         out = dict(BASE_HPARAMS, max_length=256)
         if task not in registry.MULTITASKS:
             t = registry.get(task)
@@ -471,6 +472,13 @@ class Study:
             out.update(block.get("tasks", {}).get(task, {}))
         if phase == "intermediate":
             out.update(self.multilingual_budget(task))
+            if task.endswith(registry.TRANSLATE_TRAIN):  # all languages mixed, as multi-task
+                mt = self.config["multitask"]
+                out.update(
+                    language_sampling=mt["sampling"],
+                    language_temperature=mt["temperature"],
+                    language_cap=mt["cap"],
+                )
         return out
 
     def multilingual_budget(self, task: str) -> dict:

@@ -22,32 +22,12 @@ import random
 from pathlib import Path
 
 from xstilts import data, device
+from xstilts.sampling import probabilities
 from xstilts.train import _batching, fit, load_model, training_arguments
 
 log = logging.getLogger(__name__)
 
 MLM = "mlm"
-SAMPLINGS = ("proportional", "uniform", "temperature")
-
-
-def probabilities(
-    sizes: dict[str, int],
-    sampling: str = "proportional",
-    temperature: float = 2.0,
-    cap: int | None = None,
-) -> dict[str, float]:
-    """Probability of drawing each task's next batch."""
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"multitask.sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    counts = {t: min(n, cap) if cap else n for t, n in sizes.items()}
-    if sampling == "uniform":
-        weights = {t: 1.0 for t in counts}
-    elif sampling == "temperature":
-        weights = {t: n ** (1.0 / temperature) for t, n in counts.items()}
-    else:
-        weights = {t: float(n) for t, n in counts.items()}
-    total = sum(weights.values())
-    return {t: w / total for t, w in weights.items()}
 
 
 def schedule(

@@ -25,7 +25,7 @@ import re
 import shutil
 from pathlib import Path
 
-from xstilts import data, device, features, formats, preemption, registry
+from xstilts import data, device, features, formats, preemption, registry, sampling
 from xstilts.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -369,6 +369,26 @@ def mean_train_loss(log_history: list[dict]) -> float | None:
     return total / steps if steps else None
 
 
+def language_plan(sizes: dict[str, int], hp: dict, seed: int) -> dict[str, list[int]] | None:
+    """The examples (indices per language) a mixed translate-train variant trains on; None for
+    a single language, and for every example of each language in proportion (no budget, no cap).
+
+    The total is the budget (``max_train_examples``, else ``max_steps`` x ``batch_size``), else
+    the capped sizes' sum; each language's share follows the multi-task sampler
+    (``language_sampling``, ``language_temperature``, ``language_cap``, from the config's
+    ``multitask`` block), its examples drawn in seeded passes (:func:`sampling.draw`).
+    """
+    how, cap = hp.get("language_sampling", "proportional"), hp.get("language_cap")
+    steps = hp.get("max_steps", -1)
+    total = hp.get("max_train_examples") or (steps * hp["batch_size"] if steps > 0 else None)
+    if len(sizes) < 2 or (how == "proportional" and not cap and not total):
+        return None
+    probs = sampling.probabilities(sizes, how, hp.get("language_temperature", 2.0), cap)
+    total = total or sum(min(n, cap) if cap else n for n in sizes.values())
+    counts = sampling.language_counts(probs, total)
+    return {lang: sampling.draw(n, counts[lang], f"{seed}:{lang}") for lang, n in sizes.items()}
+
+
 def train(
     *,
     encoder: str,
@@ -400,12 +420,19 @@ def train(
     fmt = formats.get(task.format)
     tokenizer = tokenizers.load(encoder)
     splits = datasets.load_from_disk(str(train_cache))
-    # English, or every language of a translate-train variant
-    train_ds = datasets.concatenate_datasets([splits[n] for n in splits if n.startswith("train.")])
-    if hp.get("max_train_examples"):
-        train_ds = train_ds.shuffle(seed=seed).select(
-            range(min(len(train_ds), hp["max_train_examples"]))
+    languages = {n.removeprefix("train."): splits[n] for n in splits if n.startswith("train.")}
+    plan = language_plan({k: len(v) for k, v in languages.items()}, hp, seed)
+    if plan is None:  # English, one translated language, or all languages' every example
+        train_ds = datasets.concatenate_datasets(list(languages.values()))
+        if hp.get("max_train_examples"):
+            train_ds = train_ds.shuffle(seed=seed).select(
+                range(min(len(train_ds), hp["max_train_examples"]))
+            )
+    else:
+        train_ds = datasets.concatenate_datasets(
+            [languages[lang].select(rows) for lang, rows in plan.items()]
         )
+    used = {lang: len(rows) for lang, rows in (plan or languages).items()}
     select_ds = None
     if select_cache is not None:
         cached = datasets.load_from_disk(str(select_cache))
@@ -450,4 +477,5 @@ def train(
         "train_examples": len(train_ds),
         "encoder_commit": getattr(trainer.model.config, "_commit_hash", None),  # hub revision
         "train_tokens": int(sum(train_ds["length"])),
+        **({"languages": used} if len(used) > 1 else {}),  # examples per language, if mixed
     }
