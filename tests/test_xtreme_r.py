@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,21 @@ def test_new_targets_run_and_are_scored_on_xtreme_r(study):
     assert all(len(r["prediction"]) == 20 for r in rows)
     scores = (results / "report" / "tables" / "xtreme_scores.md").read_text()
     assert "xtreme-r scores" in scores and "overall: no xnli" in scores
+    # the SIQa stage's model is gone (temp()); the chain still verifies, naming it
+    stage = "results/tiny/none/xcopa/seed1/before/siqa/model"
+    assert not (study / stage).exists()
+    out = subprocess.run(
+        [sys.executable, "-m", "xstilts", "verify", "results"], cwd=study, capture_output=True
+    )
+    assert out.returncode == 0, out.stdout.decode()[-2000:]
+    out = subprocess.run(
+        [sys.executable, "-m", "xstilts", "explain", "results/tiny/transfer_matrix.csv"]
+        + ["--row", "none", "--col", "xcopa"],
+        cwd=study,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and "temporary model, deleted" in out.stdout, out.stdout[-2000:]
 
 
 # --- LAReQA's files ---

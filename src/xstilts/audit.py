@@ -23,7 +23,8 @@ from xstilts.provenance import file_hashes, sha256_file
 
 SNAKEMAKE_MARKER = ".snakemake_timestamp"  # Snakemake's own file inside folder outputs
 DOWNLOAD_MANIFEST = "download.json"  # a hub mirror snapshot's manifest (xstilts.download)
-TEMP_TARGET_MODEL = re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(layout.TARGET_MODEL)))
+# a model trained before a target task (XCOPA: SIQa), a temp() output deleted once used
+TEMPORARY_MODEL = re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(layout.BEFORE_MODEL)))
 
 
 class Manifests:
@@ -238,7 +239,7 @@ def _walk_input(
             {
                 "depth": depth,
                 "path": entry["path"],
-                "note": "temporary target model, deleted with its manifest",
+                "note": "temporary model, deleted with its manifest once used",
             }
         )
     else:
@@ -465,8 +466,9 @@ def _check_outputs(
 
 
 def _removed_temporary(workdir: Path, path: str) -> bool:
-    """A target model Snakemake deleted after evaluation (``temp()``), manifest and all."""
-    return bool(TEMP_TARGET_MODEL.fullmatch(path)) and not (workdir / path).exists()
+    """A model Snakemake deleted once the job that needed it ended (``temp()``), manifest and
+    all: the stage a target trains on before its own training data."""
+    return bool(TEMPORARY_MODEL.fullmatch(path)) and not (workdir / path).exists()
 
 
 def _check_inputs(store: Manifests, manifest: Path, record: dict, report: Report) -> None:

@@ -27,7 +27,6 @@ def tokenize(
     task_name: str,
     max_length: int,
     out_dir: Path,
-    num_proc: int = 1,
 ) -> dict:
     import datasets
 
@@ -46,8 +45,7 @@ def tokenize(
     for name in out:
         out[name] = out[name].map(
             lambda b: {"length": [_n_tokens(x) for x in b["input_ids"]]},
-            batched=True,
-            num_proc=num_proc,
+            batched=True,  # in this process: datasets forks a pool for any num_proc, even 1
         )
     out.save_to_disk(str(out_dir))
     if (Path(data_dir) / data.LABELS_FILE).is_file():  # travels with the features
