@@ -176,6 +176,7 @@ def test_throughput_pareto_and_smallest_within(tmp_path):
     assert within.loc["m-base"].smallest and within.loc["m-base"].best_intermediate == "mnli"
     points = pd.read_parquet(out / "tables" / "throughput.parquet")
     assert points.query("pareto").model.unique().tolist() == ["m-base"]
+    assert set(points.ci_method) == {"seeds"}  # these runs left no predictions
 
 
 def test_per_model_grid_and_hparams():
@@ -347,6 +348,10 @@ def test_workflow_runs_every_analysis(tmp_path):
     assert set(vol.query("intermediate != 'none'").ci_method) == {"examples+seeds"}
     ml = pd.read_parquet(tmp_path / "results/analysis/multilingual/tables/multilingual.parquet")
     assert set(ml.ci_method) == {"examples+seeds"}
+    # one seed, yet the benchmark average's interval is real: evaluation examples resampled
+    tp = pd.read_parquet(tmp_path / "results/analysis/throughput/tables/throughput.parquet")
+    assert set(tp.ci_method) == {"examples+seeds"} and (tp.n_seeds == 1).all()
+    assert ((tp.ci_low < tp.benchmark_average) & (tp.benchmark_average < tp.ci_high)).all()
     # the budget: English MNLI and German MNLI train on the same number of examples
     for inter in ("mnli", "mnli@translate-train-de"):
         enc = tmp_path / f"results/tiny/intermediate/{inter}/seed1/encoder/manifest.json"

@@ -206,33 +206,43 @@ def _uniform_counts(rng, n: int, size: int):
     return rng.multinomial(n, np.full(n, 1.0 / n), size=size)
 
 
-def example_bootstrap(task, base: list[dict], other: list[dict], replicates: int, rng):
-    """Replicates of the seed-mean task score difference ``other - base``.
+def _side_draws(task, sides: dict[str, list[dict]], replicates: int, rng) -> dict:
+    """Per side, replicates of its seed-mean task score, every side resampled alike.
 
-    ``base`` and ``other`` hold, per seed (paired by position), per language, an (n, k) array of
-    example statistics aligned by example id. Seeds and examples are resampled jointly.
+    Each side holds, per seed (paired by position across sides), per language, an (n, k) array
+    of example statistics aligned by example id. Seeds and examples are resampled jointly.
     """
     import numpy as np
 
-    n_seeds = len(base)
-    out = []
+    n_seeds = len(next(iter(sides.values())))
+    first = next(iter(sides.values()))[0]
+    out: dict[str, list] = {side: [] for side in sides}
     for start in range(0, replicates, CHUNK):
         size = min(CHUNK, replicates - start)
         seed_counts = _uniform_counts(rng, n_seeds, size)
-        scores = {"base": [{} for _ in base], "other": [{} for _ in other]}
-        for lang in sorted(base[0]):
-            n = len(base[0][lang])
+        scores = {side: [{} for _ in runs] for side, runs in sides.items()}
+        for lang in sorted(first):
+            n = len(first[lang])
             counts = _uniform_counts(rng, n, size)
-            for side, runs in (("base", base), ("other", other)):
+            for side, runs in sides.items():
                 for s, run in enumerate(runs):
                     scores[side][s][lang] = lang_metrics(task, counts @ run[lang], n)
-        side_means = {
-            side: (seed_counts * np.stack([task_score(task, r) for r in per_seed], 1)).sum(1)
-            / n_seeds
-            for side, per_seed in scores.items()
-        }
-        out.append(side_means["other"] - side_means["base"])
-    return np.concatenate(out)
+        for side, per_seed in scores.items():
+            stacked = np.stack([task_score(task, r) for r in per_seed], 1)
+            out[side].append((seed_counts * stacked).sum(1) / n_seeds)
+    return {side: np.concatenate(draws) for side, draws in out.items()}
+
+
+def example_bootstrap(task, base: list[dict], other: list[dict], replicates: int, rng):
+    """Replicates of the seed-mean task score difference ``other - base`` (seeds paired by
+    position; see :func:`_side_draws`)."""
+    draws = _side_draws(task, {"base": base, "other": other}, replicates, rng)
+    return draws["other"] - draws["base"]
+
+
+def example_score_draws(task, runs: list[dict], replicates: int, rng):
+    """Replicates of one set of runs' seed-mean task score (see :func:`_side_draws`)."""
+    return _side_draws(task, {"runs": runs}, replicates, rng)["runs"]
 
 
 def seed_bootstrap(base: list[float], other: list[float], replicates: int, rng):

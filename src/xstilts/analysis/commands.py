@@ -42,7 +42,6 @@ def cmd_analyse(args) -> None:
     inputs = [*args.scores, *args.throughput, *args.models]
     job = Job(args.rule or args.command, args.wildcards, params, inputs, args.log)
     rows = analysis.read_scores(args.scores)
-    values = analysis.run_values(rows)
     with staged(args.out) as tmp:
         if args.name in ("model_size", "throughput"):
             sizes = {m: model_size.parameters(study, m) for m in study.grid["models"]}
@@ -53,7 +52,7 @@ def cmd_analyse(args) -> None:
         elif args.name == "volume":
             summary = volume.write(study, rows, tmp)
         else:
-            summary = throughput.write(study, values, sizes, args.throughput, tmp)
+            summary = throughput.write(study, rows, sizes, args.throughput, tmp)
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": summary})
 
 

@@ -8,8 +8,9 @@ examples/s, tokens/s (non-padding), per-batch latency p50/p95, peak memory, the 
 the lengths.
 The heads the targets add are a linear layer or two: the encoder is what the sizes differ in.
 
-The analysis: per (model, intermediate) the benchmark average (mean over seeds, seed-bootstrap
-interval) beside the model's throughput, the Pareto front (no other point both more accurate and
+The analysis: per (model, intermediate) the benchmark average (mean over seeds; its interval
+resamples seeds and evaluation examples where the runs left predictions, else seeds) beside the
+model's throughput, the Pareto front (no other point both more accurate and
 faster), and the smallest model whose best intermediate is within ``within_points`` of the best.
 """
 
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 from xstilts import analysis, stats
+from xstilts.analysis import examples
 
 RESULT = "throughput.json"
 
@@ -111,11 +113,21 @@ def _peak_memory_mb(cuda: bool) -> float:
 
 # --- the analysis ---
 def build(
-    study, values: dict, params: dict[str, float], speed: dict[str, dict]
+    study,
+    values: dict,
+    params: dict[str, float],
+    speed: dict[str, dict],
+    example_reps: dict | None = None,
 ) -> tuple[list, list]:
+    """The Pareto points and the smallest-within table; ``example_reps``: replicates of each
+    (model, intermediate, target)'s score over seeds and examples (``examples.score_draws``),
+    whose mean over the common targets gives the benchmark average's interval (else seeds)."""
+    import numpy as np
+
     cfg = analysis.settings(study)
     scores = analysis.per_seed_scores(study, values)
     common = analysis.common_targets(study)
+    example_reps = example_reps or {}
     points = []
     for model in study.grid["models"]:
         for inter in study.model_grid(model)["intermediate"]:
@@ -126,10 +138,13 @@ def build(
             ]
             if not per_seed:
                 continue
-            rng = stats.rng_for(cfg["seed"], model, inter, "throughput")
-            low, high = stats.interval(
-                stats.mean_draws(per_seed, cfg["replicates"], rng), cfg["confidence"]
-            )
+            per_target = [example_reps.get((model, inter, t)) for t in common]
+            if common and all(d is not None for d in per_target):
+                reps, method = np.mean(per_target, axis=0), "examples+seeds"
+            else:
+                rng = stats.rng_for(cfg["seed"], model, inter, "throughput")
+                reps, method = stats.mean_draws(per_seed, cfg["replicates"], rng), "seeds"
+            low, high = stats.interval(reps, cfg["confidence"])
             s = speed[model]
             points.append(
                 {
@@ -139,6 +154,7 @@ def build(
                     "benchmark_average": sum(per_seed) / len(per_seed),
                     "ci_low": low,
                     "ci_high": high,
+                    "ci_method": method,
                     "n_seeds": len(per_seed),
                     **{
                         k: s[k]
@@ -241,7 +257,7 @@ def figure(points: list[dict], folder: Path) -> None:
     analysis.save(fig, folder, "pareto")
 
 
-def write(study, values: dict, params: dict, speed_files: list[Path], folder: Path) -> dict:
+def write(study, rows: list[dict], params: dict, speed_files: list[Path], folder: Path) -> dict:
     speed = {}
     for path in speed_files:
         m = json.loads((Path(path) / RESULT).read_text())
@@ -249,15 +265,19 @@ def write(study, values: dict, params: dict, speed_files: list[Path], folder: Pa
     missing = [m for m in study.grid["models"] if m not in speed]
     if missing:
         raise ValueError(f"no throughput measurement for model(s) {missing} among {speed_files}")
-    points, within = build(study, values, params, speed)
+    cfg = analysis.settings(study)
+    reps = examples.score_draws(study, rows, cfg)
+    points, within = build(study, analysis.run_values(rows), params, speed, reps)
     analysis.write_table(
         points,
         folder,
         "throughput",
         "Benchmark average against inference throughput",
         "Throughput of each model's encoder on the targets' real inputs (examples/s, tokens/s, "
-        "per-batch latency, peak memory) beside the benchmark average of each intermediate; "
-        "pareto: no other point is both more accurate and faster.",
+        "per-batch latency, peak memory) beside the benchmark average of each intermediate, "
+        f"with its {100 * cfg['confidence']:g}% bootstrap interval (ci_method: seeds and "
+        "evaluation examples, or seeds); pareto: no other point is both more accurate and "
+        "faster.",
     )
     analysis.write_table(
         within,
