@@ -149,6 +149,17 @@ _XNLI = ClassificationColumns(text_a="premise", text_b="hypothesis")
 _COPA_CONTEXT = "{premise} What was the {question}?"  # XTREME-R run_xcopa.py: first segment
 
 
+def _copa_columns(label_kind: str) -> MultipleChoiceColumns:
+    """COPA's and XCOPA's columns (the same layout; their labels are stored differently)."""
+    return MultipleChoiceColumns(
+        label="label",
+        label_kind=label_kind,
+        choice_columns=("choice1", "choice2"),
+        context_template=_COPA_CONTEXT,
+        id="idx",
+    )
+
+
 @dataclass(frozen=True)
 class Task:
     """One task: what it is, where its data lives, how it is scored and trained.
@@ -499,13 +510,7 @@ _TASKS = (
             HubSource(
                 "aps/super_glue",
                 "copa",
-                MultipleChoiceColumns(
-                    label="label",
-                    label_kind="choice_column",
-                    choice_columns=("choice1", "choice2"),
-                    context_template=_COPA_CONTEXT,
-                    id="idx",
-                ),
+                _copa_columns("choice_column"),
                 _TRAIN,
                 revision="refs/pr/16",
                 unverified="the format of main (read from the parquet-conversion PR refs/pr/16)",
@@ -810,13 +815,7 @@ _TASKS = (
             HubSource(
                 "cambridgeltl/xcopa",
                 "{lang}",
-                MultipleChoiceColumns(
-                    label="label",
-                    label_kind="index",
-                    choice_columns=("choice1", "choice2"),
-                    context_template=_COPA_CONTEXT,
-                    id="idx",
-                ),
+                _copa_columns("index"),
                 _EVAL,
             ),
         ),
