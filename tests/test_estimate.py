@@ -45,7 +45,7 @@ def dry_run(configfile, workdir) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "demo.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "demo.yaml", "xtreme-r.yaml"])
 def test_jobs_match_the_snakemake_plan(name, tmp_path):
     if shutil.which("snakemake") is None:
         pytest.skip("snakemake is not on PATH: cannot compare with its plan")
@@ -60,7 +60,9 @@ def test_gpu_hours_scale_linearly_with_seeds():
     three = estimate.estimate(study([1, 2, 3]), a, "A100")
     assert one.total_gpu_hours > 0
     assert three.total_gpu_hours == pytest.approx(3 * one.total_gpu_hours)
-    assert three.jobs["finetune"] == 3 * one.jobs["finetune"] == 3 * one.jobs["score"]
+    assert three.jobs["finetune"] == 3 * one.jobs["finetune"]
+    # every cell is scored, fine-tuned or retrieved
+    assert one.jobs["score"] == one.jobs["finetune"] + one.jobs["retrieve"]
     assert three.jobs["prepare_data"] == one.jobs["prepare_data"]
 
 

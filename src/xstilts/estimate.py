@@ -2,13 +2,12 @@
 
 The job list mirrors the rules (workflow/rules/*.smk) without running Snakemake: ``download``
 per hub mirror snapshot (repository and revision), ``build_model``
-per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model, non-retrieval
-data task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
-over every registered intermediate task), ``train_target`` and ``evaluate`` per (model,
-intermediate, fine-tuned target, seed): ``finetune`` per (model, intermediate, fine-tuned target,
-seed; training and predicting every language in one job) and ``score`` beside it, ``retrieve``
-per (model, intermediate, retrieval target, seed) and ``aggregate`` and ``report_tables`` per
-model.
+per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model, data
+task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
+over every registered intermediate task), ``finetune`` per (model, intermediate, fine-tuned
+target, seed; training and predicting every language in one job) or ``retrieve`` per (model,
+intermediate, retrieval target, seed), each with its ``score``, and ``aggregate`` and
+``report_tables`` per model.
 
 Cost model (every number below is a default of ``ASSUMPTIONS``; ``--assumptions FILE`` overrides
 any of them, and all are printed):
@@ -67,6 +66,7 @@ ASSUMPTIONS: dict = {
         "span_qa": 0.25,
         "multiple_choice": 0.25,
         "retrieval": 0.10,
+        "dual_encoder": 0.10,  # short query and candidate passes, like retrieval's
     },
     "model_params": {
         "xlm-roberta-base": 270e6,
@@ -172,20 +172,14 @@ class Estimate:
 
 def plan(study) -> list[Planned]:
     """Every job the workflow would run for ``study`` (an ``xstilts.config.Study``)."""
-    from xstilts import registry
-
     grid = study.grid
-    fmt = {t: registry.get(t).format for t in study.data_tasks()}
     from xstilts import download
 
     jobs = [Planned("download") for _ in download.snapshots(study)]  # the hub mirror
     jobs += [Planned("build_model", m) for m in grid["models"] if study.is_built(m)]
     jobs += [Planned("prepare_data", evaluate=t) for t in study.data_tasks()]
     jobs += [
-        Planned("tokenize", m, evaluate=t)
-        for m in grid["models"]
-        for t in study.data_tasks(m)
-        if fmt[t] != "retrieval"
+        Planned("tokenize", m, evaluate=t) for m in grid["models"] for t in study.data_tasks(m)
     ]
     for model in grid["models"]:
         mgrid = study.model_grid(model)  # grid.per_model
@@ -223,11 +217,11 @@ def _members(study, inter: str) -> tuple[tuple[str, str, str], ...]:
 
 def _target_jobs(study, model: str, target: str) -> list[Planned]:
     """retrieve, or train_before_target per earlier task (XCOPA: SIQa), then finetune (train
-    and predict) + score, for one (intermediate, target, seed)."""
+    and predict); then score, for one (intermediate, target, seed)."""
     from xstilts import registry
 
     if not registry.trains(target):
-        return [Planned("retrieve", model, evaluate=target)]
+        return [Planned("retrieve", model, evaluate=target), Planned("score", model)]
     before = [
         Planned("train_before_target", model, ((stage, "target", stage),))
         for stage in study.train_before(target)
