@@ -45,6 +45,15 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
+def tiny_hparams(**overrides) -> dict:
+    """The registry's base hyper-parameters at a tiny model's scale (learning rate 1e-3, batch 8,
+    64 tokens), with ``overrides``."""
+    from xstilts import config
+
+    return {**config.BASE_HPARAMS, "learning_rate": 1e-3, "batch_size": 8, "max_length": 64,
+            **overrides}  # fmt: skip
+
+
 def tiny_study_config(**overrides) -> dict:
     """A complete, small study config (synthetic data, tiny model, a few steps)."""
     config = {

@@ -16,17 +16,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import tiny_hparams
 
-from xstilts import config, data, features, launch, preemption
+from xstilts import data, features, launch, preemption
 
-HP = dict(
-    config.BASE_HPARAMS,
-    learning_rate=1e-3,
-    batch_size=8,
-    max_length=64,
-    max_steps=12,
-    eval_steps=4,
-)
+HP = tiny_hparams(max_steps=12, eval_steps=4)
 SPEC = {
     "source": "synthetic",
     "synthetic": {"train_size": 64, "eval_size": 8, "seed": 0},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import tiny_hparams
 
 from xstilts import config, data, features, registry, train
 
@@ -26,14 +27,7 @@ LOCAL = {
         "validation": "commonsenseqa/dev_rand_split.jsonl",
     },
 }
-HP = dict(
-    config.BASE_HPARAMS,
-    learning_rate=1e-3,
-    batch_size=4,
-    max_steps=2,
-    eval_steps=1,
-    max_train_examples=24,
-)
+HP = tiny_hparams(batch_size=4, max_steps=2, eval_steps=1, max_train_examples=24)
 
 
 @pytest.mark.parametrize("task", sorted(LOCAL))

@@ -4,7 +4,7 @@ budget the English task and the one-language variant train on."""
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_study_config
+from conftest import tiny_hparams, tiny_study_config
 
 from xstilts import config, sampling, train
 
@@ -107,10 +107,7 @@ def test_mixed_variant_trains_on_the_sampled_languages(tiny_model, tmp_path):
     datasets.DatasetDict(
         {"train.de": english.select(range(30)), "train.fr": english.select(range(30, 40))}
     ).save_to_disk(str(cache))
-    hp = dict(
-        config.BASE_HPARAMS,
-        learning_rate=1e-3,
-        batch_size=8,
+    hp = tiny_hparams(
         max_steps=2,
         eval_steps=2,
         max_train_examples=24,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import tiny_hparams
 
-from xstilts import config, data, features, multitask, train
+from xstilts import data, features, multitask, train
 
 SIZES = {"mnli": 8000, "qqp": 2000, "ccg": 500}
 
@@ -64,14 +65,7 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path):
         caches[task] = tmp_path / "cache" / task
         features.tokenize(str(tiny_model), tmp_path / "data" / task, task, 64, caches[task])
     assert json.loads((caches["ccg"] / "labels.json").read_text())  # inventory from the data
-    hp = dict(
-        config.BASE_HPARAMS,
-        learning_rate=1e-3,
-        batch_size=4,
-        max_length=64,
-        max_steps=9,
-        eval_steps=100,
-    )
+    hp = tiny_hparams(batch_size=4, max_steps=9, eval_steps=100)
     out = tmp_path / "encoder"
     info = multitask.train(
         encoder=str(tiny_model),
@@ -107,15 +101,7 @@ info = multitask.train(**{**a, "caches": {k: Path(v) for k, v in a["caches"].ite
     "out_dir": Path(a["out_dir"]), "checkpoint_dir": Path(a["checkpoint_dir"])})
 Path(a["out_dir"], "summary.json").write_text(json.dumps(info))
 """
-KILL_HP = dict(
-    config.BASE_HPARAMS,
-    learning_rate=1e-3,
-    batch_size=4,
-    max_length=64,
-    max_steps=48,
-    eval_steps=100,
-    checkpoint_steps=4,
-)
+KILL_HP = tiny_hparams(batch_size=4, max_steps=48, eval_steps=100, checkpoint_steps=4)
 
 
 def _latest_step(folder) -> int:

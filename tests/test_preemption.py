@@ -15,15 +15,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import tiny_hparams
 
-from xstilts import config, data, features, preemption, train
+from xstilts import data, features, preemption, train
 from xstilts.config import ConfigError
 
-HP = dict(
-    config.BASE_HPARAMS,
-    learning_rate=1e-3,
-    batch_size=8,
-    max_length=64,
+HP = tiny_hparams(
     max_steps=40,  # 64 examples / 8 = 8 steps per epoch: 5 epochs, resumed mid-epoch
     eval_steps=10,
     checkpoint_steps=10,

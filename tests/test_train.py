@@ -6,13 +6,12 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_hparams
 
-from xstilts import config, data, features, train
+from xstilts import data, features, train
 from xstilts.registry import get
 
-HP = dict(
-    config.BASE_HPARAMS, learning_rate=1e-3, batch_size=8, max_length=64, max_steps=3, eval_steps=2
-)
+HP = tiny_hparams(max_steps=3, eval_steps=2)
 SPEC = {
     "source": "synthetic",
     "synthetic": {"train_size": 32, "eval_size": 8, "seed": 0},
