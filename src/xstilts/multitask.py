@@ -207,7 +207,8 @@ def train(
 
     set_seed(seed)
     tokenizer = tokenizers.load(encoder)
-    pad_multiple = (placement or device.select()).pad_multiple
+    placement = placement or device.select()
+    pad_multiple = placement.pad_multiple
     train_sets, collators, tasks = {}, {}, {}
     for name, cache in caches.items():
         task = tasks[name] = data.resolve(name, cache)

@@ -416,6 +416,7 @@ def train(
 
     datasets.disable_caching()  # never write cache files into the inputs' folders
     set_seed(seed)
+    placement = placement or device.select()
     task = data.resolve(task_name, train_cache)
     fmt = formats.get(task.format)
     tokenizer = tokenizers.load(encoder)
@@ -459,7 +460,7 @@ def train(
         trainer_kwargs=dict(
             train_dataset=train_ds,
             eval_dataset=select_ds,
-            data_collator=fmt.collator(tokenizer, (placement or device.select()).pad_multiple),
+            data_collator=fmt.collator(tokenizer, placement.pad_multiple),
             compute_metrics=fmt.selection_metric if select_ds is not None else None,
         ),
         checkpoint_dir=checkpoint_dir,
