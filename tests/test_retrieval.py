@@ -13,7 +13,6 @@ import torch
 from xstilts import data, registry
 from xstilts.formats.retrieval import (
     default_layer,
-    embed,
     embed_ids,
     featurize,
     language_metrics,
@@ -321,6 +320,11 @@ def test_load_encoder_gives_a_bare_encoder_in_eval_mode(encoder):
     assert not hasattr(model, "lm_head")
 
 
+def _embed(model, tokenizer, sentences: list[str], **kwargs):
+    """``sentences`` tokenised (as the tokenise job caches them) and embedded."""
+    return embed_ids(model, tokenizer, tokenizer(sentences)["input_ids"], **kwargs)
+
+
 def test_embed_is_batch_and_order_independent(encoder):
     model, tokenizer = encoder
     sentences = [
@@ -328,8 +332,8 @@ def test_embed_is_batch_and_order_independent(encoder):
         "short",
         "mid size",
     ]
-    together = embed(model, tokenizer, sentences, layer=1, batch_size=2)
-    alone = np.vstack([embed(model, tokenizer, [s], layer=1) for s in sentences])
+    together = _embed(model, tokenizer, sentences, layer=1, batch_size=2)
+    alone = np.vstack([_embed(model, tokenizer, [s], layer=1) for s in sentences])
     assert together.dtype == np.float32 and together.shape == (3, 32)
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1, rtol=1e-5)
     np.testing.assert_allclose(together, alone, atol=1e-5)
@@ -345,10 +349,10 @@ def test_embed_pools_the_requested_layer(encoder):
         mean = hidden[layer][0].mean(dim=0)
         cls = hidden[layer][0, 0]
         for pooling, vector in (("mean", mean), ("cls", cls)):
-            got = embed(model, tokenizer, [sentence], layer=layer, pooling=pooling)[0]
+            got = _embed(model, tokenizer, [sentence], layer=layer, pooling=pooling)[0]
             np.testing.assert_allclose(got, (vector / vector.norm()).numpy(), atol=1e-5)
     with pytest.raises(ValueError):
-        embed(model, tokenizer, [sentence], layer=1, pooling="max")
+        _embed(model, tokenizer, [sentence], layer=1, pooling="max")
 
 
 def _tokenised(tokenizer, task: str, rows: list[dict]) -> list[dict]:
@@ -373,7 +377,7 @@ def test_cached_ids_embed_as_the_sentences_do(encoder):
     (row,) = _tatoeba_rows(tokenizer, pairs)
     assert row["input_ids"] == tokenizer(pairs[0]["source"])["input_ids"]
     from_ids = embed_ids(model, tokenizer, [row["target_input_ids"]], layer=1)
-    np.testing.assert_allclose(from_ids, embed(model, tokenizer, [pairs[0]["target"]], layer=1))
+    np.testing.assert_allclose(from_ids, _embed(model, tokenizer, [pairs[0]["target"]], layer=1))
 
 
 def _score(task: str, splits: dict[str, list[dict]]) -> dict[str, dict]:

@@ -120,9 +120,9 @@ def check_steps(work: Path) -> None:
     )
     print(f"    xnli accuracy by language: {json.dumps(metrics['results'])[:200]}")
     encoder, tokenizer = retrieval.load_encoder(str(model_dir))
-    sentences = [f"sentence number {i}" for i in range(256)]
+    ids = tokenizer([f"sentence number {i}" for i in range(256)])["input_ids"]  # as cached
     vectors = _on_gpu(
-        "retrieval embedding", lambda: retrieval.embed(encoder, tokenizer, sentences, layer=1)
+        "retrieval embedding", lambda: retrieval.embed_ids(encoder, tokenizer, ids, layer=1)
     )
     assert next(encoder.parameters()).device.type == "cuda" and vectors.shape[0] == 256
 

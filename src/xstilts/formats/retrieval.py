@@ -59,20 +59,6 @@ def featurize(dataset, tokenizer, task, max_length: int, train: bool):
     )
 
 
-def embed(
-    model,
-    tokenizer,
-    sentences: list[str],
-    layer: int,
-    pooling: str = "mean",
-    batch_size: int = 64,
-    max_length: int = 512,
-) -> np.ndarray:
-    """:func:`embed_ids` of ``sentences`` tokenised here (truncated to ``max_length``)."""
-    encoded = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
-    return embed_ids(model, tokenizer, encoded, layer, pooling, batch_size)
-
-
 def embed_ids(
     model,
     tokenizer,
