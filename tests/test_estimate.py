@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from xstilts import config, estimate
+from xstilts import config, estimate, registry
 
 PAPER = REPO / "config" / "config.yaml"
 
@@ -145,6 +145,24 @@ def test_training_tokens_follow_epochs_or_max_steps():
     raw["hparams"] = {"intermediate": {"max_steps": 1000}}
     capped = estimate.CostModel(config.Study(config.validate(raw)), cost.a, "A100")
     assert capped.train_tokens(mnli) == 1000 * 32 * 50
+
+
+def test_translated_variants_count_every_language_and_the_cap():
+    raw = yaml.safe_load((REPO / "config" / "xtreme-r.yaml").read_text())
+    raw["multilingual"] = {"budget": "none"}
+    mixed, german = "mnli@translate-train", "mnli@translate-train-de"
+    languages = len(registry.get(mixed).languages)
+    cost = estimate.CostModel(
+        config.Study(config.validate(raw)), estimate.load_assumptions(None), "A100"
+    )
+    assert cost.examples(german) == 392_702 and cost.examples(mixed) == languages * 392_702
+    assert not cost.notes  # both sizes are known, not assumed
+    every = cost.train_tokens(((mixed, "intermediate", mixed),))
+    assert every == languages * 392_702 * 50 * 3  # every example of each language, 3 epochs
+    raw["multitask"]["cap"] = 100_000  # the sampler's cap: at most 100k examples a language
+    capped = estimate.CostModel(config.Study(config.validate(raw)), cost.a, "A100")
+    assert capped.train_tokens(((mixed, "intermediate", mixed),)) == languages * 100_000 * 50 * 3
+    assert capped.train_tokens(((german, "intermediate", german),)) == 392_702 * 50 * 3
 
 
 def test_flops_count_non_embedding_parameters_at_the_formats_mfu():

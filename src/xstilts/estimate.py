@@ -304,16 +304,33 @@ class CostModel:
         return n
 
     def examples(self, task: str) -> float:
-        """Training examples of a data task (synthetic size, known size, else the default)."""
+        """Training examples of a data task (synthetic size, known size, else the default); a
+        translated variant has its English task's in each of its languages."""
+        from xstilts import registry
+
+        base = registry.english_base(task)
+        languages = len(registry.get(task).languages) if base != task else 1
         source = self.study.data_source(task)
         if source["source"] == "synthetic":
-            return float(source["synthetic"]["train_size"])
+            return float(source["synthetic"]["train_size"]) * languages
         table = self.a["train_examples"]
-        if task in table:
-            return float(table[task])
+        if base in table:
+            return float(table[base]) * languages
         n = float(self.a["default_train_examples"])
-        self.notes[task] = f"unknown size: {task}: assumed {n:,.0f} training examples"
-        return n
+        self.notes[base] = f"unknown size: {base}: assumed {n:,.0f} training examples"
+        return n * languages
+
+    def epoch_examples(self, task: str, hp: dict) -> float:
+        """Examples an epoch of ``task`` covers under ``hp``: a mixed translate-train variant's
+        languages each capped at ``language_cap`` (as ``train.language_plan`` draws them), then
+        at most ``max_train_examples``."""
+        from xstilts import registry
+
+        n, cap = self.examples(task), hp.get("language_cap")
+        if cap:
+            languages = len(registry.get(task).languages)
+            n = languages * min(n / languages, cap)
+        return min(n, hp["max_train_examples"] or n)
 
     def mean_tokens(self, task: str) -> float:
         from xstilts import registry
@@ -331,7 +348,7 @@ class CostModel:
         tokens = {}
         for data, phase, hp_task in train:
             hp = self.study.hparams(phase, hp_task, model)
-            n = min(sizes[data], hp["max_train_examples"] or sizes[data])
+            n = self.epoch_examples(data, hp)
             if hp["max_steps"] > 0:
                 n = hp["max_steps"] * hp["batch_size"] * sizes[data] / total
             else:
