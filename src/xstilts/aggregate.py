@@ -16,7 +16,7 @@ import json
 import statistics
 from pathlib import Path
 
-from xstilts import benchmarks, provenance, registry
+from xstilts import benchmarks, figures, provenance, registry
 
 COLUMNS = ("model", "intermediate", "target", "seed", "split", "lang", "metric", "value", "run_id")
 REPORT_SPLITS = ("test", "validation")  # the first present is reported
@@ -124,54 +124,6 @@ def matrix(
     return out
 
 
-def _order(values, reference) -> list[str]:
-    return [v for v in reference if v in values] + sorted(set(values) - set(reference))
-
-
-def heatmap(cells: list[dict], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    inters = _order({c["intermediate"] for c in cells}, registry.intermediate_choices())
-    targets = _order({c["target"] for c in cells}, registry.target_tasks())
-    panels = [("mean", "score (mean over seeds)", "viridis")]
-    if any(c["delta_vs_none"] is not None for c in cells):
-        panels.append(("delta_vs_none", "difference from none", "RdBu"))
-    fig, axes = plt.subplots(
-        1,
-        len(panels),
-        figsize=(1.2 + 1.1 * len(targets) * len(panels), 1.0 + 0.5 * len(inters)),
-        squeeze=False,
-    )
-    for ax, (key, label, cmap) in zip(axes[0], panels, strict=True):
-        grid = np.full((len(inters), len(targets)), np.nan)
-        for c in cells:
-            if c[key] is not None:
-                grid[inters.index(c["intermediate"]), targets.index(c["target"])] = c[key]
-        kwargs = {}
-        if key == "delta_vs_none":
-            span = np.nanmax(np.abs(grid)) or 1.0
-            kwargs = {"vmin": -span, "vmax": span}
-        im = ax.imshow(grid, cmap=cmap, aspect="auto", **kwargs)
-        for i in range(len(inters)):
-            for j in range(len(targets)):
-                if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", fontsize=8)
-        ax.set_xticks(range(len(targets)), targets, rotation=45, ha="right")
-        ax.set_yticks(range(len(inters)), inters)
-        ax.set_xlabel("target task")
-        ax.set_ylabel("intermediate task")
-        ax.set_title(label)
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-
-
 def write(
     rows: list[dict],
     cells: list[dict],
@@ -223,4 +175,4 @@ def write(
         w.writeheader()
         for c in cells:
             w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in c.items()})
-    heatmap(cells, png_path, title)
+    figures.score_matrix(cells, png_path, title)

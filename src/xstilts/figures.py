@@ -1,8 +1,9 @@
-"""Figures of the report (matplotlib, PNG and PDF): the transfer matrix as gains over ``none``,
-per-language gains of one target, and the best intermediate task per target against ``none``.
+"""The study's figures (matplotlib).
 
-Each function takes the report's records (see ``xstilts.report``) and a path stem; it writes
-``stem.png`` and ``stem.pdf``.
+The aggregate job's quick look, :func:`score_matrix`, is one PNG: scores and differences from
+``none``. The report's figures take its records (see ``xstilts.report``) and a path stem, and
+write ``stem.png`` and ``stem.pdf``: the transfer matrix as gains over ``none``, the per-language
+gains of one target, and the best intermediate task per target against ``none``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,51 @@ def _cell_text(cell: dict) -> str:
     if cell.get("ci_low") is not None:
         text += f"\n[{cell['ci_low']:+.1f}, {cell['ci_high']:+.1f}]"
     return text
+
+
+def score_matrix(cells: list[dict], path: Path, title: str) -> None:
+    """Intermediate x target: the mean score, and below it the difference from ``none`` (when
+    there is a baseline), each cell labelled; a PNG at ``path``."""
+    import numpy as np
+
+    plt = _pyplot()
+    inters = order((c["intermediate"] for c in cells), registry.intermediate_choices())
+    targets = order((c["target"] for c in cells), registry.target_tasks())
+    panels = [("mean", "score (mean over seeds)", "viridis")]
+    if any(c["delta_vs_none"] is not None for c in cells):
+        panels.append(("delta_vs_none", "difference from none", "RdBu"))
+    # one panel above the other, each as wide as its targets need and tall enough for its
+    # title and the slanted target names whatever the number of rows
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(2.6 + 0.8 * len(targets), 0.4 + len(panels) * (1.6 + 0.4 * len(inters))),
+        squeeze=False,
+    )
+    for ax, (key, label, cmap) in zip(axes[:, 0], panels, strict=True):
+        grid = np.full((len(inters), len(targets)), np.nan)
+        for c in cells:
+            if c[key] is not None:
+                grid[inters.index(c["intermediate"]), targets.index(c["target"])] = c[key]
+        kwargs = {}
+        if key == "delta_vs_none":
+            span = np.nanmax(np.abs(grid)) or 1.0
+            kwargs = {"vmin": -span, "vmax": span}
+        im = ax.imshow(grid, cmap=cmap, aspect="auto", **kwargs)
+        for i in range(len(inters)):
+            for j in range(len(targets)):
+                if not np.isnan(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(targets)), targets, rotation=45, ha="right")
+        ax.set_yticks(range(len(inters)), inters)
+        ax.set_xlabel("target task")
+        ax.set_ylabel("intermediate task")
+        ax.set_title(label)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
 
 
 def transfer_heatmap(cells: list[dict], stem: Path, title: str, level: str) -> None:
