@@ -303,33 +303,35 @@ class CostModel:
         self.notes[model] = f"unknown model size for {model} ({hub}): assumed {n / 1e6:,.0f}M"
         return n
 
-    def examples(self, task: str) -> float:
-        """Training examples of a data task (synthetic size, known size, else the default); a
-        translated variant has its English task's in each of its languages."""
+    def _language_sizes(self, task: str) -> tuple[float, int]:
+        """(training examples per language, languages) of a data task (synthetic size, known
+        size, else the default): a translated variant has its English task's in each language."""
         from xstilts import registry
 
         base = registry.english_base(task)
         languages = len(registry.get(task).languages) if base != task else 1
         source = self.study.data_source(task)
         if source["source"] == "synthetic":
-            return float(source["synthetic"]["train_size"]) * languages
+            return float(source["synthetic"]["train_size"]), languages
         table = self.a["train_examples"]
         if base in table:
-            return float(table[base]) * languages
+            return float(table[base]), languages
         n = float(self.a["default_train_examples"])
         self.notes[base] = f"unknown size: {base}: assumed {n:,.0f} training examples"
-        return n * languages
+        return n, languages
+
+    def examples(self, task: str) -> float:
+        """Training examples of a data task, every language's together."""
+        per_language, languages = self._language_sizes(task)
+        return per_language * languages
 
     def epoch_examples(self, task: str, hp: dict) -> float:
         """Examples an epoch of ``task`` covers under ``hp``: a mixed translate-train variant's
         languages each capped at ``language_cap`` (as ``train.language_plan`` draws them), then
         at most ``max_train_examples``."""
-        from xstilts import registry
-
-        n, cap = self.examples(task), hp.get("language_cap")
-        if cap:
-            languages = len(registry.get(task).languages)
-            n = languages * min(n / languages, cap)
+        per_language, languages = self._language_sizes(task)
+        cap = hp.get("language_cap") or per_language
+        n = languages * min(per_language, cap)
         return min(n, hp["max_train_examples"] or n)
 
     def mean_tokens(self, task: str) -> float:
