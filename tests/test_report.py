@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO, tiny_study_config
 from matplotlib.image import imread
 
-from xstilts import benchmarks, registry, report
+from xstilts import benchmarks, registry, report, stats
 from xstilts.metrics.tagging import entity_f1
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +33,7 @@ def _classification(correct: list[int]) -> dict:
 
 def _ci(base, other, replicates=1000, seed=0, task=XNLI):
     draws = report.example_bootstrap(task, base, other, replicates, np.random.default_rng(seed))
-    return draws, report.interval(draws, 0.95)
+    return draws, stats.interval(draws, 0.95)
 
 
 def test_interval_contains_the_estimate_and_narrows_with_more_examples():

@@ -32,11 +32,10 @@ import json
 import logging
 import math
 import statistics
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xstilts import aggregate, benchmarks, layout, registry
+from xstilts import aggregate, benchmarks, layout, registry, stats
 from xstilts.figures import order
 from xstilts.provenance import Job, staged
 
@@ -199,13 +198,6 @@ def target_stats(target: str, runs: dict[RunKey, dict], values: dict) -> dict[st
 
 
 # --- bootstrap ---
-def _uniform_counts(rng, n: int, size: int):
-    """``size`` bootstrap draws of ``n`` out of ``n``: how often each item is drawn, (size, n)."""
-    import numpy as np
-
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=size)
-
-
 def _side_draws(task, sides: dict[str, list[dict]], replicates: int, rng) -> dict:
     """Per side, replicates of its seed-mean task score, every side resampled alike.
 
@@ -219,11 +211,11 @@ def _side_draws(task, sides: dict[str, list[dict]], replicates: int, rng) -> dic
     out: dict[str, list] = {side: [] for side in sides}
     for start in range(0, replicates, CHUNK):
         size = min(CHUNK, replicates - start)
-        seed_counts = _uniform_counts(rng, n_seeds, size)
+        seed_counts = stats.counts(rng, n_seeds, size)
         scores = {side: [{} for _ in runs] for side, runs in sides.items()}
         for lang in sorted(first):
             n = len(first[lang])
-            counts = _uniform_counts(rng, n, size)
+            counts = stats.counts(rng, n, size)
             for side, runs in sides.items():
                 for s, run in enumerate(runs):
                     scores[side][s][lang] = lang_metrics(task, counts @ run[lang], n)
@@ -250,32 +242,18 @@ def seed_bootstrap(base: list[float], other: list[float], replicates: int, rng):
     import numpy as np
 
     diff = np.asarray(other, dtype=float) - np.asarray(base, dtype=float)
-    return _uniform_counts(rng, len(diff), replicates) @ diff / len(diff)
+    return stats.counts(rng, len(diff), replicates) @ diff / len(diff)
 
 
-def interval(replicates, confidence: float) -> tuple[float, float]:
-    """Percentile bootstrap interval."""
-    import numpy as np
-
-    tail = 100.0 * (1.0 - confidence) / 2.0
-    low, high = np.percentile(replicates, [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
-def cell_rng(seed: int, inter: str, target: str):
-    """An RNG per cell, so a cell's interval does not depend on which other cells exist."""
-    import numpy as np
-
-    return np.random.default_rng([seed, zlib.crc32(f"{inter}/{target}".encode())])
-
-
-def _gain_draws(task, stats, runs, base: list[RunKey], other: list[RunKey], replicates, rng):
+def _gain_draws(task, lang_stats, runs, base: list[RunKey], other: list[RunKey], replicates, rng):
     """Bootstrap replicates of the gain of ``other`` over ``base`` (runs paired by position), and
-    what was resampled: examples and seeds where ``stats`` (from ``target_stats``) exist."""
-    if stats is None:
+    what was resampled: examples and seeds where ``lang_stats`` (from ``target_stats``) exist."""
+    if lang_stats is None:
         scores = [[runs[k]["score"] for k in keys] for keys in (base, other)]
         return seed_bootstrap(*scores, replicates, rng), "seeds"
-    per_seed = [[{lang: stats[lang][k] for lang in stats} for k in keys] for keys in (base, other)]
+    per_seed = [
+        [{lang: lang_stats[lang][k] for lang in lang_stats} for k in keys] for keys in (base, other)
+    ]
     return example_bootstrap(task, *per_seed, replicates, rng), "examples+seeds"
 
 
@@ -285,7 +263,7 @@ def confidence_intervals(
     """Per (intermediate, target) other than ``none``: the interval of the gain over ``none``."""
     out = {}
     for target in sorted({k[1] for k in runs}):
-        task, stats = registry.get(target), target_stats(target, runs, values)
+        task, lang_stats = registry.get(target), target_stats(target, runs, values)
         for inter in sorted({k[0] for k in runs if k[1] == target} - {registry.NONE}):
             seeds = sorted(s for i, t, s in runs if (i, t) == (inter, target))
             seeds = [s for s in seeds if (registry.NONE, target, s) in runs]
@@ -293,9 +271,9 @@ def confidence_intervals(
                 continue
             base = [(registry.NONE, target, s) for s in seeds]
             other = [(inter, target, s) for s in seeds]
-            rng = cell_rng(seed, inter, target)
-            draws, method = _gain_draws(task, stats, runs, base, other, replicates, rng)
-            low, high = interval(draws, confidence)
+            rng = stats.rng_for(seed, inter, target)
+            draws, method = _gain_draws(task, lang_stats, runs, base, other, replicates, rng)
+            low, high = stats.interval(draws, confidence)
             out[(inter, target)] = {"ci_low": low, "ci_high": high, "ci_method": method}
     return out
 
