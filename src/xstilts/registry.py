@@ -19,6 +19,7 @@ from xstilts.formats.hub import (
     TaggingColumns,
 )
 from xstilts.hub import CONVERT, HubSource
+from xstilts.loaders.conllu import MULTIWORD
 
 FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval", "dual_encoder")
 
@@ -174,9 +175,12 @@ class Task:
     (XCOPA: SIQa, then COPA, as XTREME-R; the config's ``target_training`` can drop them);
     ``selection_task`` the task whose English validation split picks the checkpoint.
     ``tag_scheme`` says how a tagging target's tags are read into seqeval spans (see
-    ``xstilts.metrics.tagging``). ``gaps`` declares splits the data do not have (anything else
-    missing is an error); ``gold`` says where labelled evaluation files come from when a copy
-    has them stripped. Hyper-parameters are defaults the config may override.
+    ``xstilts.metrics.tagging``). ``multiword`` says how CoNLL-U multiword tokens are read
+    (``xstilts.loaders.conllu.MULTIWORD``: ``fused`` as XTREME prepares UD-POS, or ``subtokens``;
+    the config's ``data.tasks.<task>.multiword`` overrides it). ``gaps`` declares splits the data
+    do not have (anything else missing is an error); ``gold`` says where labelled evaluation
+    files come from when a copy has them stripped. Hyper-parameters are defaults the config may
+    override.
     """
 
     name: str
@@ -194,6 +198,7 @@ class Task:
     learning_rate: float = 1e-5
     null_answers: bool = False
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
+    multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"
     in_multitask: bool = True  # part of the study's nine-task multi-task mixture
     hub: tuple[HubSource, ...] = ()
     local: dict = field(default_factory=dict)
@@ -205,6 +210,8 @@ class Task:
         where = f"registry task {self.name!r}"
         if self.format not in FORMATS:
             raise ValueError(f"{where}: format {self.format!r} not in {FORMATS}")
+        if self.multiword not in (None, *MULTIWORD):
+            raise ValueError(f"{where}: multiword {self.multiword!r} not in {MULTIWORD}")
         for source in self.hub:
             if not isinstance(source, HubSource):
                 raise TypeError(f"{where}: hub entries must be HubSource, got {source!r}")
@@ -608,10 +615,14 @@ _TASKS = (
         labels=UPOS_LABELS,
         train_task="udpos",
         tag_scheme="full_tag",
+        multiword="fused",  # XTREME's conversion (docs/hub.md, "UD-POS multiword tokens")
         epochs=10,
         hub=(
             _xtreme(
-                "udpos.{lang_name}", TaggingColumns(tags="pos_tags"), lang_names=UDPOS_LANG_NAMES
+                "udpos.{lang_name}",
+                TaggingColumns(tags="pos_tags"),
+                lang_names=UDPOS_LANG_NAMES,
+                multiword="subtokens",
             ),
             HubSource(
                 "izhx/xtreme-r-udpos",

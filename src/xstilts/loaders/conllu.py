@@ -146,7 +146,8 @@ def load_conllu(path: str | Path, multiword: str = "fused") -> list[dict[str, An
         try:
             heads = {_head_id(fields[6]), *_deps_heads(fields[8])}
         except ValueError:
-            raise fail(path, lineno, "integer HEAD and DEPS heads", f"{fields[6]} / {fields[8]}")
+            found = f"{fields[6]} / {fields[8]}"
+            raise fail(path, lineno, "integer HEAD and DEPS heads", found) from None
         words[int(token_id)] = (fields[1], fields[3])
         parents[int(token_id)] = heads
     flush()
