@@ -477,7 +477,9 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
         raise DataFormatError(
             f"{where}: column(s) {absent} missing (it has {ds.column_names}; read from {folder})"
         )
-    return ds, where
+    shown = [str(Path(f).relative_to(folder)) for f in files[:3]]
+    more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+    return ds, f"{where}, file {', '.join(shown)}{more}"
 
 
 def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
@@ -486,8 +488,11 @@ def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
     for column in source.columns.label_columns():
         feature = ds.features[column]
         feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) / List(ClassLabel)
+        declared = getattr(source.columns, "tag_names", None)
         if hasattr(feature, "names"):
             names[column] = list(feature.names)
+        elif declared and "int" in str(feature):  # integer tags in a declared order
+            names[column] = list(declared)
         elif task.format in ("classification", "tagging") and "int" in str(feature):
             raise DataFormatError(
                 f"{where}: column {column!r} holds integers ({feature}) without ClassLabel names, "

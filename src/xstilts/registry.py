@@ -624,13 +624,17 @@ _TASKS = (
                 lang_names=UDPOS_LANG_NAMES,
                 multiword="subtokens",
             ),
+            # one <lang>/test.parquet per language, no dataset_info: integer tags are read in
+            # google/xtreme's udpos ClassLabel order (its README dataset_info), string tags as
+            # names (docs/hub.md, "izhx/xtreme-r-udpos")
             HubSource(
                 "izhx/xtreme-r-udpos",
                 "{lang}",
-                TaggingColumns(tags="pos_tags"),
+                TaggingColumns(tags="pos_tags", tag_names=UPOS_LABELS),
                 {"test": "test"},
                 languages=UDPOS_R_EXTRA,
-                unverified="its configs for lt/pl/uk/wo/ro and its columns (tokens, pos_tags)",
+                unverified="its configs for lt/pl/uk/wo/ro, its columns (tokens, pos_tags) and "
+                "their type (integer tags are read in the declared UPOS order)",
             ),
         ),
         gaps=(
