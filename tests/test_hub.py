@@ -151,6 +151,8 @@ def test_hub_and_local_give_the_same_records(mirror, shared_data, tmp_path):
         langs = [lang for lang in fixture_languages(name) if lang in registry.get(name).languages]
         h = data.prepare(name, _spec(mirror, name, languages=langs), tmp_path / f"{name}-hub")
         spec = {**local, "files": files, "languages": langs}
+        if name == "udpos":  # the hub's rows keep the subtokens of multiword tokens
+            spec["multiword"] = "subtokens"
         loc = data.prepare(name, spec, tmp_path / f"{name}-local")
         assert h["rows"][split] == loc["rows"][split], name
         a = datasets.load_from_disk(str(tmp_path / f"{name}-hub"))[split]
