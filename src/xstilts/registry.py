@@ -61,7 +61,7 @@ TATOEBA_LANGS = tuple(
 )
 
 # XTREME-R's extra languages (google-research/xtreme evaluate.py XTREME_R_TASK2LANGS), read from
-# their own hub repositories (HUB.md section 19)
+# their own hub repositories (docs/hub.md, "XTREME-R's extra languages")
 UDPOS_R_EXTRA = tuple("lt pl uk wo ro".split())
 PANX_R_EXTRA = tuple("qu pl uk az lt pa gu ro".split())
 XQUAD_R_EXTRA = ("ro",)
@@ -481,7 +481,7 @@ _TASKS = (
         epochs=5,
         learning_rate=3e-5,
         in_multitask=False,
-        # allenai/social_i_qa is script-only: its parquet mirror (HUB.md section 16)
+        # allenai/social_i_qa is script-only: its parquet mirror (docs/hub.md)
         hub=(
             HubSource(
                 "lighteval/siqa",
@@ -665,7 +665,7 @@ _TASKS = (
         epochs=10,
         hub=(
             _xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),
-            # WikiANN's configs: the same Rahimi splits and tag order (HUB.md section 20)
+            # WikiANN's configs: the same Rahimi splits and tag order (docs/hub.md)
             HubSource(
                 "unimelb-nlp/wikiann",
                 "{lang}",
@@ -905,7 +905,7 @@ _TASKS += (
         tuple(lang for lang in XNLI_LANGS if lang != "en"),
         "xnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
         "mnli_jsonl:mnli/mnli_val.jsonl",
-        # facebook/xnli's train split of each language is XNLI-MT (HUB.md section 4)
+        # facebook/xnli's train split of each language is XNLI-MT (docs/hub.md)
         hub=(
             HubSource("facebook/xnli", "{lang}", _XNLI, {"train": "train"}),
             HubSource("nyu-mll/glue", "mnli", _NLI_IDX, {"validation": "validation_matched"}),
