@@ -177,10 +177,12 @@ class Task:
     ``tag_scheme`` says how a tagging target's tags are read into seqeval spans (see
     ``xstilts.metrics.tagging``). ``multiword`` says how CoNLL-U multiword tokens are read
     (``xstilts.loaders.conllu.MULTIWORD``: ``fused`` as XTREME prepares UD-POS, or ``subtokens``;
-    the config's ``data.tasks.<task>.multiword`` overrides it). ``gaps`` declares splits the data
-    do not have (anything else missing is an error); ``gold`` says where labelled evaluation
-    files come from when a copy has them stripped. Hyper-parameters are defaults the config may
-    override.
+    the config's ``data.tasks.<task>.multiword`` overrides it). ``pooled``: the task score is one
+    mean over the evaluation examples of all its languages (each language's mean weighted by its
+    example count), as XTREME's LAReQA scorer averages over all questions. ``gaps`` declares
+    splits the data do not have (anything else missing is an error); ``gold`` says where labelled
+    evaluation files come from when a copy has them stripped. Hyper-parameters are defaults the
+    config may override.
     """
 
     name: str
@@ -199,6 +201,7 @@ class Task:
     null_answers: bool = False
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
     multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"
+    pooled: bool = False
     in_multitask: bool = True  # part of the study's nine-task multi-task mixture
     hub: tuple[HubSource, ...] = ()
     local: dict = field(default_factory=dict)
@@ -847,6 +850,7 @@ _TASKS = (
         role="target",
         metrics=("map@20",),
         languages=XQUAD_LANGS,
+        pooled=True,  # utils_lareqa.py mean_avg_prec_at_k: one mean over every question
         train_task="squad_v1_retrieval",
         selection_task="squad_v1_retrieval",
         epochs=3,
