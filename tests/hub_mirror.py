@@ -429,11 +429,38 @@ def _xtreme(data: Path) -> dict:
 
 
 def _udpos_r(data: Path) -> dict:
-    """izhx/xtreme-r-udpos: configs by ISO code, test only (columns as google/xtreme's udpos,
-    UNVERIFIED in HUB.md)."""
-    pos = Features({"tokens": List(S), "pos_tags": List(ClassLabel(names=registry.UPOS_LABELS))})
+    """izhx/xtreme-r-udpos: configs by ISO code (lt/pl/uk/wo/ro test only, en also train and
+    dev), tags as integers in google/xtreme's UPOS order (the registry's declared order)."""
     rows = _conllu(data / "udpos/de_gsd-ud-test.conllu")
-    return {lang: {"test": _ds(rows, pos)} for lang in registry.UDPOS_R_EXTRA}
+    order = {tag: i for i, tag in enumerate(registry.UPOS_LABELS)}
+    rows = [{"tokens": r["tokens"], "pos_tags": [order[t] for t in r["pos_tags"]]} for r in rows]
+    configs = {lang: {"test": rows} for lang in registry.UDPOS_R_EXTRA}
+    configs["en"] = {"train": rows, "dev": rows, "test": rows}
+    return configs
+
+
+def _write_izhx(folder: Path, configs: dict[str, dict[str, list[dict]]]):
+    """izhx/xtreme-r-udpos as the hub has it (docs/hub.md): one ``<lang>/<split>.parquet`` per
+    split, written without the ``huggingface`` schema metadata, and a README whose ``configs:``
+    select ``path: <lang>/<split>*`` (dev as the validation split) with no ``dataset_info``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("tokens", pa.list_(pa.string())), ("pos_tags", pa.list_(pa.int64()))])
+    entries = []
+    for config, splits in configs.items():
+        files = []
+        for split, rows in splits.items():
+            path = folder / config / f"{split}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+            name = "validation" if split == "dev" else split
+            files.append({"split": name, "path": f"{config}/{split}*"})
+        entries.append({"config_name": config, "data_files": files})
+    card = DatasetCardData()
+    card.configs = entries
+    text = f"---\n{card.to_yaml()}\n---\n\nFixture built from shared/data (tests/hub_mirror.py).\n"
+    (folder / "README.md").write_text(text, encoding="utf-8")
 
 
 def _spans(tokens: list[str], tags: list[str]) -> list[str]:
@@ -637,7 +664,9 @@ def build_mirror(root: str | Path, tasks=None, data: Path = SHARED_DATA) -> dict
         if folder.is_dir():  # built by an earlier call
             continue
         configs = build(Path(data))
-        if revision == hub.CONVERT:
+        if repo == "izhx/xtreme-r-udpos":
+            _write_izhx(folder, configs)
+        elif revision == hub.CONVERT:
             _write_convert(folder, configs)
         else:
             _write_main(folder, configs, dirs)

@@ -241,3 +241,46 @@ def test_xtreme_r_prepares_the_extra_languages(tmp_path):
     assert {n for n in rows if n.startswith("test.")} == {
         f"test.{lang}" for lang in XTREME_R.task_languages("udpos")
     }
+
+
+def test_lareqa_is_one_mean_over_all_questions(tmp_path):
+    """XTREME's utils_lareqa.py mean_avg_prec_at_k averages AP@20 over every question of every
+    language at once: with unequal question counts that is not the mean of language means."""
+    import pyarrow.parquet as pq
+
+    from xstilts import score
+    from xstilts.metrics.ranking import average_precision_at_k
+
+    task = registry.get("lareqa")
+    langs = XTREME_R.task_languages("lareqa")
+    splits, every_ap = {}, []
+    for i, lang in enumerate(langs):
+        rows = []
+        for q in range(i + 1):  # language i has i + 1 questions
+            gold = [f"{lang}-{q}", f"en-{q}"]  # answer in its own language and in English
+            hit = (q + i) % 3  # rank of the first gold: 1st, 2nd or not in the top 20
+            prediction = [f"x{j}" for j in range(20)]
+            if hit < 2:
+                prediction.insert(hit, gold[0])
+            rows.append({"id": f"{lang}{q}", "gold": gold, "prediction": prediction[:20]})
+            every_ap.append(average_precision_at_k(gold, prediction[:20], 20))
+        splits[f"test.{lang}"] = rows
+    results = score.results(task, splits)["test"]
+    assert results["en"]["n"] == langs.index("en") + 1
+    pooled = 100 * sum(every_ap) / len(every_ap)  # XTREME: np.mean(ap_scores)
+    by_language = sum(r["map@20"] for r in results.values()) / len(langs)
+    assert abs(pooled - by_language) > 1  # the case tells the two apart
+    rows = [
+        {"model": "m", "intermediate": "none", "target": "lareqa", "seed": 1, "split": "test"}
+        | {"lang": lang, "metric": "map@20", "value": r["map@20"], "run_id": "r", "n": r["n"]}
+        for lang, r in results.items()
+    ]
+    (cell,) = aggregate.matrix(rows, XTREME_R)
+    assert cell["mean"] == pytest.approx(pooled, abs=1e-9)
+    paths = [tmp_path / n for n in ("scores.parquet", "matrix.csv", "matrix.png")]
+    aggregate.write(rows, [cell], *paths, "t", "xtreme-r")
+    (again,) = aggregate.matrix(pq.read_table(paths[0]).to_pylist(), XTREME_R)
+    assert again["mean"] == pytest.approx(pooled, abs=1e-9)
+    without_counts = {lang: {"map@20": r["map@20"]} for lang, r in results.items()}
+    with pytest.raises(BenchmarkError, match=r"'lareqa' is scored over all its examples"):
+        XTREME_R.task_score("lareqa", without_counts)

@@ -36,6 +36,18 @@ def test_local_udpos_and_mnli(shared_data, tmp_path):
     assert info["rows"] == {"train.en": 5, "validation.en": 5}
 
 
+@pytest.mark.parametrize(("multiword", "tokens"), [(None, 1417), ("subtokens", 1440)])
+def test_local_udpos_multiword(shared_data, tmp_path, multiword, tokens):
+    """The registry reads UD-POS as XTREME does (fused forms: German "im" one token, ADP); the
+    config's ``multiword: subtokens`` keeps the syntactic words ("in" + "dem")."""
+    spec = {**_local(shared_data, {"validation": "udpos/{lang}_*-ud-test.conllu"})}
+    spec.update(languages=["de"], multiword=multiword)
+    data.prepare("udpos", spec, tmp_path / "udpos")
+    test = datasets.load_from_disk(str(tmp_path / "udpos"))["test.de"]
+    assert sum(len(t) for t in test["tokens"]) == tokens
+    assert ("im" in test[1]["tokens"]) == (multiword is None)
+
+
 def test_declared_gaps_are_not_asked_for_and_are_reported(shared_data, tmp_path):
     root = tmp_path / "ud"
     (root / "udpos").mkdir(parents=True)

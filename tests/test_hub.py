@@ -151,6 +151,8 @@ def test_hub_and_local_give_the_same_records(mirror, shared_data, tmp_path):
         langs = [lang for lang in fixture_languages(name) if lang in registry.get(name).languages]
         h = data.prepare(name, _spec(mirror, name, languages=langs), tmp_path / f"{name}-hub")
         spec = {**local, "files": files, "languages": langs}
+        if name == "udpos":  # the hub's rows keep the subtokens of multiword tokens
+            spec["multiword"] = "subtokens"
         loc = data.prepare(name, spec, tmp_path / f"{name}-local")
         assert h["rows"][split] == loc["rows"][split], name
         a = datasets.load_from_disk(str(tmp_path / f"{name}-hub"))[split]
@@ -186,6 +188,27 @@ def test_integer_labels_without_classlabel_names_are_an_error(mirror, tmp_path):
         _rewrite(folder, "mnli", split, lambda ds: ds.cast_column("label", datasets.Value("int64")))
     with pytest.raises(DataFormatError, match=r"'label' holds integers .*without ClassLabel"):
         data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli"))
+
+
+def test_izhx_tag_outside_the_declared_order_is_an_error_naming_file_and_row(mirror, tmp_path):
+    """izhx/xtreme-r-udpos has integer tags and no ClassLabel: an index past the declared UPOS
+    order (17 names) fails naming the parquet file and the row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = _copy(mirror, tmp_path, "izhx/xtreme-r-udpos")
+    path = folder / "lt" / "test.parquet"
+    rows = pq.read_table(path).to_pylist()
+    rows[2]["pos_tags"][0] = len(registry.UPOS_LABELS)
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(path)), path)
+    task = data.restrict(registry.get("udpos"), ["en", "lt"])
+    spec = _spec(tmp_path / "mirror", "udpos", languages=["en", "lt"])
+    shutil.copytree(
+        hub.dataset_dir(mirror, "google/xtreme", hub.MAIN),
+        hub.dataset_dir(tmp_path / "mirror", "google/xtreme", hub.MAIN),
+    )
+    with pytest.raises(DataFormatError, match=r"config 'lt' .*file lt/test.parquet\) row 2: .*17"):
+        data.load_hub(task, spec)
 
 
 def test_label_zero_is_a_label(mirror, tmp_path):
@@ -311,8 +334,10 @@ def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_p
     rows = data.load_hub(
         data.restrict(registry.get("udpos"), ["en", "de", "lt"]), _spec(mirror, "udpos")
     )
-    lt = datasets.Dataset.from_parquet(str(next(izhx.glob("lt/test-*.parquet"))))
+    lt = datasets.Dataset.from_parquet(str(izhx / "lt" / "test.parquet"))
     assert [r["tokens"] for r in rows["test.lt"]] == lt["tokens"]
+    # integer tags without ClassLabel names, read in the registry's declared order
+    assert [registry.UPOS_LABELS[i] for i in lt[0]["pos_tags"]] == rows["test.lt"][0]["tags"]
     xtreme = hub.dataset_dir(mirror, "google/xtreme", hub.MAIN)
     de = datasets.Dataset.from_parquet(str(next(xtreme.glob("udpos.German/test-*.parquet"))))
     assert [r["tokens"] for r in rows["test.de"]] == de["tokens"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,21 +44,35 @@ MLQA_COUNTS = {"en": 62, "ar": 49, "de": 46, "es": 49, "hi": 55, "vi": 55, "zh":
 NLI_LABELS = {"entailment", "neutral", "contradiction"}
 UPOS = set("ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split())
 # file -> (sentences, syntactic words) from the README table / integer-ID lines of each file.
+# sentences, tokens (subtokens of multiword tokens: tokens + MULTIWORD_TOKENS)
 UDPOS_COUNTS = {
     "ar_pud-ud-test": (60, 1358),
-    "de_gsd-ud-test": (100, 1440),
+    "de_gsd-ud-test": (100, 1417),
     "en_ewt-ud-dev": (60, 1433),
     "en_ewt-ud-test": (100, 2202),
     "en_gum-ud-train": (300, 7988),
-    "es_gsd-ud-test": (100, 2599),
-    "fr_gsd-ud-test": (100, 2587),
+    "es_gsd-ud-test": (100, 2531),
+    "fr_gsd-ud-test": (100, 2505),
     "hi_pud-ud-test": (60, 1517),
     "ja_gsd-ud-test": (100, 1755),
     "ko_gsd-ud-test": (100, 1381),
     "ru_gsd-ud-test": (100, 1925),
-    "tr_imst-ud-test": (100, 982),
+    "tr_imst-ud-test": (100, 959),
     "vi_vtb-ud-test": (100, 1391),
     "zh_gsd-ud-test": (100, 2363),
+}
+# tags of subtokens that fused tokens no longer score (XTREME's reading; README, Metrics)
+FUSED_AWAY = {
+    "de_gsd-ud-test": {"DET": 23},
+    "es_gsd-ud-test": {"DET": 57, "PRON": 8, "ADP": 3},
+    "fr_gsd-ud-test": {"DET": 82},
+    "tr_imst-ud-test": {"AUX": 13, "ADP": 10},
+}
+MULTIWORD_TOKENS = {
+    "de_gsd-ud-test": 23,
+    "es_gsd-ud-test": 68,
+    "fr_gsd-ud-test": 82,
+    "tr_imst-ud-test": 23,
 }
 
 
@@ -288,18 +303,97 @@ def test_udpos(data: Path, stem: str) -> None:
     assert [r["id"] for r in records[:2]] == [f"{stem}-0", f"{stem}-1"]
     assert all(len(r["tokens"]) == len(r["tags"]) for r in records)
     assert {tag for r in records for tag in r["tags"]} <= UPOS
+    subtokens = load_conllu(data / "udpos" / f"{stem}.conllu", multiword="subtokens")
+    extra = sum(len(r["tokens"]) for r in subtokens) - n_tokens
+    assert extra == MULTIWORD_TOKENS.get(stem, 0)  # every range in these slices has two words
+    away = Counter(t for r in subtokens for t in r["tags"]) - Counter(
+        t for r in records for t in r["tags"]
+    )
+    assert away == Counter(FUSED_AWAY.get(stem, {}))
 
 
 def test_udpos_first_sentences(data: Path) -> None:
     en = load_conllu(data / "udpos" / "en_ewt-ud-dev.conllu")[0]
     assert en["tokens"] == ["From", "the", "AP", "comes", "this", "story", ":"]
     assert en["tags"] == ["ADP", "DET", "PROPN", "VERB", "DET", "NOUN", "PUNCT"]
-    fr = load_conllu(data / "udpos" / "fr_gsd-ud-test.conllu")
+    fr = load_conllu(data / "udpos" / "fr_gsd-ud-test.conllu", multiword="subtokens")
     assert fr[0]["tokens"][:3] == ["Je", "sens", "qu'"]
-    # the multi-word token "12-13 du" is dropped in favour of its words "de" + "le"
+    # subtokens: the multiword token "12-13 du" is read as its words "de" + "le"
     assert fr[1]["tokens"][10:14] == ["décentrement", "de", "le", "Sujet"]
     assert fr[1]["tags"][11:13] == ["ADP", "DET"]
     assert "du" not in fr[1]["tokens"]
+
+
+# Hand-worked _keep_fused_form (google-research/xtreme third_party/ud-conversion-tools/lib/conll.py)
+# on the slices: (file, sentence, token index, fused form, UPOS, why that subtoken heads the span)
+FUSED = [
+    # "12-13 du" = de (ADP, head 14) + le (DET, head 14): same depth, so the French precedence
+    # list decides (VERB AUX PRON NOUN ADJ ADV ADP DET ...): ADP before DET
+    ("fr_gsd-ud-test", 1, 11, "du", "ADP"),
+    # "19-20 im" = in (ADP, head 22) + dem (DET, head 22): a tie, the default list ranks ADP first
+    ("de_gsd-ud-test", 1, 18, "im", "ADP"),
+    # "2-3 decantarnos" = decantar (VERB, root) + nos (PRON, head 2): the root is higher
+    ("es_gsd-ud-test", 18, 1, "decantarnos", "VERB"),
+    # "13-14 olduğudur" = olduğu (VERB, root) + dur (AUX cop, head 13): the root is higher
+    ("tr_imst-ud-test", 3, 12, "olduğudur", "VERB"),
+]
+
+
+@pytest.mark.parametrize(("stem", "sentence", "index", "form", "tag"), FUSED)
+def test_udpos_fused_as_xtreme(data: Path, stem, sentence, index, form, tag) -> None:
+    fused = load_conllu(data / "udpos" / f"{stem}.conllu")[sentence]
+    words = load_conllu(data / "udpos" / f"{stem}.conllu", multiword="subtokens")[sentence]
+    assert (fused["tokens"][index], fused["tags"][index]) == (form, tag)
+    assert len(words["tokens"]) == len(fused["tokens"]) + 1
+    # every other token is unchanged, in order
+    rest = fused["tokens"][:index] + fused["tokens"][index + 1 :]
+    assert rest == words["tokens"][:index] + words["tokens"][index + 2 :]
+
+
+def _conllu(tmp_path: Path, name: str, rows: list[str]) -> Path:
+    """A CoNLL-U file of ``rows`` ("ID FORM UPOS HEAD [DEPS]") with the other columns empty."""
+    lines = []
+    for row in rows:
+        if not row:
+            lines.append("")
+            continue
+        tid, form, upos, head, *deps = row.split()
+        lines.append("\t".join([tid, form, "_", upos, "_", "_", head, "_", *(deps or ["_"]), "_"]))
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_conllu_fused_head_heuristics(tmp_path: Path) -> None:
+    # Italian "dirglielo" = dir (VERB, root) + gli + lo: the single highest subtoken heads it
+    it = _conllu(
+        tmp_path,
+        "it_x-ud-test.conllu",
+        ["1-3 dirglielo _ _", "1 dir VERB 0"] + ["2 gli PRON 1", "3 lo PRON 1", "4 . PUNCT 1"],
+    )
+    assert load_conllu(it) == [
+        {"id": "it_x-ud-test-0", "tokens": ["dirglielo", "."], "tags": ["VERB", "PUNCT"]}
+    ]
+    # a tie read with the Spanish list (VERB AUX PRON ADP DET): PRON beats DET whatever the order
+    es = _conllu(
+        tmp_path, "es_x-ud-test.conllu", ["1 ve VERB 0", "2-3 xy _ _", "2 x DET 1"] + ["3 y PRON 1"]
+    )
+    assert load_conllu(es)[0]["tags"] == ["VERB", "PRON"]
+    # DEPS heads count as ancestors: y gets a second parent, so x is the one highest node
+    deps = _conllu(
+        tmp_path,
+        "es_y-ud-test.conllu",
+        ["1 ve VERB 0", "2-3 xy _ _"] + ["2 x DET 1", "3 y PRON 1 1:obj|2:dep"],
+    )
+    assert load_conllu(deps)[0]["tags"] == ["VERB", "DET"]
+    # a tie with a UPOS outside the precedence list stops XTREME's conversion: an error here
+    bad = _conllu(
+        tmp_path,
+        "fr_x-ud-test.conllu",
+        ["1 ve VERB 0", "2-3 xy _ _", "2 x PROPN 1"] + ["3 y NUM 1"],
+    )
+    with pytest.raises(DataFormatError, match=r"fr_x-ud-test.conllu:2: .*'PROPN'"):
+        load_conllu(bad)
 
 
 def test_conllu_skips_ranges_and_empty_nodes(tmp_path: Path) -> None:
@@ -308,10 +402,12 @@ def test_conllu_skips_ranges_and_empty_nodes(tmp_path: Path) -> None:
     lines = ["# text = du vin", f"1-2\tdu\t_\t_{cols}", f"1\tde\tde\tADP{cols}"]
     lines += [f"1.1\tgap\t_\t_{cols}", f"2\tle\tle\tDET{cols}", "", f"1\tx\tx\tX{cols}"]
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    assert load_conllu(path) == [
+    assert load_conllu(path, multiword="subtokens") == [
         {"id": "x-0", "tokens": ["de", "le"], "tags": ["ADP", "DET"]},
         {"id": "x-1", "tokens": ["x"], "tags": ["X"]},
     ]
+    # fused (XTREME's reading): both words hang from "_", a tie the default list breaks: ADP
+    assert load_conllu(path)[0] == {"id": "x-0", "tokens": ["du"], "tags": ["ADP"]}
 
 
 def test_panx_csv(data: Path) -> None:

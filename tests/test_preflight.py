@@ -119,3 +119,30 @@ def test_snapshots_not_downloaded_yet_are_checked_on_the_hub(tmp_path, complete)
     assert "cosmos_qa.py: a script-only repository" in run.stdout
     assert "at most 128" in run.stdout  # the model's config.json, read from the hub
     assert not (tmp_path / "empty").exists()  # nothing downloaded
+
+
+@pytest.mark.parametrize(
+    ("data", "warned"),
+    [
+        ({"source": "hub"}, "the hub copy google/xtreme (udpos.{lang_name}) reads"),
+        ({"source": "local", "tasks": {"udpos": {"multiword": "subtokens"}}}, "multiword: fused"),
+        ({"source": "local"}, None),
+        ({"source": "local", "tasks": {"udpos": {"multiword": "fused"}}}, None),
+    ],
+)
+def test_udpos_read_unlike_xtreme_warns(tmp_path, data, warned):
+    """UD-POS counts in XTREME's structured-prediction group: data that keep the subtokens of
+    multiword tokens (the hub's copy, or the config's choice) are compared with a warning."""
+    from xstilts import config, preflight
+
+    raw = {
+        "models": {"tiny": {"hub": MODEL_REPO, "gpus": 0}},
+        "grid": {"models": ["tiny"], "intermediate": ["none"], "targets": ["udpos"], "seeds": [1]},
+        "data": data,
+        "hub": {"mirror": str(tmp_path / "mirror")},
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    study = config.Study(config.load(tmp_path / "c.yaml"))
+    warnings = preflight._multiword_warnings(study, "udpos", study.data_source("udpos"))
+    assert warnings == [] if warned is None else len(warnings) == 1 and warned in warnings[0]
+    assert preflight._multiword_warnings(study, "panx", study.data_source("panx")) == []

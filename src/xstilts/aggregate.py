@@ -18,7 +18,18 @@ from pathlib import Path
 
 from xstilts import benchmarks, figures, provenance, registry
 
-COLUMNS = ("model", "intermediate", "target", "seed", "split", "lang", "metric", "value", "run_id")
+COLUMNS = (
+    "model",
+    "intermediate",
+    "target",
+    "seed",
+    "split",
+    "lang",
+    "metric",
+    "value",
+    "run_id",
+    "n",  # examples scored (a pooled task's weights)
+)
 REPORT_SPLITS = ("test", "validation")  # the first present is reported
 
 
@@ -43,6 +54,7 @@ def collect(metrics_files: list[Path]) -> list[dict]:
                             "metric": metric,
                             "value": float(value),
                             "run_id": run_id,
+                            "n": values.get("n"),
                         }
                     )
     return rows
@@ -77,6 +89,8 @@ def run_scores(
         for r in rs:
             if r["split"] == split:
                 per_lang.setdefault(r["lang"], {})[r["metric"]] = r["value"]
+                if r.get("n"):
+                    per_lang[r["lang"]]["n"] = r["n"]
         try:
             score = bench.task_score(key[1], per_lang, partial=partial)
         except benchmarks.BenchmarkError as e:
@@ -151,6 +165,7 @@ def write(
                 ("metric", pa.string()),
                 ("value", pa.float64()),
                 ("run_id", pa.string()),
+                ("n", pa.int64()),
             ],
             metadata={"benchmark": _benchmark(bench).name},
         ),

@@ -101,7 +101,9 @@ class Benchmark:
         *,
         partial: bool = False,
     ) -> float:
-        """Mean over the task's languages of each of its metrics, then over those metrics.
+        """Mean over the task's languages of each of its metrics, then over those metrics; for a
+        ``pooled`` task (LAReQA) the languages' means are weighted by their example counts
+        (``per_language[lang]["n"]``): one mean over every example, as XTREME scores it.
 
         Every language of the task (``languages_of``) must be there (``BenchmarkError`` naming
         the missing ones) unless ``partial``; languages outside that set are ignored.
@@ -116,6 +118,14 @@ class Benchmark:
             )
         if not present:
             raise BenchmarkError(f"{self.name}: task {task!r} has no result in any language")
+        weights = None
+        if registry.get(task).pooled:
+            if unknown := [lang for lang in present if not per_language[lang].get("n")]:
+                raise BenchmarkError(
+                    f"{self.name}: task {task!r} is scored over all its examples at once, but "
+                    f"language(s) {', '.join(unknown)} have no example count 'n' (re-score them)"
+                )
+            weights = [per_language[lang]["n"] for lang in present]
         means = []
         for metric in registry.get(task).metrics:
             values = []
@@ -125,7 +135,7 @@ class Benchmark:
                         f"{self.name}: task {task!r}, language {lang!r}: missing metric {metric!r}"
                     )
                 values.append(per_language[lang][metric])
-            means.append(fmean(values))
+            means.append(fmean(values, weights))
         return fmean(means)
 
     def score(

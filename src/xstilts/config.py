@@ -439,6 +439,7 @@ class Study:
             "root": override.get("root", data["root"]),
             "files": override.get("files", {}),
             "loader": override.get("loader"),
+            "multiword": override.get("multiword"),
             "max_eval_examples": data["max_eval_examples"],
         }
         if spec["source"] == "hub":

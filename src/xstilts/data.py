@@ -167,8 +167,11 @@ def _files(root: Path, pattern: str, lang: str) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(str(root / _expand(pattern, lang))))
 
 
-def _read(loader: str, path: Path, lang: str) -> list[dict]:
-    """Rows of one original file; multi-file formats find their siblings from ``path``."""
+def _read(loader: str, path: Path, lang: str, multiword: str | None = None) -> list[dict]:
+    """Rows of one original file; multi-file formats find their siblings from ``path``;
+    ``multiword`` is how CoNLL-U multiword tokens are read (the task's, or the config's)."""
+    if loader == "conllu" and multiword:
+        return LOADERS[loader](path, multiword=multiword)
     if loader == "bucc":  # {lang}-en.{split}.gold beside .{lang} and .en
         return bucc_rows(load_bucc(path.with_suffix(f".{lang}"), path.with_suffix(".en"), path))
     if loader == "tatoeba":  # tatoeba.{lang3}-eng.{lang3} beside .eng
@@ -227,11 +230,13 @@ def _check_root(task, root: Path) -> None:
     )
 
 
-def _read_checked(task, loader: str, path: Path, lang: str, split: str) -> list[dict]:
+def _read_checked(
+    task, loader: str, path: Path, lang: str, split: str, multiword: str | None = None
+) -> list[dict]:
     """Rows of one file; every problem is an error naming the file (and line, row or id)."""
     gold = f" {task.gold}" if split == "test" and task.gold else ""
     try:
-        rows = _read(loader, path, lang)
+        rows = _read(loader, path, lang, multiword)
     except UnicodeDecodeError as e:
         raise _not_utf8(path, e) from None
     except DataFormatError as e:
@@ -310,6 +315,7 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
             f"data.tasks.{task.name}.loader); known loaders: {', '.join(sorted(LOADERS))}"
         )
     _check_root(task, root)
+    multiword = spec.get("multiword") or task.multiword
     out = {}
     for split, lang in wanted_splits(task):
         name = split_name(split, lang)
@@ -319,7 +325,7 @@ def load_local(task, spec: dict) -> dict[str, list[dict]]:
                 continue  # a file without a language slot holds English only
             looked.append(str(root / _expand(pattern, lang)))
             for path in _files(root, pattern, lang):
-                rows += _read_checked(task, part_loader or loader, path, lang, split)
+                rows += _read_checked(task, part_loader or loader, path, lang, split, multiword)
                 paths.append(path)
         if not rows:
             gold = f" {task.gold}" if split == "test" and task.gold else ""
@@ -471,7 +477,9 @@ def hub_split(source, lang: str, hub_split_name: str, spec: dict, cache: str):
         raise DataFormatError(
             f"{where}: column(s) {absent} missing (it has {ds.column_names}; read from {folder})"
         )
-    return ds, where
+    shown = [str(Path(f).relative_to(folder)) for f in files[:3]]
+    more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+    return ds, f"{where}, file {', '.join(shown)}{more}"
 
 
 def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
@@ -480,8 +488,11 @@ def _label_names(task, source, ds, where: str) -> dict[str, list[str]]:
     for column in source.columns.label_columns():
         feature = ds.features[column]
         feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) / List(ClassLabel)
+        declared = getattr(source.columns, "tag_names", None)
         if hasattr(feature, "names"):
             names[column] = list(feature.names)
+        elif declared and "int" in str(feature):  # integer tags in a declared order
+            names[column] = list(declared)
         elif task.format in ("classification", "tagging") and "int" in str(feature):
             raise DataFormatError(
                 f"{where}: column {column!r} holds integers ({feature}) without ClassLabel names, "

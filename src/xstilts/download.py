@@ -178,7 +178,7 @@ def fetch(snapshot: Snapshot) -> tuple[str, str]:
     except HfHubHTTPError as e:  # no such repository or revision, gated, hub down
         raise MirrorError(
             f"{snapshot.repo}@{snapshot.revision}: the hub answered {str(e).splitlines()[0]}; "
-            "check the repository id and revision (config, registry, shared/hub/HUB.md)"
+            "check the repository id and revision (config, registry, docs/hub.md)"
         ) from None
     return commit, f"downloaded from {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}"
 
@@ -207,7 +207,7 @@ def download(snapshot: Snapshot, job) -> dict:
         raise MirrorError(
             f"{snapshot.repo} at revision {snapshot.revision} has no file matching "
             f"{', '.join(gaps)} (looked in {snapshot.folder}); check the config names, splits "
-            "and revision in shared/hub/HUB.md, or fill the folder by hand"
+            "and revision in docs/hub.md, or fill the folder by hand"
         )
     # the files the grid reads (a site's mirror may hold more)
     hashes = {f: sha256_file(snapshot.folder / f) for f in selected(snapshot, files)}

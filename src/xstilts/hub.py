@@ -8,7 +8,7 @@ Every hub data set is read from a mirror folder, never from the network, laid ou
 
 ``{rev}`` is the revision with "/" written "--" (``main``, ``refs--convert--parquet``, a commit).
 Facts about each repository (config names, splits, columns, quirks) are from
-``shared/hub/HUB.md``; facts marked unverified there are checked when the data are loaded.
+``docs/hub.md``; facts marked unverified there are checked when the data are loaded.
 Stdlib only: the Snakefile reads it while planning.
 """
 
@@ -47,8 +47,10 @@ class HubSource:
     language in the config name (``udpos.German``); ``id_prefix`` selects a language's rows of a
     multilingual configuration by id prefix (TyDiQA-GoldP: ``english-...``). ``languages``
     makes a source serve only those languages (XTREME-R's extras, from their own repositories);
-    the task's sources without ``languages`` serve the rest (``sources_for``). ``unverified``
-    says which facts about the repository HUB.md could not verify (the loader checks them).
+    the task's sources without ``languages`` serve the rest (``sources_for``). ``multiword``
+    says how the copy's rows read CoNLL-U multiword tokens when that is known (``fused`` or
+    ``subtokens``, as ``xstilts.loaders.conllu``). ``unverified`` says which facts about the
+    repository docs/hub.md could not verify (the loader checks them).
     """
 
     repo: str
@@ -61,6 +63,7 @@ class HubSource:
     lang_names: dict[str, str] = field(default_factory=dict)
     id_prefix: dict[str, str] = field(default_factory=dict)
     languages: tuple[str, ...] = ()
+    multiword: str | None = None
     unverified: str = ""
 
     def __post_init__(self):

@@ -19,6 +19,7 @@ from xstilts.formats.hub import (
     TaggingColumns,
 )
 from xstilts.hub import CONVERT, HubSource
+from xstilts.loaders.conllu import MULTIWORD
 
 FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval", "dual_encoder")
 
@@ -60,7 +61,7 @@ TATOEBA_LANGS = tuple(
 )
 
 # XTREME-R's extra languages (google-research/xtreme evaluate.py XTREME_R_TASK2LANGS), read from
-# their own hub repositories (HUB.md section 19)
+# their own hub repositories (docs/hub.md, "XTREME-R's extra languages")
 UDPOS_R_EXTRA = tuple("lt pl uk wo ro".split())
 PANX_R_EXTRA = tuple("qu pl uk az lt pa gu ro".split())
 XQUAD_R_EXTRA = ("ro",)
@@ -174,9 +175,14 @@ class Task:
     (XCOPA: SIQa, then COPA, as XTREME-R; the config's ``target_training`` can drop them);
     ``selection_task`` the task whose English validation split picks the checkpoint.
     ``tag_scheme`` says how a tagging target's tags are read into seqeval spans (see
-    ``xstilts.metrics.tagging``). ``gaps`` declares splits the data do not have (anything else
-    missing is an error); ``gold`` says where labelled evaluation files come from when a copy
-    has them stripped. Hyper-parameters are defaults the config may override.
+    ``xstilts.metrics.tagging``). ``multiword`` says how CoNLL-U multiword tokens are read
+    (``xstilts.loaders.conllu.MULTIWORD``: ``fused`` as XTREME prepares UD-POS, or ``subtokens``;
+    the config's ``data.tasks.<task>.multiword`` overrides it). ``pooled``: the task score is one
+    mean over the evaluation examples of all its languages (each language's mean weighted by its
+    example count), as XTREME's LAReQA scorer averages over all questions. ``gaps`` declares
+    splits the data do not have (anything else missing is an error); ``gold`` says where labelled
+    evaluation files come from when a copy has them stripped. Hyper-parameters are defaults the
+    config may override.
     """
 
     name: str
@@ -194,6 +200,8 @@ class Task:
     learning_rate: float = 1e-5
     null_answers: bool = False
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
+    multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"
+    pooled: bool = False
     in_multitask: bool = True  # part of the study's nine-task multi-task mixture
     hub: tuple[HubSource, ...] = ()
     local: dict = field(default_factory=dict)
@@ -205,6 +213,8 @@ class Task:
         where = f"registry task {self.name!r}"
         if self.format not in FORMATS:
             raise ValueError(f"{where}: format {self.format!r} not in {FORMATS}")
+        if self.multiword not in (None, *MULTIWORD):
+            raise ValueError(f"{where}: multiword {self.multiword!r} not in {MULTIWORD}")
         for source in self.hub:
             if not isinstance(source, HubSource):
                 raise TypeError(f"{where}: hub entries must be HubSource, got {source!r}")
@@ -474,7 +484,7 @@ _TASKS = (
         epochs=5,
         learning_rate=3e-5,
         in_multitask=False,
-        # allenai/social_i_qa is script-only: its parquet mirror (HUB.md section 16)
+        # allenai/social_i_qa is script-only: its parquet mirror (docs/hub.md)
         hub=(
             HubSource(
                 "lighteval/siqa",
@@ -608,18 +618,26 @@ _TASKS = (
         labels=UPOS_LABELS,
         train_task="udpos",
         tag_scheme="full_tag",
+        multiword="fused",  # XTREME's conversion (docs/hub.md, "UD-POS multiword tokens")
         epochs=10,
         hub=(
             _xtreme(
-                "udpos.{lang_name}", TaggingColumns(tags="pos_tags"), lang_names=UDPOS_LANG_NAMES
+                "udpos.{lang_name}",
+                TaggingColumns(tags="pos_tags"),
+                lang_names=UDPOS_LANG_NAMES,
+                multiword="subtokens",
             ),
+            # one <lang>/test.parquet per language, no dataset_info: integer tags are read in
+            # google/xtreme's udpos ClassLabel order (its README dataset_info), string tags as
+            # names (docs/hub.md, "izhx/xtreme-r-udpos")
             HubSource(
                 "izhx/xtreme-r-udpos",
                 "{lang}",
-                TaggingColumns(tags="pos_tags"),
+                TaggingColumns(tags="pos_tags", tag_names=UPOS_LABELS),
                 {"test": "test"},
                 languages=UDPOS_R_EXTRA,
-                unverified="its configs for lt/pl/uk/wo/ro and its columns (tokens, pos_tags)",
+                unverified="its configs for lt/pl/uk/wo/ro, its columns (tokens, pos_tags) and "
+                "their type (integer tags are read in the declared UPOS order)",
             ),
         ),
         gaps=(
@@ -650,7 +668,7 @@ _TASKS = (
         epochs=10,
         hub=(
             _xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),
-            # WikiANN's configs: the same Rahimi splits and tag order (HUB.md section 20)
+            # WikiANN's configs: the same Rahimi splits and tag order (docs/hub.md)
             HubSource(
                 "unimelb-nlp/wikiann",
                 "{lang}",
@@ -832,6 +850,7 @@ _TASKS = (
         role="target",
         metrics=("map@20",),
         languages=XQUAD_LANGS,
+        pooled=True,  # utils_lareqa.py mean_avg_prec_at_k: one mean over every question
         train_task="squad_v1_retrieval",
         selection_task="squad_v1_retrieval",
         epochs=3,
@@ -890,7 +909,7 @@ _TASKS += (
         tuple(lang for lang in XNLI_LANGS if lang != "en"),
         "xnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
         "mnli_jsonl:mnli/mnli_val.jsonl",
-        # facebook/xnli's train split of each language is XNLI-MT (HUB.md section 4)
+        # facebook/xnli's train split of each language is XNLI-MT (docs/hub.md)
         hub=(
             HubSource("facebook/xnli", "{lang}", _XNLI, {"train": "train"}),
             HubSource("nyu-mll/glue", "mnli", _NLI_IDX, {"validation": "validation_matched"}),

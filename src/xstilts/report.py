@@ -128,11 +128,16 @@ def lang_metrics(task: registry.Task, sums, n: int) -> dict:
 
 
 def task_score(task: registry.Task, per_language: dict[str, dict]):
-    """``Benchmark.task_score`` over arrays of replicates: mean over metrics of language means."""
+    """``Benchmark.task_score`` over arrays of replicates: mean over metrics of language means
+    (a pooled task's weighted by each language's ``n``)."""
     import numpy as np
 
+    weights = [m["n"] for m in per_language.values()] if task.pooled else None
     return np.mean(
-        [np.mean([m[metric] for m in per_language.values()], axis=0) for metric in task.metrics],
+        [
+            np.average([m[metric] for m in per_language.values()], axis=0, weights=weights)
+            for metric in task.metrics
+        ],
         axis=0,
     )
 
@@ -218,7 +223,7 @@ def _side_draws(task, sides: dict[str, list[dict]], replicates: int, rng) -> dic
             counts = stats.counts(rng, n, size)
             for side, runs in sides.items():
                 for s, run in enumerate(runs):
-                    scores[side][s][lang] = lang_metrics(task, counts @ run[lang], n)
+                    scores[side][s][lang] = {**lang_metrics(task, counts @ run[lang], n), "n": n}
         for side, per_seed in scores.items():
             stacked = np.stack([task_score(task, r) for r in per_seed], 1)
             out[side].append((seed_counts * stacked).sum(1) / n_seeds)

@@ -135,7 +135,8 @@ def score_rankings(
     candidate_vectors: np.ndarray,
     k: int = K,
 ) -> tuple[dict[str, dict], dict[str, list[dict]]]:
-    """Per query language: mAP@k (percent) over the pooled candidates, and per query its top k."""
+    """Per query language: mAP@k (percent) over the pooled candidates, and per query its top k
+    (the task score pools the languages' questions: registry ``pooled``)."""
     metrics, predictions = {}, {}
     for lang, rows in queries.items():
         scores = query_vectors[lang] @ candidate_vectors.T

@@ -25,7 +25,7 @@ def _name(value, names: list[str] | None):
         return None
     if names is not None:
         if not isinstance(value, int) or not 0 <= value < len(names):
-            raise HubRowError(f"label {value!r} is not an index of the ClassLabel names {names}")
+            raise HubRowError(f"label {value!r} is not an index of the label names {names}")
         return names[value]
     return str(value)
 
@@ -65,10 +65,14 @@ class ClassificationColumns:
 
 @dataclass(frozen=True)
 class TaggingColumns:
-    """Token tagging: ``tags`` is a sequence of ClassLabel indices (or of tag strings)."""
+    """Token tagging: ``tags`` is a sequence of ClassLabel indices (or of tag strings).
+    ``tag_names`` is the order of integer tags stored without ClassLabel names (a copy whose
+    README has no ``dataset_info``), taken from a declared source; an index outside it is an
+    error naming the row."""
 
     tokens: str = "tokens"
     tags: str = "tags"
+    tag_names: tuple[str, ...] | None = None
 
     def columns(self) -> list[str]:
         return [self.tokens, self.tags]

@@ -3,9 +3,16 @@
 ``average_precision_at_k`` follows google-research/xtreme ``third_party/utils_lareqa.py``: over
 the top ``k`` of a ranking, each relevant item at rank ``r`` (1-based, counted once) adds
 (relevant items so far) / r, and the sum is divided by min(number relevant, k). LAReQA ranks the
-pooled candidates of every language by dot product (``rank_by_score``: highest first; ties as
-``numpy.argsort(scores)[::-1]`` orders them, the later candidate first) and every question has one
-relevant answer sentence per language it was translated into. Mewsli-X (``utils_mewslix.py``)
+pooled candidates of every language by dot product (``rank_by_score``) and every question has one
+relevant answer sentence per language it was translated into; its score is one mean over the
+questions of all languages (``mean_avg_prec_at_k``: the registry's ``pooled``, applied by
+``xstilts.benchmarks``). Ties: XTREME ranks with ``numpy.argsort(scores)[::-1]`` in the default
+kind. In the numpy of its time that is an introsort, stable only on lists of at most 16 items
+(insertion sort); numpy on x86 CPUs with AVX2/AVX-512 now argsorts with SIMD kernels, which
+reorder ties at any length (numpy 2.4 here: a 10-item list). XTREME's order of equal scores over
+thousands of candidates is therefore not defined. The project sorts stably and reverses (equal
+scores: the later candidate first, what the 2020 call gives on short lists), the same on every
+machine. Mewsli-X (``utils_mewslix.py``)
 scores a single gold entity per mention: its mAP@20 is the mean reciprocal rank within the top
 20, the same number as AP@20 with one relevant item; a mention with no prediction scores 0.
 Scores are percentages (XTREME reports map@20 x 100).
@@ -44,8 +51,8 @@ def mean_average_precision(
 
 
 def rank_by_score(scores) -> list[int]:
-    """Candidate indices by descending score, ties ordered as ``argsort(scores)[::-1]`` with a
-    stable sort (the later candidate first), as XTREME's LAReQA evaluation ranks them."""
+    """Candidate indices by descending score; equal scores the later candidate first (a stable
+    ``argsort(scores)[::-1]``: XTREME's unstable one orders them so only on short lists)."""
     import numpy as np
 
     return np.argsort(np.asarray(scores), kind="stable")[::-1].tolist()
