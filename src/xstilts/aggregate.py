@@ -17,16 +17,30 @@ import statistics
 from pathlib import Path
 
 from xstilts import benchmarks, figures, provenance, registry
+from xstilts.loaders.errors import DataFormatError
 
 COLUMNS = ("model", "intermediate", "target", "seed", "split", "lang", "metric", "value", "run_id")
 REPORT_SPLITS = ("test", "validation")  # the first present is reported
 
 
 def collect(metrics_files: list[Path]) -> list[dict]:
+    """The long table's rows; a metrics file without a single score is an error naming it."""
     rows = []
     for path in map(Path, metrics_files):
         m = json.loads(path.read_text())
         run_id = provenance.read_manifest(path)["run_id"]
+        scored = [
+            v
+            for langs in (m.get("results") or {}).values()
+            for values in langs.values()
+            for k, v in values.items()
+            if k != "n" and isinstance(v, int | float)
+        ]
+        if not scored:
+            raise DataFormatError(
+                f"{path}: its results hold no score (expected results.<split>.<lang>.<metric>: "
+                f"a number); delete it to re-run that cell"
+            )
         for split, langs in m["results"].items():
             for lang, values in langs.items():
                 for metric, value in values.items():

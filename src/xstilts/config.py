@@ -279,13 +279,31 @@ def load(path: str | Path) -> dict:
     return validate(read_yaml(path), source=str(path))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader refusing a key written twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                mark = key_node.start_mark
+                raise ConfigError(
+                    f"{mark.name}:{mark.line + 1}:{mark.column + 1}: key {key!r} is written twice "
+                    f"in one mapping (first at line {seen[key]}); YAML would keep only the last"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict:
-    """A config file's mapping; a syntax error names the file, line and column."""
+    """A config file's mapping; a syntax error or a repeated key names the file and line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        with path.open(encoding="utf-8") as f:
+            data = yaml.load(f, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -247,9 +247,21 @@ def _read_checked(task, loader: str, path: Path, lang: str, split: str) -> list[
                 f"{at}: tag(s) {bad} outside the label set of task {task.name} "
                 f"({', '.join(task.labels)})"
             )
+        _check_choice(task, row, at)
         if task.role == "target" and split != "train" and not _local_gold(task, row):
             raise DataFormatError(f"{at}: no gold label or answer in an evaluation file.{gold}")
     return rows
+
+
+def _check_choice(task, row: dict, at: str) -> None:
+    """A multiple-choice label indexes its choices (-1: none), or the record is an error."""
+    if task.format != "multiple_choice":
+        return
+    n = len(row["choices"])
+    if not -1 <= row["label"] < n:
+        raise DataFormatError(
+            f"{at}: label {row['label']} is out of range for its {n} choices (expected 0-{n - 1})"
+        )
 
 
 def _not_utf8(path: Path, error: UnicodeDecodeError) -> DataFormatError:
@@ -534,6 +546,7 @@ def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[di
                         record = source.columns.record(row, i, names)
                     except HubRowError as e:
                         raise DataFormatError(f"{at}: {e}") from None
+                    _check_choice(task, record, at)
                     if _has_gold(task, record):
                         rows.append(record)
                     elif source.splits[split] in source.unlabelled:

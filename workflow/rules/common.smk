@@ -12,7 +12,7 @@ from snakemake.exceptions import WorkflowError
 
 from xstilts import download, layout, registry
 from xstilts import report as xreport
-from xstilts.config import ConfigError, Study, load, validate
+from xstilts.config import ConfigError, Study, load, read_yaml, validate
 
 
 def _config_source():
@@ -22,6 +22,8 @@ def _config_source():
 
 
 try:
+    for _file in workflow.configfiles:  # Snakemake's own reading keeps the last of a repeated key
+        read_yaml(_file)
     if not config:
         config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
     STUDY = Study(validate(config, source=_config_source()))
