@@ -276,7 +276,8 @@ def _check_ccgbank(config: dict, source: str) -> None:
 
 
 def load(path: str | Path) -> dict:
-    return validate(read_yaml(path), source=str(path))
+    """A config file, validated; its study is named after the file unless it says otherwise."""
+    return validate({"study": Path(path).stem, **read_yaml(path)}, source=str(path))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -315,6 +316,9 @@ def read_yaml(path: str | Path) -> dict:
     return data or {}
 
 
+DEFAULT_STUDY = "config"  # the study of config/config.yaml, Snakemake's config when none is named
+
+
 class Study:
     """A validated config with the questions the workflow asks of it."""
 
@@ -322,9 +326,50 @@ class Study:
         self.config = config
         self.grid = config["grid"]
 
+    @property
+    def name(self) -> str:
+        """The study's name (``study``): its results live under ``results/{name}/``."""
+        return self.config.get("study", DEFAULT_STUDY)
+
+    def path(self, pattern: str, **wildcards) -> str:
+        """A path of this study's layout (``layout``), with ``wildcards`` filled in."""
+        return layout.in_study(pattern, self.name).format(**wildcards)
+
     # --- models ---
     def model(self, name: str) -> dict:
         return self.config["models"][name]
+
+    def build_key(self, model: str) -> str:
+        """The key of a model's own files: a built model's spec and languages (what its
+        tokenizer and weights are made from), or the hub id, revision or path it is read from."""
+        spec = self.model(model)
+        if "build" in spec:
+            return layout.key({"build": spec["build"], "languages": self.languages(model)})
+        return layout.key({k: spec.get(k) for k in ("hub", "revision")})
+
+    def data_key(self, task: str) -> str:
+        """The key of a task's prepared data: everything ``prepare-data`` reads it with."""
+        return layout.key(self.data_source(task))
+
+    def data_dir(self, task: str) -> str:
+        return layout.DATA.format(task=task, data=self.data_key(task))
+
+    def max_length(self, model: str, task: str) -> int:
+        """The tokeniser's maximum length of a task for a model."""
+        t = registry.get(task)
+        if t.format == "retrieval":  # embedded, never trained: no training hyper-parameter applies
+            return t.max_length
+        return self.hparams(t.role, task, model)["max_length"]
+
+    def cache(self, model: str, task: str) -> str:
+        """The tokenised cache of a task's prepared data for a model."""
+        return layout.CACHE.format(
+            model=model,
+            build=self.build_key(model),
+            task=task,
+            data=self.data_key(task),
+            length=self.max_length(model, task),
+        )
 
     def is_built(self, model: str) -> bool:
         return "build" in self.model(model)
@@ -334,7 +379,7 @@ class Study:
         snapshot of the hub id at its revision, or a local path given as ``hub``."""
         spec = self.model(model)
         if "build" in spec:
-            return layout.MODEL.format(model=model)
+            return layout.MODEL.format(model=model, build=self.build_key(model))
         hub_model = self.hub_model(model)
         if hub_model is None:
             return spec["hub"]
@@ -367,7 +412,7 @@ class Study:
         """Where the target phase loads its encoder from (the pretrained model for ``none``)."""
         if inter == registry.NONE:
             return self.model_ref(model)
-        return layout.ENCODER.format(model=model, inter=inter, seed=seed)
+        return self.path(layout.ENCODER, model=model, inter=inter, seed=seed)
 
     def parameters(self, model: str) -> float | None:
         """The configured parameter count (None: count it from a built model's weights)."""

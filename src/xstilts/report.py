@@ -1,6 +1,6 @@
 """Report of one model's study: tables, bootstrap confidence intervals, figures, reproduction.
 
-Written to ``results/{model}/report/``: ``tables/`` (each table as Parquet for machines, CSV,
+Written to ``results/{study}/{model}/report/``: ``tables/`` (each table as Parquet for machines, CSV,
 Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.figures``).
 
 * ``transfer_matrix``: per (intermediate, target) the XTREME task score's mean and standard
@@ -42,7 +42,6 @@ from xstilts.provenance import Job, staged
 
 log = logging.getLogger(__name__)
 
-FOLDER = "results/{model}/report"
 TABLES = ("transfer_matrix", "xtreme_scores", "reproduction")
 TABLE_FORMATS = ("parquet", "csv", "md", "html")
 FIGURES = ("transfer_matrix", "best_vs_baseline")
@@ -691,7 +690,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--scores", required=True, help="the model's scores.parquet")
     p.add_argument("--metrics", nargs="+", required=True, help="every metrics.json of the model")
-    p.add_argument("--out", required=True, help="report folder (results/{model}/report)")
+    p.add_argument("--out", required=True, help="report folder (results/{study}/{model}/report)")
     p.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
     p.add_argument("--bootstrap-seed", type=int, default=0)
     p.add_argument("--confidence", type=float, default=0.95)

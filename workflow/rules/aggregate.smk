@@ -5,12 +5,12 @@ rule aggregate:
     input:
         model_metrics,
     output:
-        scores=layout.SCORES,
-        csv=layout.MATRIX_CSV,
-        png=layout.MATRIX_PNG,
-        manifest="results/{model}/manifest.json",
+        scores=paths.SCORES,
+        csv=paths.MATRIX_CSV,
+        png=paths.MATRIX_PNG,
+        manifest=paths.AGGREGATE_MANIFEST,
     log:
-        "logs/aggregate/{model}.log",
+        paths.LOGS + "/aggregate/{model}.log",
     conda:
         SOFTWARE_ENV
     resources:
