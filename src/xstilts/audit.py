@@ -542,8 +542,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "results_file",
         type=Path,
-        help="results/{study}/{model}/transfer_matrix.csv, scores.parquet, results/{study}/{model}, "
-        "or a table of results/{study}/analysis/",
+        help="results/{study}/{model}/transfer_matrix.csv, scores.parquet, "
+        "results/{study}/{model}, or a table of results/{study}/analysis/",
     )
     p.add_argument("--row", required=True, help="intermediate task (matrix row)")
     p.add_argument("--col", required=True, help="target task (matrix column)")

@@ -1,7 +1,7 @@
 """Report of one model's study: tables, bootstrap confidence intervals, figures, reproduction.
 
-Written to ``results/{study}/{model}/report/``: ``tables/`` (each table as Parquet for machines, CSV,
-Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.figures``).
+Written to ``results/{study}/{model}/report/``: ``tables/`` (each table as Parquet for machines,
+CSV, Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.figures``).
 
 * ``transfer_matrix``: per (intermediate, target) the XTREME task score's mean and standard
   deviation over seeds, the difference from ``none`` and its bootstrap confidence interval.

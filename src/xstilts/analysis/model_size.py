@@ -17,7 +17,7 @@ import math
 import struct
 from pathlib import Path
 
-from xstilts import analysis, layout, registry, stats
+from xstilts import analysis, registry, stats
 from xstilts.analysis import examples
 
 

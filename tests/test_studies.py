@@ -1,0 +1,64 @@
+"""Several studies in one checkout: each has its own results, what they share is made once, and
+running one never gives the other anything to do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import REPO, tiny_study_config
+from test_workflow import planned, snakemake
+
+
+def _study(**data) -> dict:
+    config = tiny_study_config(keep_target_models=False)
+    config["grid"].update(intermediate=["none"], targets=["xnli"])
+    config["data"]["synthetic"].update(data)
+    return config
+
+
+def _verify(workdir: Path, folder: str) -> str:
+    exe = Path(sys.executable).with_name("xstilts")
+    run = subprocess.run([str(exe), "verify", folder], cwd=workdir, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_two_studies_run_alternately_never_invalidate_each_other(tmp_path: Path) -> None:
+    # "small" is named by its file; "big" names itself. They differ in xnli's data only.
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(_study(train_size=48)))
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump({**_study(), "study": "big"}))
+    studies = {"small": "small.yaml", "big": "other.yaml"}
+    for round_ in range(2):
+        for name, config in studies.items():
+            snakemake(tmp_path, "--configfile", config)
+            for other, other_config in studies.items():
+                if other != name and (round_ or other == "small"):
+                    assert planned(tmp_path, other_config) == {}, (round_, name, other)
+            assert "all intact" in _verify(tmp_path, f"results/{name}")
+    assert "all intact" in _verify(tmp_path, "results")
+    # each study's results are its own; the model both build from one spec is built once, and
+    # the two data specs are prepared (and tokenised) apart
+    for name in studies:
+        assert (tmp_path / f"results/{name}/tiny/scores.parquet").is_file()
+    assert len(list((tmp_path / "resources/models/tiny").iterdir())) == 1
+    assert len(list((tmp_path / "resources/data/xnli").iterdir())) == 2
+    assert len(list((tmp_path / "resources/cache/tiny").glob("*/xnli/*/len*"))) == 2
+
+
+def test_a_folder_from_before_studies_gets_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "results/tiny").mkdir(parents=True)
+    (tmp_path / "results/tiny/scores.parquet").write_bytes(b"")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(_study()))
+    run = subprocess.run(
+        ["snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", "s.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "results/tiny: laid out before studies were named" in out
+    assert "results/<study>/" in out
