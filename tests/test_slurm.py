@@ -293,7 +293,7 @@ def slurm_study(slurm, tmp_path_factory):
 
 def test_slurm_study_results(slurm_study):
     workdir, _, submitted, _ = slurm_study
-    results = workdir / "results" / "tiny"
+    results = workdir / "results" / "tiny" / "tiny"
     for name in ("scores.parquet", "transfer_matrix.csv", "transfer_matrix.png"):
         assert (results / name).stat().st_size > 0
     for inter in ("none", "mnli"):
@@ -406,7 +406,7 @@ def slurm_limits(slurm, tmp_path_factory):
         "signal_margin_min": 0.2,  # USR1 12 s (to 72 s: SLURM's resolution) before it
     }
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
-    targets = [f"results/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
+    targets = [f"results/tiny/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
     # data and tokenisation (19 short jobs) run locally first: only training goes through SLURM
     data = bounded(
         ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",

@@ -110,7 +110,7 @@ def test_scores_from_saved_predictions_equal_the_jobs_own(study):
     """``score`` reads only the prediction files, and gets what the fine-tuning job scored from
     its logits (or the retrieval job from its mined pairs); the fine-tuning job leaves no model
     behind (keep_target_models is false)."""
-    runs = list((study / "results/tiny").glob("*/*/seed1/predictions"))
+    runs = list((study / "results/tiny/tiny").glob("*/*/seed1/predictions"))
     assert len(runs) == 6
     for predictions in runs:
         scored = provenance.read_manifest(predictions)["summary"]["scored_in_job"]
@@ -152,7 +152,7 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
             "-m",
             "xstilts",
             "explain",
-            "results/tiny/transfer_matrix.csv",
+            "results/tiny/tiny/transfer_matrix.csv",
             "--row",
             "mnli",
             "--col",
@@ -174,7 +174,7 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
 def test_nothing_to_do_then_exact_reruns(study):
     repo = study / "repo"
     assert planned(study, "tiny.yaml", repo) == {}
-    (study / "results/tiny/none/udpos/seed1/metrics.json").unlink()
+    (study / "results/tiny/tiny/none/udpos/seed1/metrics.json").unlink()
     assert planned(study, "tiny.yaml", repo) == {
         "score": 1,
         "aggregate": 1,
@@ -183,7 +183,7 @@ def test_nothing_to_do_then_exact_reruns(study):
         "all": 1,
     }
     run(study)
-    shutil.rmtree(study / "results/tiny/intermediate/mnli/seed1/encoder")
+    shutil.rmtree(study / "results/tiny/tiny/intermediate/mnli/seed1/encoder")
     assert planned(study, "tiny.yaml", repo) == {
         "train_intermediate": 1,
         "finetune": 2,
@@ -201,7 +201,7 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
     metric = study / "repo/src/xstilts/metrics/classification.py"
     text = metric.read_text()
     assert "return 100.0 * correct / len(references)" in text
-    cell = study / "results/tiny/mnli/xnli/seed1"
+    cell = study / "results/tiny/tiny/mnli/xnli/seed1"
     before = json.loads((cell / "metrics.json").read_text())["results"]["test"]
     finetuned = provenance.read_manifest(cell / "predictions")["run_id"]
     metric.write_text(text.replace("return 100.0 * correct", "return 1000.0 * correct"))
