@@ -66,13 +66,14 @@ def _benchmark(bench) -> benchmarks.Benchmark:
     return benchmarks.get(bench) if isinstance(bench, str) else bench
 
 
-def read_benchmark(scores_path: Path) -> str:
-    """The benchmark named in a scores table's metadata (tables from before it was recorded:
-    XTREME, the only benchmark then)."""
+def read_benchmark(scores_path: Path) -> benchmarks.Benchmark:
+    """The benchmark a scores table's metadata names (tables from before it was recorded:
+    XTREME, the only benchmark then), over the languages the study had of each task."""
     import pyarrow.parquet as pq
 
     metadata = pq.read_schema(scores_path).metadata or {}
-    return metadata.get(b"benchmark", benchmarks.DEFAULT.encode()).decode()
+    bench = benchmarks.get(metadata.get(b"benchmark", benchmarks.DEFAULT.encode()).decode())
+    return bench.over(json.loads(metadata.get(b"subset", b"{}")))
 
 
 def run_scores(
@@ -166,7 +167,10 @@ def write(
                 ("value", pa.float64()),
                 ("run_id", pa.string()),
             ],
-            metadata={"benchmark": _benchmark(bench).name},
+            metadata={
+                "benchmark": _benchmark(bench).name,
+                "subset": json.dumps(_benchmark(bench).subset, sort_keys=True),
+            },
         ),
     )
     pq.write_table(table, scores_path)

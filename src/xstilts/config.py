@@ -130,11 +130,32 @@ def value_problems(study: Study, architectures: dict | None = None) -> list[str]
     """Every value of the config that a job would reject, as messages naming key, value and
     what was expected. ``architectures`` (model name -> its ``config.json``, as read from the
     mirror by preflight) adds the checks that need the model's own configuration."""
-    problems = _pattern_problems(study.config) + _checkpoint_problems(study)
+    problems = (
+        _pattern_problems(study.config) + _language_problems(study) + _checkpoint_problems(study)
+    )
     for model in study.grid["models"]:
         arch = {**study.declared_architecture(model), **(architectures or {}).get(model, {})}
         problems += _architecture_problems(study, model, arch)
     return problems
+
+
+def _language_problems(study: Study) -> list[str]:
+    """``data.tasks.<task>.languages``: the task's own (registry or a benchmark's), or any from
+    local files."""
+    from xstilts import benchmarks
+
+    out = []
+    for task, override in study.config["data"].get("tasks", {}).items():
+        known = set(registry.get(task).languages)
+        known |= {x for b in benchmarks.BENCHMARKS.values() for x in b.languages.get(task, ())}
+        unknown = [x for x in override.get("languages", ()) if x not in known]
+        if unknown and study.data_source(task)["source"] != "local":
+            out.append(
+                f"config key 'data.tasks.{task}.languages' names {unknown}, which task {task} "
+                f"has in no source here; a language of your own needs local files "
+                f"(data.tasks.{task}.source: local, with its files)"
+            )
+    return out
 
 
 def _pattern_problems(config: dict) -> list[str]:
@@ -485,8 +506,20 @@ class Study:
         return benchmarks.get(self.config["benchmark"])
 
     def task_languages(self, task: str) -> tuple[str, ...]:
-        """A task's languages: the benchmark's set for its tasks, the registry's otherwise."""
-        return self.benchmark().languages_of(task)
+        """A task's languages: the study's own (``data.tasks.<task>.languages``), else the
+        benchmark's set for its tasks, the registry's otherwise."""
+        own = self.config["data"].get("tasks", {}).get(task, {}).get("languages")
+        return tuple(own) if own else self.benchmark().languages_of(task)
+
+    def subset(self) -> dict[str, list[str]]:
+        """The targets the study has other languages of than its benchmark scores: their
+        matrix cells are over the study's languages, and no benchmark score counts them."""
+        bench = self.benchmark()
+        return {
+            t: list(self.task_languages(t))
+            for t in self.grid["targets"]
+            if self.task_languages(t) != bench.languages_of(t)
+        }
 
     def train_before(self, target: str) -> tuple[str, ...]:
         """Tasks a target's model is trained on before its training task (``target_training``)."""

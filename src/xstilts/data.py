@@ -625,7 +625,7 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     ``spec['languages']`` (the config's benchmark's set) replaces the registry's languages."""
     import datasets
 
-    task = restrict(registry.get(task_name), spec.get("languages"))
+    task = restrict(registry.get(task_name), spec.get("languages"), spec["source"] == "local")
     dropped: dict[str, int] = {}
     if spec["source"] == "hub":
         rows = load_hub(task, spec, dropped)
@@ -656,9 +656,10 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     }
 
 
-def restrict(task, languages):
+def restrict(task, languages, local: bool = False):
     """The task in ``languages`` (None: the registry's): some of the registry's (smoke runs,
-    tests) and those a benchmark adds (XTREME-R's extras, after the registry's)."""
+    tests, a study's own data), those a benchmark adds (XTREME-R's extras, after the
+    registry's) and, from ``local`` files, any other (after those)."""
     if not languages:
         return task
     from xstilts import benchmarks
@@ -670,10 +671,13 @@ def restrict(task, languages):
         if lang not in task.languages
     ]
     unknown = sorted(set(languages) - set(task.languages) - set(extra))
-    if unknown:
+    if unknown and local:
+        extra += [lang for lang in languages if lang in unknown]
+    elif unknown:
         raise DataFormatError(
             f"task {task.name}: languages {unknown} are not the task's "
-            f"({', '.join(task.languages)}) nor a benchmark's ({', '.join(extra) or 'none'})"
+            f"({', '.join(task.languages)}) nor a benchmark's ({', '.join(extra) or 'none'}); "
+            f"a language of your own needs local files (data.tasks.{task.name}.source: local)"
         )
     keep = tuple(lang for lang in (*task.languages, *dict.fromkeys(extra)) if lang in languages)
     gaps = tuple(

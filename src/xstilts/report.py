@@ -530,7 +530,7 @@ def build(
     by the benchmark the scores table names (``partial``: runs may lack languages)."""
     import pyarrow.parquet as pq
 
-    bench = benchmarks.get(aggregate.read_benchmark(scores))
+    bench = aggregate.read_benchmark(scores)
     rows = pq.read_table(scores).to_pylist()
     values = reported_values(rows, bench, partial)
     runs = aggregate.run_scores(rows, bench, partial)

@@ -18,8 +18,9 @@ rule aggregate:
     params:
         wildcards=wildcards_json,
         benchmark=STUDY.config["benchmark"],
+        subset=as_json(STUDY.subset()),
     shell:
         "xstilts aggregate --model {wildcards.model} --metrics {input} --scores {output.scores}"
         " --csv {output.csv} --png {output.png} --manifest {output.manifest}"
-        " --benchmark {params.benchmark}"
+        " --benchmark {params.benchmark} --subset {params.subset:q}"
         " --rule aggregate --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"
