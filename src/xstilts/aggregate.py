@@ -7,7 +7,9 @@ task score (mean over the benchmark's languages of the task; QA: (EM + F1) / 2) 
 split, mean and standard deviation over seeds, the difference from ``none``, and the run ids
 behind it. A run without a result in one of the benchmark's languages is an error, unless
 ``partial`` (a running study): then its cell is the mean over the languages there and
-``missing`` names the others. The PNG shows the same matrix and its difference from the baseline.
+``missing`` names the others. A study with its own languages of a target (``subset``) is scored
+over those, and the cell names them. The PNG shows the same matrix and its difference from the
+baseline.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ def matrix(
     rows: list[dict], bench: str | benchmarks.Benchmark, partial: bool = False
 ) -> list[dict]:
     """One row per (intermediate, target): mean and sd over seeds and the gain over ``none``;
-    ``missing``: the languages some seed lacks (``partial`` only)."""
+    ``missing``: the languages some seed lacks (``partial`` only); ``subset``: the study's own
+    languages of a target it has a subset of (empty: the benchmark's)."""
     cells: dict[tuple, list] = {}
     for (inter, target, seed), s in sorted(run_scores(rows, bench, partial).items()):
         cells.setdefault((inter, target), []).append((seed, s))
@@ -130,6 +133,7 @@ def matrix(
                 "seeds": ";".join(str(seed) for seed, _ in runs),
                 "run_ids": ";".join(s["run_id"] for _, s in runs),
                 "missing": " ".join(sorted({lang for _, s in runs for lang in s["missing"]})),
+                "subset": " ".join(_benchmark(bench).subset.get(target, ())),
             }
         )
     baseline = {r["target"]: r["mean"] for r in out if r["intermediate"] == registry.NONE}
@@ -188,6 +192,7 @@ def write(
                 "seeds",
                 "run_ids",
                 "missing",
+                "subset",
             ],
         )
         w.writeheader()

@@ -491,6 +491,7 @@ MATRIX_COLUMNS = (
     "seeds",
     "run_ids",
     "missing",
+    "subset",
 )
 
 
@@ -625,15 +626,21 @@ def write(report: Report, folder: Path) -> None:
     tables.mkdir(parents=True, exist_ok=True)
     figs.mkdir(parents=True, exist_ok=True)
     model, level = report.model, f"{100 * report.confidence:g}%"
+    bench = report.benchmark
+    subset = "; ".join(f"{t} in {' '.join(langs)}" for t, langs in bench.subset.items())
     write_table(
         report.cells,
         tables,
         "transfer_matrix",
-        f"Transfer matrix: {model}",
+        f"Transfer matrix: {model}" + (f" (SUBSET of languages: {subset})" if subset else ""),
         f"Task score mean and sd over seeds; gain over `none` with its {level} bootstrap "
-        "interval (ci_method: what was resampled).",
+        "interval (ci_method: what was resampled)."
+        + (
+            " `subset`: the study's own languages of a target, its score's mean over them."
+            if subset
+            else ""
+        ),
     )
-    bench = report.benchmark
     outside = [
         t for t in ordered_targets(c["target"] for c in report.cells) if t not in bench.tasks
     ]
@@ -643,7 +650,7 @@ def write(report: Report, folder: Path) -> None:
         "xtreme_scores",
         f"{bench.name} scores per intermediate: {model}" + (" (PARTIAL)" if report.partial else ""),
         f"{bench.description}. A group or overall score is reported only when all its tasks are "
-        "(`missing` names what it lacks)"
+        "(`missing` names what it lacks; a task over a subset of its languages counts in none)"
         + ("; partial: means over the tasks and languages there." if report.partial else ".")
         + (
             f" Targets outside {bench.name} (in no group): {', '.join(outside)}." if outside else ""
