@@ -62,3 +62,60 @@ def test_a_folder_from_before_studies_gets_a_clear_message(tmp_path: Path) -> No
     assert run.returncode != 0
     assert "results/tiny: laid out before studies were named" in out
     assert "results/<study>/" in out
+
+
+def _panx_files(root: Path, langs: list[str]) -> None:
+    """Original PAN-X token files (``lang:token<TAB>tag``) for ``langs`` only: English train, and
+    every language's dev and test."""
+    from xstilts import registry, synthetic
+
+    labels = registry.get("panx").labels
+    for lang in langs:
+        splits = {"dev": 16, "test": 16, **({"train": 64} if lang == "en" else {})}
+        for i, (split, n) in enumerate(splits.items()):
+            rows = synthetic.tagging(lang, n, i, labels)
+            lines = [
+                "\n".join(f"{lang}:{w}\t{t}" for w, t in zip(r["tokens"], r["tags"], strict=True))
+                for r in rows
+            ]
+            path = root / f"panx/panx_dataset/{lang}/{split}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_local_data_study_on_three_languages_says_it_is_a_subset(tmp_path: Path) -> None:
+    import csv
+
+    from xstilts import aggregate
+
+    langs = ["en", "de", "fo"]  # fo (Faroese): a language the registry does not list for PAN-X
+    _panx_files(tmp_path / "mine", langs)
+    config = tiny_study_config(keep_target_models=False)
+    config["grid"].update(intermediate=["none"], targets=["panx"])
+    config["data"]["tasks"] = {
+        "panx": {"source": "local", "root": str(tmp_path / "mine"), "languages": langs}
+    }
+    (tmp_path / "own.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--configfile", "own.yaml")
+    results = tmp_path / "results/own/tiny"
+    scores = results / "scores.parquet"
+    rows = [r for r in _rows(scores) if r["split"] == "test"]
+    assert {r["lang"] for r in rows} == set(langs)  # per-language results in its languages
+    assert aggregate.read_benchmark(scores).subset == {"panx": tuple(langs)}
+    with open(results / "transfer_matrix.csv") as f:
+        (cell,) = list(csv.DictReader(f))
+    assert cell["subset"] == "en de fo" and cell["missing"] == ""
+    report = (results / "report/tables/transfer_matrix.md").read_text()
+    assert "SUBSET of languages: panx in en de fo" in report
+    xtreme = (results / "report/tables/xtreme_scores.md").read_text()
+    assert "panx over a subset of its languages (no af ar" in xtreme
+    with open(results / "report/tables/xtreme_scores.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["overall"] == "" and row["structured_prediction"] == ""
+    assert "all intact" in _verify(tmp_path, "results/own")
+
+
+def _rows(path: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pylist()
