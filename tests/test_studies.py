@@ -119,3 +119,19 @@ def _rows(path: Path) -> list[dict]:
     import pyarrow.parquet as pq
 
     return pq.read_table(path).to_pylist()
+
+
+def test_preflight_of_local_data_looks_only_for_the_studys_languages(tmp_path: Path) -> None:
+    from xstilts import preflight
+    from xstilts.config import Study, validate
+
+    _panx_files(tmp_path, ["en", "de"])
+    config = tiny_study_config()
+    config["grid"].update(intermediate=["none"], targets=["panx"])
+    config["data"]["tasks"] = {
+        "panx": {"source": "local", "root": str(tmp_path), "languages": ["en", "de", "fo"]}
+    }
+    spec = Study(validate(config)).data_source("panx")
+    problems = [p.what for p in preflight._local_task_problems("panx", spec)]
+    # fo's two files are missing, and nothing is asked of the 38 languages the study leaves out
+    assert len(problems) == 2 and all("fo" in p for p in problems), problems
