@@ -10,7 +10,7 @@ rule aggregate:
         png=paths.MATRIX_PNG,
         manifest=paths.AGGREGATE_MANIFEST,
     log:
-        paths.LOGS + "/aggregate/{model}.log",
+        study_log("aggregate/{model}.log"),
     conda:
         SOFTWARE_ENV
     resources:

@@ -9,9 +9,9 @@ rule throughput:
     output:
         directory(paths.THROUGHPUT),
     log:
-        paths.LOGS + "/throughput/{model}.log",
+        study_log("throughput/{model}.log"),
     benchmark:
-        paths.BENCHMARKS + "/throughput/{model}.tsv"
+        study_benchmark("throughput/{model}.tsv")
     conda:
         SOFTWARE_ENV
     resources:
@@ -38,9 +38,9 @@ for _name in ANALYSES:
         output:
             analysis_outputs(_name),
         log:
-            f"{paths.LOGS}/analyse/{_name}.log",
+            study_log(f"analyse/{_name}.log"),
         benchmark:
-            f"{paths.BENCHMARKS}/analyse/{_name}.tsv"
+            study_benchmark(f"analyse/{_name}.tsv")
         conda:
             SOFTWARE_ENV
         resources:

@@ -52,6 +52,15 @@ HUB_OFFLINE_HERE = os.environ.get("XSTILTS_USER_HF_HUB_OFFLINE", "0")
 os.environ.update(download.OFFLINE)
 
 
+def study_log(name):
+    """A log of one of this study's jobs (``logs/{study}/``)."""
+    return f"{paths.LOGS}/{name}"
+
+
+def study_benchmark(name):
+    return f"{paths.BENCHMARKS}/{name}"
+
+
 def _alternatives(values):
     return "|".join(sorted(values, key=len, reverse=True))
 

@@ -9,9 +9,9 @@ rule score:
         metrics=paths.METRICS,
         manifest=paths.RUN_MANIFEST,
     log:
-        paths.LOGS + "/score/{model}/{inter}/{target}/seed{seed}.log",
+        study_log("score/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        paths.BENCHMARKS + "/score/{model}/{inter}/{target}/seed{seed}.tsv"
+        study_benchmark("score/{model}/{inter}/{target}/seed{seed}.tsv")
     localrule: True
     conda:
         SOFTWARE_ENV
@@ -33,9 +33,9 @@ rule retrieve:
     output:
         predictions=directory(paths.PREDICTIONS),
     log:
-        paths.LOGS + "/retrieve/{model}/{inter}/{target}/seed{seed}.log",
+        study_log("retrieve/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        paths.BENCHMARKS + "/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
+        study_benchmark("retrieve/{model}/{inter}/{target}/seed{seed}.tsv")
     wildcard_constraints:
         target=RETRIEVAL_TARGETS,
     conda:

@@ -14,9 +14,9 @@ for _name, _models, _targets in STUDY.report_rules():
         output:
             report_outputs(_targets),
         log:
-            paths.LOGS + "/report_tables/{model}.log",
+            study_log("report_tables/{model}.log"),
         benchmark:
-            paths.BENCHMARKS + "/report_tables/{model}.tsv"
+            study_benchmark("report_tables/{model}.tsv")
         wildcard_constraints:
             model=_alternatives(_models),
         conda:

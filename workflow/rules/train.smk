@@ -10,9 +10,9 @@ rule train_intermediate:
     output:
         directory(paths.ENCODER),
     log:
-        paths.LOGS + "/train_intermediate/{model}/{inter}/seed{seed}.log",
+        study_log("train_intermediate/{model}/{inter}/seed{seed}.log"),
     benchmark:
-        paths.BENCHMARKS + "/train_intermediate/{model}/{inter}/seed{seed}.tsv"
+        study_benchmark("train_intermediate/{model}/{inter}/seed{seed}.tsv")
     conda:
         SOFTWARE_ENV
     resources:
@@ -47,9 +47,9 @@ rule finetune:
     output:
         **FINETUNE_OUTPUTS,
     log:
-        paths.LOGS + "/finetune/{model}/{inter}/{target}/seed{seed}.log",
+        study_log("finetune/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        paths.BENCHMARKS + "/finetune/{model}/{inter}/{target}/seed{seed}.tsv"
+        study_benchmark("finetune/{model}/{inter}/{target}/seed{seed}.tsv")
     wildcard_constraints:
         target=TRAINED_TARGETS,
     conda:
@@ -85,9 +85,9 @@ rule train_before_target:
     output:
         temp(directory(paths.BEFORE_MODEL)),
     log:
-        paths.LOGS + "/train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.log",
+        study_log("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.log"),
     benchmark:
-        paths.BENCHMARKS + "/train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv"
+        study_benchmark("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv")
     wildcard_constraints:
         target=TRAINED_TARGETS,
         stage=_alternatives(registry.TASKS),
