@@ -156,9 +156,9 @@ def cell_value(model_dir: Path, source: Path, inter: str, target: str, lang, see
 def chain(store: Manifests, model_dir: Path, inter: str, target: str, value: dict) -> list[dict]:
     """Manifest records (with depth) from the aggregation down to the data, one seed after
     another; a manifest shown before is listed again by name only."""
-    model = model_dir.name
+    model, study = model_dir.name, model_dir.parent.name  # results/{study}/{model}
     runs = {
-        layout.METRICS.format(model=model, inter=inter, target=target, seed=s)
+        layout.METRICS.format(study=study, model=model, inter=inter, target=target, seed=s)
         for s in value["seeds"]
     }
     nodes: list[dict] = []
