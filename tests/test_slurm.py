@@ -444,7 +444,9 @@ def slurm_limits(slurm, tmp_path_factory):
                 job = ids[attempt - 1]
                 state = bounded(["squeue", "-h", "-j", str(job), "-o", "%T"], 30).stdout.strip()
                 ckpt = workdir / "checkpoints" / "intermediate" / "tiny" / inter / "seed1"
-                log = workdir / "logs" / "train_intermediate" / "tiny" / inter / "seed1.log"
+                log = (
+                    workdir / "logs" / "tiny" / "train_intermediate" / "tiny" / inter / "seed1.log"
+                )
                 text = log.read_text(errors="replace") if log.exists() else ""
                 resumed = re.findall(r"\(step (\d+)\)", text)
                 if attempt > 1 and not resumed:  # the log is still the previous attempt's
@@ -475,7 +477,7 @@ def slurm_limits(slurm, tmp_path_factory):
             bounded(["scancel", *map(str, submitted)], 30)
         pytest.fail(f"SLURM run failed (rc {rc}, {elapsed:.0f} s):\n{out[-5000:]}")
     print(f"SLURM limits run: {len(submitted)} jobs in {elapsed:.0f} s; {actions}")
-    logs = {i: (workdir / "logs" / "train_intermediate" / "tiny" / i / "seed1.log").read_text()
+    logs = {i: (workdir / "logs" / "tiny" / "train_intermediate" / "tiny" / i / "seed1.log").read_text()
             for i in INTERMEDIATES}  # fmt: skip
     sums = {
         i: _sha256(workdir / t / "model.safetensors")
