@@ -477,8 +477,8 @@ def slurm_limits(slurm, tmp_path_factory):
             bounded(["scancel", *map(str, submitted)], 30)
         pytest.fail(f"SLURM run failed (rc {rc}, {elapsed:.0f} s):\n{out[-5000:]}")
     print(f"SLURM limits run: {len(submitted)} jobs in {elapsed:.0f} s; {actions}")
-    logs = {i: (workdir / "logs" / "tiny" / "train_intermediate" / "tiny" / i / "seed1.log").read_text()
-            for i in INTERMEDIATES}  # fmt: skip
+    train_logs = workdir / "logs" / "tiny" / "train_intermediate" / "tiny"
+    logs = {i: (train_logs / i / "seed1.log").read_text() for i in INTERMEDIATES}
     sums = {
         i: _sha256(workdir / t / "model.safetensors")
         for i, t in zip(INTERMEDIATES, targets, strict=True)
