@@ -30,7 +30,7 @@ install: $(VENV)/.installed
 # scheduling rounds, which on 2 cores takes 5% of the DAG's time. Same jobs, same numbers.
 demo: install
 	snakemake --configfile config/demo.yaml --cores $(CORES) --scheduler greedy
-	@echo "results: $$(ls -d results/*/transfer_matrix.csv)"
+	@echo "results: $$(ls -d results/demo/*/transfer_matrix.csv)"
 
 test: install
 	pytest -q

@@ -327,7 +327,7 @@ def test_workflow_runs_every_analysis(tmp_path):
         json.loads(p.read_text())["run_id"] for p in (tmp_path / "results").rglob("manifest.json")
     }
     for name in analysis.ANALYSES:
-        folder = tmp_path / "results" / "analysis" / name
+        folder = tmp_path / "results" / "tiny" / "analysis" / name
         for f in analysis.files(name, study):
             assert (folder / f).stat().st_size > 0, f
         for path in (folder / "tables").glob("*.parquet"):
@@ -335,7 +335,7 @@ def test_workflow_runs_every_analysis(tmp_path):
             ids = {i for cell in table.run_ids for i in str(cell).split(";") if i}
             assert len(table) and ids and ids <= manifests, path
     sizes_table = pd.read_parquet(
-        tmp_path / "results/analysis/model_size/tables/model_size.parquet"
+        tmp_path / "results/tiny/analysis/model_size/tables/model_size.parquet"
     )
     assert set(sizes_table.model) == {"tiny", "tiny-s"}
     assert set(sizes_table.ci_method) == {"examples+seeds"}  # every run left its predictions
@@ -343,21 +343,23 @@ def test_workflow_runs_every_analysis(tmp_path):
         sizes_table.query("model == 'tiny'").parameters.iloc[0]
         > sizes_table.query("model == 'tiny-s'").parameters.iloc[0]
     )
-    vol = pd.read_parquet(tmp_path / "results/analysis/volume/tables/volume.parquet")
+    vol = pd.read_parquet(tmp_path / "results/tiny/analysis/volume/tables/volume.parquet")
     assert vol.query("lang == 'de'").volume.iloc[0] == 60
     assert set(vol.query("intermediate != 'none'").ci_method) == {"examples+seeds"}
-    ml = pd.read_parquet(tmp_path / "results/analysis/multilingual/tables/multilingual.parquet")
+    ml = pd.read_parquet(
+        tmp_path / "results/tiny/analysis/multilingual/tables/multilingual.parquet"
+    )
     assert set(ml.ci_method) == {"examples+seeds"}
     # one seed, yet the benchmark average's interval is real: evaluation examples resampled
-    tp = pd.read_parquet(tmp_path / "results/analysis/throughput/tables/throughput.parquet")
+    tp = pd.read_parquet(tmp_path / "results/tiny/analysis/throughput/tables/throughput.parquet")
     assert set(tp.ci_method) == {"examples+seeds"} and (tp.n_seeds == 1).all()
     assert ((tp.ci_low < tp.benchmark_average) & (tp.benchmark_average < tp.ci_high)).all()
     # the budget: English MNLI and German MNLI train on the same number of examples
     for inter in ("mnli", "mnli@translate-train-de"):
-        enc = tmp_path / f"results/tiny/intermediate/{inter}/seed1/encoder/manifest.json"
+        enc = tmp_path / f"results/tiny/tiny/intermediate/{inter}/seed1/encoder/manifest.json"
         assert json.loads(enc.read_text())["summary"]["train_examples"] == 32, inter
     # an analysis row traces, through xstilts explain, to the runs it summarises
-    table = "results/analysis/model_size/tables/model_size.csv"
+    table = "results/tiny/analysis/model_size/tables/model_size.csv"
     out = subprocess.run(
         [
             sys.executable,

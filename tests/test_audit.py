@@ -17,7 +17,7 @@ from conftest import REPO, tiny_study_config
 from xstilts import audit
 
 pytestmark = pytest.mark.slow
-RUN = "results/tiny/mnli/xnli/seed1"
+RUN = "results/tiny/tiny/mnli/xnli/seed1"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_explain_prints_the_whole_chain(study, capsys):
     code, out, _ = cli(
         [
             "explain",
-            str(study / "results/tiny/transfer_matrix.csv"),
+            str(study / "results/tiny/tiny/transfer_matrix.csv"),
             "--row",
             "mnli",
             "--col",
@@ -80,21 +80,21 @@ def test_explain_prints_the_whole_chain(study, capsys):
     for rule in ("aggregate", "score", "finetune", "train_intermediate", "tokenize"):
         assert f"{rule} [" in out
     assert "prepare_data [" in out and "build_model [" in out
-    with open(study / "results/tiny/transfer_matrix.csv") as f:
+    with open(study / "results/tiny/tiny/transfer_matrix.csv") as f:
         (cell,) = [
             c for c in csv.DictReader(f) if (c["intermediate"], c["target"]) == ("mnli", "xnli")
         ]
     assert f"mnli -> xnli: cell (test split): mean {float(cell['mean']):.4f}" in out.splitlines()[0]
     evaluate = manifest(study, RUN)
     assert f"git        {evaluate['git']['commit'] or 'unknown commit'}" in out
-    for path in (RUN, f"{RUN}/model", "results/tiny/intermediate/mnli/seed1/encoder"):
+    for path in (RUN, f"{RUN}/model", "results/tiny/tiny/intermediate/mnli/seed1/encoder"):
         assert f"log        {manifest(study, path)['log']}" in out
-    assert "resources/data/mnli/manifest.json" in out
+    assert f"{data_dir(study, 'mnli')}/manifest.json" in out
     assert "summary.fingerprints" in out
 
 
 def test_explain_json_and_language_value(study, capsys):
-    scores = study / "results/tiny/scores.parquet"
+    scores = study / "results/tiny/tiny/scores.parquet"
     code, out, _ = cli(
         ["explain", str(scores), "--row", "mnli", "--col", "xnli", "--lang", "de", "--json"],
         capsys,
@@ -118,12 +118,21 @@ def test_explain_json_and_language_value(study, capsys):
 
 def test_explain_seed_matches_the_matrix(study, capsys):
     code, out, _ = cli(
-        ["explain", str(study / "results/tiny"), "--row", "none", "--col", "udpos", "--seed", "1"]
+        [
+            "explain",
+            str(study / "results/tiny/tiny"),
+            "--row",
+            "none",
+            "--col",
+            "udpos",
+            "--seed",
+            "1",
+        ]
         + ["--json"],
         capsys,
     )
     cell = audit.cell_value(
-        study / "results/tiny", study / "results/tiny", "none", "udpos", None, None
+        study / "results/tiny/tiny", study / "results/tiny/tiny", "none", "udpos", None, None
     )
     assert code == 0 and json.loads(out)["value"]["score"] == pytest.approx(cell["mean"], abs=1e-4)
 
@@ -136,7 +145,7 @@ def test_explain_seed_matches_the_matrix(study, capsys):
     ],
 )
 def test_explain_missing_cell(study, capsys, row, col, missing, available):
-    matrix = study / "results/tiny/transfer_matrix.csv"
+    matrix = study / "results/tiny/tiny/transfer_matrix.csv"
     code, out, err = cli(["explain", str(matrix), "--row", row, "--col", col], capsys)
     assert code != 0 and out == ""
     assert str(matrix) in err and missing in err and available in err
@@ -154,6 +163,12 @@ def flip_byte(path) -> None:
     path.write_bytes(bytes(data))
 
 
+def data_dir(workdir, task: str) -> str:
+    """The one prepared-data folder of ``task`` (keyed by its data spec)."""
+    (folder,) = (workdir / "resources/data" / task).iterdir()
+    return str(folder.relative_to(workdir))
+
+
 def test_verify_names_a_changed_metrics_file(copy, capsys):
     flip_byte(copy / RUN / "metrics.json")
     code, out, _ = cli(["verify", str(copy / "results")], capsys)
@@ -162,32 +177,26 @@ def test_verify_names_a_changed_metrics_file(copy, capsys):
 
 
 def test_verify_names_a_changed_data_file(copy, capsys):
-    data = copy / "resources/data/mnli"
-    name = next(
-        n
-        for n in manifest(copy, "resources/data/mnli")["outputs"]["resources/data/mnli"]
-        if n.endswith(".arrow")
-    )
-    flip_byte(data / name)
+    data = data_dir(copy, "mnli")
+    name = next(n for n in manifest(copy, data)["outputs"][data] if n.endswith(".arrow"))
+    flip_byte(copy / data / name)
     code, out, _ = cli(["verify", str(copy / "results")], capsys)
     assert code == 1
-    assert (
-        f"CHANGED resources/data/mnli/{name} (manifest: resources/data/mnli/manifest.json)" in out
-    )
+    assert f"CHANGED {data}/{name} (manifest: {data}/manifest.json)" in out
 
 
 def test_verify_reports_untracked_missing_and_stale(copy, capsys):
-    (copy / "results/tiny/notes.txt").write_text("mine")
+    (copy / "results/tiny/tiny/notes.txt").write_text("mine")
     (copy / f"{RUN}/.metrics.tmp99.json").write_text("{}")
     (copy / f"{RUN}/predictions/test.de.jsonl").unlink()
-    data_manifest = copy / "resources/data/xnli/manifest.json"
+    data_manifest = copy / data_dir(copy, "xnli") / "manifest.json"
     data_manifest.write_text(data_manifest.read_text() + "\n")
     code, out, _ = cli(["verify", str(copy / "results")], capsys)
     assert code == 1
     lines = out.splitlines()
-    assert "UNTRACKED results/tiny/notes.txt" in lines
+    assert "UNTRACKED results/tiny/tiny/notes.txt" in lines
     assert f"UNTRACKED {RUN}/.metrics.tmp99.json (leftover temporary file)" in lines
     missing = f"MISSING {RUN}/predictions/test.de.jsonl (manifest: {RUN}/predictions/manifest.json)"
     assert missing in lines
-    stale = "input resources/data/xnli (its manifest changed)"
+    stale = f"input {data_dir(copy, 'xnli')} (its manifest changed)"
     assert f"STALE-INPUT manifest {RUN}/predictions/manifest.json {stale}" in lines

@@ -216,7 +216,7 @@ def test_scores_table_names_its_benchmark(tmp_path):
     cells = aggregate.matrix(rows, "xtreme-r")
     paths = [tmp_path / n for n in ("scores.parquet", "matrix.csv", "matrix.png")]
     aggregate.write(rows, cells, *paths, "t", "xtreme-r")
-    assert aggregate.read_benchmark(paths[0]) == "xtreme-r"
+    assert aggregate.read_benchmark(paths[0]) == XTREME_R
     assert cells[0]["mean"] == 55.0
     # published numbers are on XTREME: only tasks over the same languages compare on XTREME-R
     tasks, same = report.comparable(report.published(), XTREME_R)
@@ -284,3 +284,23 @@ def test_lareqa_is_one_mean_over_all_questions(tmp_path):
     without_counts = {lang: {"map@20": r["map@20"]} for lang, r in results.items()}
     with pytest.raises(BenchmarkError, match=r"'lareqa' is scored over all its examples"):
         XTREME_R.task_score("lareqa", without_counts)
+
+
+def test_a_study_over_a_subset_of_a_tasks_languages_gets_no_benchmark_score(tmp_path):
+    """Its matrix is over the languages it has; strict about those; no group or overall score
+    counts the task, and the scores table keeps the subset for every later reader."""
+    mine = XTREME.over({"panx": ("de", "en", "fr"), "xnli": XTREME.languages["xnli"]})
+    assert mine.subset == {"panx": ("de", "en", "fr")}  # xnli: the benchmark's own set
+    rows = _rows("panx", {"de": {"f1": 0.4}, "en": {"f1": 0.8}, "fr": {"f1": 0.6}})
+    rows += _rows("udpos", _all(XTREME, "udpos", f1=0.5))
+    cells = aggregate.matrix(rows, mine)
+    assert {c["target"]: round(c["mean"], 6) for c in cells} == {"panx": 0.6, "udpos": 0.5}
+    assert all(c["missing"] == "" for c in cells)
+    (row,) = report.xtreme_table(cells, mine)
+    assert row["overall"] is None and row.get("structured_prediction") is None
+    assert "panx over a subset of its languages (no af ar" in row["missing"]
+    with pytest.raises(BenchmarkError, match=r"'panx' has no result for language\(s\) fr"):
+        aggregate.matrix([r for r in rows if r["lang"] != "fr"], mine)
+    paths = [tmp_path / n for n in ("scores.parquet", "matrix.csv", "matrix.png")]
+    aggregate.write(rows, cells, *paths, "t", mine)
+    assert aggregate.read_benchmark(paths[0]) == mine

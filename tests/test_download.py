@@ -18,6 +18,7 @@ from hub_mirror import build_mirror
 from hub_server import HubStandIn, commit_of
 
 from xstilts import hub
+from xstilts.config import Study, load
 
 MODEL_REPO = "xstilts-test/tiny-xlmr"
 CLOSED = "http://127.0.0.1:9"  # nothing listens there: any connection attempt fails at once
@@ -69,13 +70,10 @@ def served_hub(tmp_path_factory, tiny_model):
 
 @pytest.mark.slow
 def test_download_once_per_repository_then_offline_jobs(tmp_path, served_hub):
-    targets = [
-        "resources/data/pawsx",
-        "resources/data/xquad",
-        "resources/cache/tiny/pawsx",
-        "resources/cache/tiny/xquad",
-    ]
-    _study(tmp_path, ["pawsx", "xquad"])
+    study = Study(load(tmp_path / _study(tmp_path, ["pawsx", "xquad"])))
+    data = {t: study.data_dir(t) for t in ("pawsx", "xquad")}
+    caches = {t: study.cache("tiny", t) for t in ("pawsx", "xquad")}
+    targets = [*data.values(), *caches.values()]
     with HubStandIn(served_hub) as stand_in:
         run = _snakemake(tmp_path, _env(HF_ENDPOINT=stand_in.endpoint), "--cores", "2", *targets)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
@@ -92,11 +90,11 @@ def test_download_once_per_repository_then_offline_jobs(tmp_path, served_hub):
     assert any(p.startswith("PAWS-X.") for p in record["params"]["patterns"])
     assert any(p.startswith("XQuAD.") for p in record["params"]["patterns"])
     # the compute jobs recorded the snapshot and commit they read (offline)
-    tokenize = json.loads((tmp_path / "resources/cache/tiny/pawsx/manifest.json").read_text())
+    tokenize = json.loads((tmp_path / caches["pawsx"] / "manifest.json").read_text())
     (model_input,) = [e for e in tokenize["inputs"] if "hub" in e]
     assert model_input["hub"]["repo"] == MODEL_REPO
     assert model_input["hub"]["commit"] == commit_of(MODEL_REPO, "main")
-    data = json.loads((tmp_path / "resources/data/xquad/manifest.json").read_text())
+    data = json.loads((tmp_path / data["xquad"] / "manifest.json").read_text())
     assert [e["hub"]["commit"] for e in data["inputs"]] == [commit_of("google/xtreme", "main")]
 
     # deleting one snapshot re-downloads just it (and re-runs only what read it)

@@ -76,7 +76,7 @@ def _config(mirror, source: str) -> dict:
 def _run_offline(workdir, config: dict):
     workdir.mkdir()
     (workdir / "study.yaml").write_text(yaml.safe_dump(config))
-    targets = ["results/tiny/transfer_matrix.csv"]
+    targets = ["results/study/tiny/transfer_matrix.csv"]
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", DS_ACCELERATOR="cpu")
     cmd = ["unshare", "-n", "snakemake", "-s", str(REPO / "Snakefile")]
     cmd += ["--configfile", "study.yaml", "--cores", "2", *targets]
@@ -89,7 +89,7 @@ def _metrics(workdir) -> dict:
     out = {}
     for inter in INTERMEDIATE:
         for target in TARGETS:
-            path = workdir / f"results/tiny/{inter}/{target}/seed1/metrics.json"
+            path = workdir / f"results/study/tiny/{inter}/{target}/seed1/metrics.json"
             out[inter, target] = json.loads(path.read_text())["results"]
     return out
 
@@ -112,7 +112,7 @@ def test_tiny_study_offline_from_the_mirror_matches_local_files(tmp_path, tiny_m
         [
             "xstilts",
             "explain",
-            "results/tiny/transfer_matrix.csv",
+            "results/study/tiny/transfer_matrix.csv",
             "--row",
             "mnli",
             "--col",

@@ -178,7 +178,7 @@ def study(tmp_path_factory) -> Path:
 
 
 def _folder(study: Path) -> Path:
-    return study / "results" / "tiny" / "report"
+    return study / "results" / "tiny" / "tiny" / "report"
 
 
 def test_report_files_and_provenance(study):
@@ -187,7 +187,7 @@ def test_report_files_and_provenance(study):
         assert (folder / name).stat().st_size > 0, name
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["rule"] == "report_tables" and manifest["wildcards"] == {"model": "tiny"}
-    assert set(manifest["outputs"]["results/tiny/report"]) == set(report.files(TARGETS)) - {
+    assert set(manifest["outputs"]["results/tiny/tiny/report"]) == set(report.files(TARGETS)) - {
         "manifest.json"
     }
     assert all("manifest_sha256" in i for i in manifest["inputs"])
@@ -204,12 +204,16 @@ def test_reproduction_file_has_the_published_numbers(study):
 
 
 def test_example_statistics_reproduce_the_run_metrics(study):
-    rows = pq.read_table(study / "results" / "tiny" / "scores.parquet").to_pylist()
+    rows = pq.read_table(study / "results" / "tiny" / "tiny" / "scores.parquet").to_pylist()
     values = report.reported_values(rows, benchmarks.XTREME)
     runs = {
         k: {
             "split": "test",
-            "predictions": study / "results" / "tiny" / f"{k[0]}/{k[1]}/seed{k[2]}/predictions",
+            "predictions": study
+            / "results"
+            / "tiny"
+            / "tiny"
+            / f"{k[0]}/{k[1]}/seed{k[2]}/predictions",
         }
         for k in values
     }
@@ -239,7 +243,7 @@ def test_matrix_has_seed_statistics_and_intervals(study):
 
 
 def _seed_scores(study: Path, cell: dict) -> list[float]:
-    rows = pq.read_table(study / "results" / "tiny" / "scores.parquet").to_pylist()
+    rows = pq.read_table(study / "results" / "tiny" / "tiny" / "scores.parquet").to_pylist()
     values = report.reported_values(rows, benchmarks.XTREME)
     task = registry.get(cell["target"])
     return [
@@ -251,7 +255,7 @@ def _seed_scores(study: Path, cell: dict) -> list[float]:
 
 
 def test_per_language_table_matches_scores(study):
-    rows = pq.read_table(study / "results" / "tiny" / "scores.parquet").to_pylist()
+    rows = pq.read_table(study / "results" / "tiny" / "tiny" / "scores.parquet").to_pylist()
     table = list(csv.DictReader(open(_folder(study) / "tables" / "per_language_xnli.csv")))
     assert [r["intermediate"] for r in table] == ["none", "mnli"]
     assert list(table[0])[1:-1] == list(XNLI.languages)

@@ -293,7 +293,7 @@ def slurm_study(slurm, tmp_path_factory):
 
 def test_slurm_study_results(slurm_study):
     workdir, _, submitted, _ = slurm_study
-    results = workdir / "results" / "tiny"
+    results = workdir / "results" / "tiny" / "tiny"
     for name in ("scores.parquet", "transfer_matrix.csv", "transfer_matrix.png"):
         assert (results / name).stat().st_size > 0
     for inter in ("none", "mnli"):
@@ -406,7 +406,7 @@ def slurm_limits(slurm, tmp_path_factory):
         "signal_margin_min": 0.2,  # USR1 12 s (to 72 s: SLURM's resolution) before it
     }
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
-    targets = [f"results/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
+    targets = [f"results/tiny/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
     # data and tokenisation (19 short jobs) run locally first: only training goes through SLURM
     data = bounded(
         ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
@@ -444,7 +444,9 @@ def slurm_limits(slurm, tmp_path_factory):
                 job = ids[attempt - 1]
                 state = bounded(["squeue", "-h", "-j", str(job), "-o", "%T"], 30).stdout.strip()
                 ckpt = workdir / "checkpoints" / "intermediate" / "tiny" / inter / "seed1"
-                log = workdir / "logs" / "train_intermediate" / "tiny" / inter / "seed1.log"
+                log = (
+                    workdir / "logs" / "tiny" / "train_intermediate" / "tiny" / inter / "seed1.log"
+                )
                 text = log.read_text(errors="replace") if log.exists() else ""
                 resumed = re.findall(r"\(step (\d+)\)", text)
                 if attempt > 1 and not resumed:  # the log is still the previous attempt's
@@ -475,8 +477,8 @@ def slurm_limits(slurm, tmp_path_factory):
             bounded(["scancel", *map(str, submitted)], 30)
         pytest.fail(f"SLURM run failed (rc {rc}, {elapsed:.0f} s):\n{out[-5000:]}")
     print(f"SLURM limits run: {len(submitted)} jobs in {elapsed:.0f} s; {actions}")
-    logs = {i: (workdir / "logs" / "train_intermediate" / "tiny" / i / "seed1.log").read_text()
-            for i in INTERMEDIATES}  # fmt: skip
+    train_logs = workdir / "logs" / "tiny" / "train_intermediate" / "tiny"
+    logs = {i: (train_logs / i / "seed1.log").read_text() for i in INTERMEDIATES}
     sums = {
         i: _sha256(workdir / t / "model.safetensors")
         for i, t in zip(INTERMEDIATES, targets, strict=True)

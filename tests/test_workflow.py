@@ -64,7 +64,7 @@ def run(study, *args):
 
 
 def test_outputs_and_provenance(study):
-    results = study / "results" / "tiny"
+    results = study / "results" / "tiny" / "tiny"
     for name in ("scores.parquet", "transfer_matrix.csv", "transfer_matrix.png"):
         assert (results / name).stat().st_size > 0
     rows = pq.read_table(results / "scores.parquet").to_pylist()
@@ -110,7 +110,7 @@ def test_scores_from_saved_predictions_equal_the_jobs_own(study):
     """``score`` reads only the prediction files, and gets what the fine-tuning job scored from
     its logits (or the retrieval job from its mined pairs); the fine-tuning job leaves no model
     behind (keep_target_models is false)."""
-    runs = list((study / "results/tiny").glob("*/*/seed1/predictions"))
+    runs = list((study / "results/tiny/tiny").glob("*/*/seed1/predictions"))
     assert len(runs) == 6
     for predictions in runs:
         scored = provenance.read_manifest(predictions)["summary"]["scored_in_job"]
@@ -131,7 +131,9 @@ def imported(text: str) -> set[str]:
 
 def test_light_jobs_import_neither_torch_nor_transformers(study):
     for rule in ("prepare_data", "score", "aggregate", "report_tables"):
+        # a shared artefact's job logs under logs/<rule>, a study's job under logs/<study>/<rule>
         logs = list((study / "logs" / rule).rglob("*.log"))
+        logs += list((study / "logs" / "tiny" / rule).rglob("*.log"))
         assert logs, rule
         for log in logs:
             assert not HEAVY & imported(log.read_text()), log
@@ -139,7 +141,7 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
     for log in (study / "logs" / "tokenize").rglob("*.log"):
         assert "torch" not in imported(log.read_text()), log
     # the measurement sees heavy imports where there are some
-    finetune = next((study / "logs" / "finetune").rglob("*.log")).read_text()
+    finetune = next((study / "logs" / "tiny" / "finetune").rglob("*.log")).read_text()
     assert HEAVY <= imported(finetune)
     # the launcher (no GPU, or none visible) and the tools people run by hand
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
@@ -152,7 +154,7 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
             "-m",
             "xstilts",
             "explain",
-            "results/tiny/transfer_matrix.csv",
+            "results/tiny/tiny/transfer_matrix.csv",
             "--row",
             "mnli",
             "--col",
@@ -174,7 +176,7 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
 def test_nothing_to_do_then_exact_reruns(study):
     repo = study / "repo"
     assert planned(study, "tiny.yaml", repo) == {}
-    (study / "results/tiny/none/udpos/seed1/metrics.json").unlink()
+    (study / "results/tiny/tiny/none/udpos/seed1/metrics.json").unlink()
     assert planned(study, "tiny.yaml", repo) == {
         "score": 1,
         "aggregate": 1,
@@ -183,7 +185,7 @@ def test_nothing_to_do_then_exact_reruns(study):
         "all": 1,
     }
     run(study)
-    shutil.rmtree(study / "results/tiny/intermediate/mnli/seed1/encoder")
+    shutil.rmtree(study / "results/tiny/tiny/intermediate/mnli/seed1/encoder")
     assert planned(study, "tiny.yaml", repo) == {
         "train_intermediate": 1,
         "finetune": 2,
@@ -201,7 +203,7 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
     metric = study / "repo/src/xstilts/metrics/classification.py"
     text = metric.read_text()
     assert "return 100.0 * correct / len(references)" in text
-    cell = study / "results/tiny/mnli/xnli/seed1"
+    cell = study / "results/tiny/tiny/mnli/xnli/seed1"
     before = json.loads((cell / "metrics.json").read_text())["results"]["test"]
     finetuned = provenance.read_manifest(cell / "predictions")["run_id"]
     metric.write_text(text.replace("return 100.0 * correct", "return 1000.0 * correct"))
@@ -224,7 +226,7 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
 def test_kept_target_models_are_outputs_of_the_fine_tuning_job(tmp_path):
     (tmp_path / "keep.yaml").write_text(yaml.safe_dump(tiny_study_config()))
     out = snakemake(tmp_path, "-n", "-p", "--configfile", "keep.yaml")
-    assert "--out results/tiny/mnli/xnli/seed1/model" in out
+    assert "--out results/keep/tiny/mnli/xnli/seed1/model" in out
 
 
 def test_full_grid_plans_one_intermediate_job_per_task_and_seed(tmp_path):

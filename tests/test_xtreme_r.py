@@ -150,14 +150,14 @@ def study(tmp_path_factory) -> Path:
 
 
 def test_new_targets_run_and_are_scored_on_xtreme_r(study):
-    results = study / "results" / "tiny"
+    results = study / "results" / "tiny" / "tiny"
     for target, metric in (("xcopa", "accuracy"), ("lareqa", "map@20"), ("mewslix", "map@20")):
         m = json.loads((results / "none" / target / "seed1" / "metrics.json").read_text())
         assert set(m["results"]["test"]) == set(registry.get(target).languages)
         for lang, values in m["results"]["test"].items():
             assert 0.0 <= values[metric] <= 100.0, (target, lang)
     # XCOPA's model was trained on SIQa first (the stage's log exists), then on COPA
-    assert (study / "logs/train_before_target/tiny/none/xcopa/seed1/siqa.log").is_file()
+    assert (study / "logs/tiny/train_before_target/tiny/none/xcopa/seed1/siqa.log").is_file()
     # LAReQA ranks the pooled candidates of all 11 languages: gold ids span every language
     rows = [
         json.loads(line) for line in open(results / "none/lareqa/seed1/predictions/test.de.jsonl")
@@ -167,14 +167,14 @@ def test_new_targets_run_and_are_scored_on_xtreme_r(study):
     scores = (results / "report" / "tables" / "xtreme_scores.md").read_text()
     assert "xtreme-r scores" in scores and "overall: no xnli" in scores
     # the SIQa stage's model is gone (temp()); the chain still verifies, naming it
-    stage = "results/tiny/none/xcopa/seed1/before/siqa/model"
+    stage = "results/tiny/tiny/none/xcopa/seed1/before/siqa/model"
     assert not (study / stage).exists()
     out = subprocess.run(
         [sys.executable, "-m", "xstilts", "verify", "results"], cwd=study, capture_output=True
     )
     assert out.returncode == 0, out.stdout.decode()[-2000:]
     out = subprocess.run(
-        [sys.executable, "-m", "xstilts", "explain", "results/tiny/transfer_matrix.csv"]
+        [sys.executable, "-m", "xstilts", "explain", "results/tiny/tiny/transfer_matrix.csv"]
         + ["--row", "none", "--col", "xcopa"],
         cwd=study,
         capture_output=True,

@@ -7,7 +7,9 @@ task score (mean over the benchmark's languages of the task; QA: (EM + F1) / 2) 
 split, mean and standard deviation over seeds, the difference from ``none``, and the run ids
 behind it. A run without a result in one of the benchmark's languages is an error, unless
 ``partial`` (a running study): then its cell is the mean over the languages there and
-``missing`` names the others. The PNG shows the same matrix and its difference from the baseline.
+``missing`` names the others. A study with its own languages of a target (``subset``) is scored
+over those, and the cell names them. The PNG shows the same matrix and its difference from the
+baseline.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import statistics
 from pathlib import Path
 
 from xstilts import benchmarks, figures, provenance, registry
+from xstilts.loaders.errors import DataFormatError
 
 COLUMNS = (
     "model",
@@ -34,10 +37,23 @@ REPORT_SPLITS = ("test", "validation")  # the first present is reported
 
 
 def collect(metrics_files: list[Path]) -> list[dict]:
+    """The long table's rows; a metrics file without a single score is an error naming it."""
     rows = []
     for path in map(Path, metrics_files):
         m = json.loads(path.read_text())
         run_id = provenance.read_manifest(path)["run_id"]
+        scored = [
+            v
+            for langs in (m.get("results") or {}).values()
+            for values in langs.values()
+            for k, v in values.items()
+            if k != "n" and isinstance(v, int | float)
+        ]
+        if not scored:
+            raise DataFormatError(
+                f"{path}: its results hold no score (expected results.<split>.<lang>.<metric>: "
+                f"a number); delete it to re-run that cell"
+            )
         for split, langs in m["results"].items():
             for lang, values in langs.items():
                 for metric, value in values.items():
@@ -64,13 +80,14 @@ def _benchmark(bench) -> benchmarks.Benchmark:
     return benchmarks.get(bench) if isinstance(bench, str) else bench
 
 
-def read_benchmark(scores_path: Path) -> str:
-    """The benchmark named in a scores table's metadata (tables from before it was recorded:
-    XTREME, the only benchmark then)."""
+def read_benchmark(scores_path: Path) -> benchmarks.Benchmark:
+    """The benchmark a scores table's metadata names (tables from before it was recorded:
+    XTREME, the only benchmark then), over the languages the study had of each task."""
     import pyarrow.parquet as pq
 
     metadata = pq.read_schema(scores_path).metadata or {}
-    return metadata.get(b"benchmark", benchmarks.DEFAULT.encode()).decode()
+    bench = benchmarks.get(metadata.get(b"benchmark", benchmarks.DEFAULT.encode()).decode())
+    return bench.over(json.loads(metadata.get(b"subset", b"{}")))
 
 
 def run_scores(
@@ -111,7 +128,8 @@ def matrix(
     rows: list[dict], bench: str | benchmarks.Benchmark, partial: bool = False
 ) -> list[dict]:
     """One row per (intermediate, target): mean and sd over seeds and the gain over ``none``;
-    ``missing``: the languages some seed lacks (``partial`` only)."""
+    ``missing``: the languages some seed lacks (``partial`` only); ``subset``: the study's own
+    languages of a target it has a subset of (empty: the benchmark's)."""
     cells: dict[tuple, list] = {}
     for (inter, target, seed), s in sorted(run_scores(rows, bench, partial).items()):
         cells.setdefault((inter, target), []).append((seed, s))
@@ -129,6 +147,7 @@ def matrix(
                 "seeds": ";".join(str(seed) for seed, _ in runs),
                 "run_ids": ";".join(s["run_id"] for _, s in runs),
                 "missing": " ".join(sorted({lang for _, s in runs for lang in s["missing"]})),
+                "subset": " ".join(_benchmark(bench).subset.get(target, ())),
             }
         )
     baseline = {r["target"]: r["mean"] for r in out if r["intermediate"] == registry.NONE}
@@ -167,7 +186,10 @@ def write(
                 ("run_id", pa.string()),
                 ("n", pa.int64()),
             ],
-            metadata={"benchmark": _benchmark(bench).name},
+            metadata={
+                "benchmark": _benchmark(bench).name,
+                "subset": json.dumps(_benchmark(bench).subset, sort_keys=True),
+            },
         ),
     )
     pq.write_table(table, scores_path)
@@ -185,6 +207,7 @@ def write(
                 "seeds",
                 "run_ids",
                 "missing",
+                "subset",
             ],
         )
         w.writeheader()

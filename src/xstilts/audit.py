@@ -156,9 +156,9 @@ def cell_value(model_dir: Path, source: Path, inter: str, target: str, lang, see
 def chain(store: Manifests, model_dir: Path, inter: str, target: str, value: dict) -> list[dict]:
     """Manifest records (with depth) from the aggregation down to the data, one seed after
     another; a manifest shown before is listed again by name only."""
-    model = model_dir.name
+    model, study = model_dir.name, model_dir.parent.name  # results/{study}/{model}
     runs = {
-        layout.METRICS.format(model=model, inter=inter, target=target, seed=s)
+        layout.METRICS.format(study=study, model=model, inter=inter, target=target, seed=s)
         for s in value["seeds"]
     }
     nodes: list[dict] = []
@@ -503,11 +503,15 @@ def _untracked(workdir: Path, results_dir: Path, tracked: set, manifests: set) -
 
 
 def verify(results_dir: Path) -> Report:
-    """Recompute every hash recorded under ``results_dir`` and ``resources/`` beside it."""
+    """Recompute every hash recorded under ``results_dir`` (``results/`` or one study's
+    ``results/{study}``) and the ``resources/`` beside ``results/``."""
     results_dir = Path(results_dir).resolve()
     if not results_dir.is_dir():
         raise FileNotFoundError(f"{results_dir} is not a folder")
-    store = Manifests(results_dir.parent)
+    store = Manifests(workdir_of(results_dir))
+    old = layout.before_studies(store.workdir)
+    if old:
+        raise FileNotFoundError(old)
     report, tracked = Report(), set()
     manifests = _manifests(store.workdir, results_dir)
     for manifest in manifests:
@@ -538,8 +542,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "results_file",
         type=Path,
-        help="results/{model}/transfer_matrix.csv, scores.parquet, results/{model}, or a table "
-        "of results/analysis/",
+        help="results/{study}/{model}/transfer_matrix.csv, scores.parquet, "
+        "results/{study}/{model}, or a table of results/{study}/analysis/",
     )
     p.add_argument("--row", required=True, help="intermediate task (matrix row)")
     p.add_argument("--col", required=True, help="target task (matrix column)")

@@ -72,6 +72,16 @@ class Benchmark:
     languages: dict[str, tuple[str, ...]]
     groups: dict[str, tuple[str, ...]]
     description: str = ""
+    subset: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def over(self, subset: Mapping[str, tuple[str, ...]]) -> Benchmark:
+        """The benchmark as a study scores it that has only ``subset``'s languages of some tasks
+        (its own data): those tasks are scored over them, and no group or overall score
+        counts them (``score`` names what they lack)."""
+        own = {
+            t: tuple(langs) for t, langs in subset.items() if tuple(langs) != self.languages_of(t)
+        }
+        return Benchmark(self.name, self.languages, self.groups, self.description, own)
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -89,7 +99,16 @@ class Benchmark:
     def languages_of(self, task: str) -> tuple[str, ...]:
         """The languages ``task`` is scored in: the benchmark's for its members, the registry's
         for any other target (scored as a task, outside every group and the overall score)."""
+        if task in self.subset:
+            return self.subset[task]
         return self.languages[task] if task in self.languages else registry.get(task).languages
+
+    def subset_note(self, task: str) -> str:
+        """What a task scored over a subset of the benchmark's languages lacks ('' if none)."""
+        if task not in self.subset or task not in self.languages:
+            return ""
+        lacks = [lang for lang in self.languages[task] if lang not in self.subset[task]]
+        return f"{task} over a subset of its languages (no {' '.join(lacks) or 'benchmark set'})"
 
     def group_of(self, task: str) -> str | None:
         return next((g for g, ts in self.groups.items() if task in ts), None)
@@ -153,13 +172,16 @@ class Benchmark:
         ``partial_tasks``: tasks whose own scores cover only some languages (``partial``).
         """
         tasks = {t: float(task_scores[t]) for t in self.tasks if t in task_scores}
+        # a task over a subset of its languages is not the benchmark's task: no aggregate has it
+        subsets = {t: self.subset_note(t) for t in tasks if self.subset_note(t)}
+        scored = {t: v for t, v in tasks.items() if t not in subsets}
         missing: dict[str, tuple[str, ...]] = {}
         flagged = [t for t in partial_tasks if t in tasks]
         aggregates = {**self.groups, "overall": self.tasks}
         values: dict[str, float | None] = {}
         for name, members in aggregates.items():
-            absent = tuple(t for t in members if t not in tasks)
-            present = [tasks[t] for t in members if t in tasks]
+            absent = tuple(subsets.get(t, t) for t in members if t not in scored)
+            present = [scored[t] for t in members if t in scored]
             if absent:
                 missing[name] = absent
             incomplete = bool(absent) or any(t in flagged for t in members)

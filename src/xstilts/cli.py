@@ -225,12 +225,18 @@ def cmd_retrieve(args) -> None:
 def cmd_aggregate(args) -> None:
     from xstilts import aggregate
 
-    job = _job(args, {"model": args.model, "benchmark": args.benchmark}, args.metrics)
+    params = {"model": args.model, "benchmark": args.benchmark, "subset": args.subset}
+    job = _job(args, params, args.metrics)
+    from xstilts import benchmarks
+
+    bench = benchmarks.get(args.benchmark).over(args.subset)
     rows = aggregate.collect(args.metrics)
-    cells = aggregate.matrix(rows, args.benchmark, args.partial)
+    cells = aggregate.matrix(rows, bench, args.partial)
     with staged(args.scores) as s, staged(args.csv) as c, staged(args.png) as p:
-        title = f"X-STILTs transfer matrix: {args.model} ({args.benchmark})"
-        aggregate.write(rows, cells, s, c, p, title, args.benchmark)
+        subset = "; ".join(f"{t} in {' '.join(langs)}" for t, langs in bench.subset.items())
+        scored = f"{args.benchmark}, subset: {subset}" if subset else args.benchmark
+        title = f"X-STILTs transfer matrix: {args.model} ({scored})"
+        aggregate.write(rows, cells, s, c, p, title, bench)
     outs = {args.scores: Path(args.scores), args.csv: Path(args.csv), args.png: Path(args.png)}
     job.finish(outs, Path(args.manifest), {"cells": len(cells), "rows": len(rows)})
 
@@ -341,6 +347,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", required=True)
     p.add_argument("--benchmark", default="xtreme", help="benchmark definition that scores it")
     p.add_argument("--partial", action="store_true", help="score runs that lack languages")
+    p.add_argument(
+        "--subset",
+        type=json.loads,
+        default={},
+        help="JSON {task: [languages]}: the study's own languages of tasks it has a subset of",
+    )
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("check-config", help="validate config files against the schema")

@@ -130,11 +130,32 @@ def value_problems(study: Study, architectures: dict | None = None) -> list[str]
     """Every value of the config that a job would reject, as messages naming key, value and
     what was expected. ``architectures`` (model name -> its ``config.json``, as read from the
     mirror by preflight) adds the checks that need the model's own configuration."""
-    problems = _pattern_problems(study.config) + _checkpoint_problems(study)
+    problems = (
+        _pattern_problems(study.config) + _language_problems(study) + _checkpoint_problems(study)
+    )
     for model in study.grid["models"]:
         arch = {**study.declared_architecture(model), **(architectures or {}).get(model, {})}
         problems += _architecture_problems(study, model, arch)
     return problems
+
+
+def _language_problems(study: Study) -> list[str]:
+    """``data.tasks.<task>.languages``: the task's own (registry or a benchmark's), or any from
+    local files."""
+    from xstilts import benchmarks
+
+    out = []
+    for task, override in study.config["data"].get("tasks", {}).items():
+        known = set(registry.get(task).languages)
+        known |= {x for b in benchmarks.BENCHMARKS.values() for x in b.languages.get(task, ())}
+        unknown = [x for x in override.get("languages", ()) if x not in known]
+        if unknown and study.data_source(task)["source"] != "local":
+            out.append(
+                f"config key 'data.tasks.{task}.languages' names {unknown}, which task {task} "
+                f"has in no source here; a language of your own needs local files "
+                f"(data.tasks.{task}.source: local, with its files)"
+            )
+    return out
 
 
 def _pattern_problems(config: dict) -> list[str]:
@@ -276,16 +297,35 @@ def _check_ccgbank(config: dict, source: str) -> None:
 
 
 def load(path: str | Path) -> dict:
-    return validate(read_yaml(path), source=str(path))
+    """A config file, validated; its study is named after the file unless it says otherwise."""
+    return validate({"study": Path(path).stem, **read_yaml(path)}, source=str(path))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader refusing a key written twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                mark = key_node.start_mark
+                raise ConfigError(
+                    f"{mark.name}:{mark.line + 1}:{mark.column + 1}: key {key!r} is written twice "
+                    f"in one mapping (first at line {seen[key]}); YAML would keep only the last"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_yaml(path: str | Path) -> dict:
-    """A config file's mapping; a syntax error names the file, line and column."""
+    """A config file's mapping; a syntax error or a repeated key names the file and line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        with path.open(encoding="utf-8") as f:
+            data = yaml.load(f, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -297,6 +337,9 @@ def read_yaml(path: str | Path) -> dict:
     return data or {}
 
 
+DEFAULT_STUDY = "config"  # the study of config/config.yaml, Snakemake's config when none is named
+
+
 class Study:
     """A validated config with the questions the workflow asks of it."""
 
@@ -304,9 +347,50 @@ class Study:
         self.config = config
         self.grid = config["grid"]
 
+    @property
+    def name(self) -> str:
+        """The study's name (``study``): its results live under ``results/{name}/``."""
+        return self.config.get("study", DEFAULT_STUDY)
+
+    def path(self, pattern: str, **wildcards) -> str:
+        """A path of this study's layout (``layout``), with ``wildcards`` filled in."""
+        return layout.in_study(pattern, self.name).format(**wildcards)
+
     # --- models ---
     def model(self, name: str) -> dict:
         return self.config["models"][name]
+
+    def build_key(self, model: str) -> str:
+        """The key of a model's own files: a built model's spec and languages (what its
+        tokenizer and weights are made from), or the hub id, revision or path it is read from."""
+        spec = self.model(model)
+        if "build" in spec:
+            return layout.key({"build": spec["build"], "languages": self.languages(model)})
+        return layout.key({k: spec.get(k) for k in ("hub", "revision")})
+
+    def data_key(self, task: str) -> str:
+        """The key of a task's prepared data: everything ``prepare-data`` reads it with."""
+        return layout.key(self.data_source(task))
+
+    def data_dir(self, task: str) -> str:
+        return layout.DATA.format(task=task, data=self.data_key(task))
+
+    def max_length(self, model: str, task: str) -> int:
+        """The tokeniser's maximum length of a task for a model."""
+        t = registry.get(task)
+        if t.format == "retrieval":  # embedded, never trained: no training hyper-parameter applies
+            return t.max_length
+        return self.hparams(t.role, task, model)["max_length"]
+
+    def cache(self, model: str, task: str) -> str:
+        """The tokenised cache of a task's prepared data for a model."""
+        return layout.CACHE.format(
+            model=model,
+            build=self.build_key(model),
+            task=task,
+            data=self.data_key(task),
+            length=self.max_length(model, task),
+        )
 
     def is_built(self, model: str) -> bool:
         return "build" in self.model(model)
@@ -316,7 +400,7 @@ class Study:
         snapshot of the hub id at its revision, or a local path given as ``hub``."""
         spec = self.model(model)
         if "build" in spec:
-            return layout.MODEL.format(model=model)
+            return layout.MODEL.format(model=model, build=self.build_key(model))
         hub_model = self.hub_model(model)
         if hub_model is None:
             return spec["hub"]
@@ -349,7 +433,7 @@ class Study:
         """Where the target phase loads its encoder from (the pretrained model for ``none``)."""
         if inter == registry.NONE:
             return self.model_ref(model)
-        return layout.ENCODER.format(model=model, inter=inter, seed=seed)
+        return self.path(layout.ENCODER, model=model, inter=inter, seed=seed)
 
     def parameters(self, model: str) -> float | None:
         """The configured parameter count (None: count it from a built model's weights)."""
@@ -422,8 +506,20 @@ class Study:
         return benchmarks.get(self.config["benchmark"])
 
     def task_languages(self, task: str) -> tuple[str, ...]:
-        """A task's languages: the benchmark's set for its tasks, the registry's otherwise."""
-        return self.benchmark().languages_of(task)
+        """A task's languages: the study's own (``data.tasks.<task>.languages``), else the
+        benchmark's set for its tasks, the registry's otherwise."""
+        own = self.config["data"].get("tasks", {}).get(task, {}).get("languages")
+        return tuple(own) if own else self.benchmark().languages_of(task)
+
+    def subset(self) -> dict[str, list[str]]:
+        """The targets the study has other languages of than its benchmark scores: their
+        matrix cells are over the study's languages, and no benchmark score counts them."""
+        bench = self.benchmark()
+        return {
+            t: list(self.task_languages(t))
+            for t in self.grid["targets"]
+            if self.task_languages(t) != bench.languages_of(t)
+        }
 
     def train_before(self, target: str) -> tuple[str, ...]:
         """Tasks a target's model is trained on before its training task (``target_training``)."""

@@ -252,9 +252,21 @@ def _read_checked(
                 f"{at}: tag(s) {bad} outside the label set of task {task.name} "
                 f"({', '.join(task.labels)})"
             )
+        _check_choice(task, row, at)
         if task.role == "target" and split != "train" and not _local_gold(task, row):
             raise DataFormatError(f"{at}: no gold label or answer in an evaluation file.{gold}")
     return rows
+
+
+def _check_choice(task, row: dict, at: str) -> None:
+    """A multiple-choice label indexes its choices (-1: none), or the record is an error."""
+    if task.format != "multiple_choice":
+        return
+    n = len(row["choices"])
+    if not -1 <= row["label"] < n:
+        raise DataFormatError(
+            f"{at}: label {row['label']} is out of range for its {n} choices (expected 0-{n - 1})"
+        )
 
 
 def _not_utf8(path: Path, error: UnicodeDecodeError) -> DataFormatError:
@@ -545,6 +557,7 @@ def load_hub(task, spec: dict, dropped: dict | None = None) -> dict[str, list[di
                         record = source.columns.record(row, i, names)
                     except HubRowError as e:
                         raise DataFormatError(f"{at}: {e}") from None
+                    _check_choice(task, record, at)
                     if _has_gold(task, record):
                         rows.append(record)
                     elif source.splits[split] in source.unlabelled:
@@ -623,7 +636,7 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     ``spec['languages']`` (the config's benchmark's set) replaces the registry's languages."""
     import datasets
 
-    task = restrict(registry.get(task_name), spec.get("languages"))
+    task = restrict(registry.get(task_name), spec.get("languages"), spec["source"] == "local")
     dropped: dict[str, int] = {}
     if spec["source"] == "hub":
         rows = load_hub(task, spec, dropped)
@@ -654,9 +667,10 @@ def prepare(task_name: str, spec: dict, out_dir: Path) -> dict:
     }
 
 
-def restrict(task, languages):
+def restrict(task, languages, local: bool = False):
     """The task in ``languages`` (None: the registry's): some of the registry's (smoke runs,
-    tests) and those a benchmark adds (XTREME-R's extras, after the registry's)."""
+    tests, a study's own data), those a benchmark adds (XTREME-R's extras, after the
+    registry's) and, from ``local`` files, any other (after those)."""
     if not languages:
         return task
     from xstilts import benchmarks
@@ -668,10 +682,13 @@ def restrict(task, languages):
         if lang not in task.languages
     ]
     unknown = sorted(set(languages) - set(task.languages) - set(extra))
-    if unknown:
+    if unknown and local:
+        extra += [lang for lang in languages if lang in unknown]
+    elif unknown:
         raise DataFormatError(
             f"task {task.name}: languages {unknown} are not the task's "
-            f"({', '.join(task.languages)}) nor a benchmark's ({', '.join(extra) or 'none'})"
+            f"({', '.join(task.languages)}) nor a benchmark's ({', '.join(extra) or 'none'}); "
+            f"a language of your own needs local files (data.tasks.{task.name}.source: local)"
         )
     keep = tuple(lang for lang in (*task.languages, *dict.fromkeys(extra)) if lang in languages)
     gaps = tuple(

@@ -243,10 +243,11 @@ def _multiword_warnings(study, task_name: str, spec: dict) -> list[str]:
 
 
 def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
-    """The original files a local task reads (CCGbank, BUCC): root and every split's files."""
+    """The original files a local task reads: root and every split's files, in the study's
+    languages of the task."""
     from xstilts import data
 
-    task = registry.get(task_name)
+    task = data.restrict(registry.get(task_name), spec.get("languages"), local=True)
     root = Path(spec["root"])
     key = f"data.tasks.{task_name}.root" if task_name == "ccg" else "data.root"
     if not root.is_dir():

@@ -1,7 +1,7 @@
 """Report of one model's study: tables, bootstrap confidence intervals, figures, reproduction.
 
-Written to ``results/{model}/report/``: ``tables/`` (each table as Parquet for machines, CSV,
-Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.figures``).
+Written to ``results/{study}/{model}/report/``: ``tables/`` (each table as Parquet for machines,
+CSV, Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.figures``).
 
 * ``transfer_matrix``: per (intermediate, target) the XTREME task score's mean and standard
   deviation over seeds, the difference from ``none`` and its bootstrap confidence interval.
@@ -41,7 +41,6 @@ from xstilts.provenance import Job, staged
 
 log = logging.getLogger(__name__)
 
-FOLDER = "results/{model}/report"
 TABLES = ("transfer_matrix", "xtreme_scores", "reproduction")
 TABLE_FORMATS = ("parquet", "csv", "md", "html")
 FIGURES = ("transfer_matrix", "best_vs_baseline")
@@ -475,6 +474,7 @@ MATRIX_COLUMNS = (
     "seeds",
     "run_ids",
     "missing",
+    "subset",
 )
 
 
@@ -514,7 +514,7 @@ def build(
     by the benchmark the scores table names (``partial``: runs may lack languages)."""
     import pyarrow.parquet as pq
 
-    bench = benchmarks.get(aggregate.read_benchmark(scores))
+    bench = aggregate.read_benchmark(scores)
     rows = pq.read_table(scores).to_pylist()
     values = reported_values(rows, bench, partial)
     runs = aggregate.run_scores(rows, bench, partial)
@@ -609,15 +609,21 @@ def write(report: Report, folder: Path) -> None:
     tables.mkdir(parents=True, exist_ok=True)
     figs.mkdir(parents=True, exist_ok=True)
     model, level = report.model, f"{100 * report.confidence:g}%"
+    bench = report.benchmark
+    subset = "; ".join(f"{t} in {' '.join(langs)}" for t, langs in bench.subset.items())
     write_table(
         report.cells,
         tables,
         "transfer_matrix",
-        f"Transfer matrix: {model}",
+        f"Transfer matrix: {model}" + (f" (SUBSET of languages: {subset})" if subset else ""),
         f"Task score mean and sd over seeds; gain over `none` with its {level} bootstrap "
-        "interval (ci_method: what was resampled).",
+        "interval (ci_method: what was resampled)."
+        + (
+            " `subset`: the study's own languages of a target, its score's mean over them."
+            if subset
+            else ""
+        ),
     )
-    bench = report.benchmark
     outside = [
         t for t in ordered_targets(c["target"] for c in report.cells) if t not in bench.tasks
     ]
@@ -627,7 +633,7 @@ def write(report: Report, folder: Path) -> None:
         "xtreme_scores",
         f"{bench.name} scores per intermediate: {model}" + (" (PARTIAL)" if report.partial else ""),
         f"{bench.description}. A group or overall score is reported only when all its tasks are "
-        "(`missing` names what it lacks)"
+        "(`missing` names what it lacks; a task over a subset of its languages counts in none)"
         + ("; partial: means over the tasks and languages there." if report.partial else ".")
         + (
             f" Targets outside {bench.name} (in no group): {', '.join(outside)}." if outside else ""
@@ -674,7 +680,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--scores", required=True, help="the model's scores.parquet")
     p.add_argument("--metrics", nargs="+", required=True, help="every metrics.json of the model")
-    p.add_argument("--out", required=True, help="report folder (results/{model}/report)")
+    p.add_argument("--out", required=True, help="report folder (results/{study}/{model}/report)")
     p.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
     p.add_argument("--bootstrap-seed", type=int, default=0)
     p.add_argument("--confidence", type=float, default=0.95)

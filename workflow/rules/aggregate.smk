@@ -5,12 +5,12 @@ rule aggregate:
     input:
         model_metrics,
     output:
-        scores=layout.SCORES,
-        csv=layout.MATRIX_CSV,
-        png=layout.MATRIX_PNG,
-        manifest="results/{model}/manifest.json",
+        scores=paths.SCORES,
+        csv=paths.MATRIX_CSV,
+        png=paths.MATRIX_PNG,
+        manifest=paths.AGGREGATE_MANIFEST,
     log:
-        "logs/aggregate/{model}.log",
+        study_log("aggregate/{model}.log"),
     conda:
         SOFTWARE_ENV
     resources:
@@ -18,8 +18,9 @@ rule aggregate:
     params:
         wildcards=wildcards_json,
         benchmark=STUDY.config["benchmark"],
+        subset=as_json(STUDY.subset()),
     shell:
         "xstilts aggregate --model {wildcards.model} --metrics {input} --scores {output.scores}"
         " --csv {output.csv} --png {output.png} --manifest {output.manifest}"
-        " --benchmark {params.benchmark}"
+        " --benchmark {params.benchmark} --subset {params.subset:q}"
         " --rule aggregate --wildcards {params.wildcards:q} --log {log} > {log} 2>&1"

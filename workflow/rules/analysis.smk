@@ -7,11 +7,11 @@ rule throughput:
         model=built_model,
         caches=throughput_caches,
     output:
-        directory(layout.THROUGHPUT),
+        directory(paths.THROUGHPUT),
     log:
-        "logs/throughput/{model}.log",
+        study_log("throughput/{model}.log"),
     benchmark:
-        "benchmarks/throughput/{model}.tsv"
+        study_benchmark("throughput/{model}.tsv")
     conda:
         SOFTWARE_ENV
     resources:
@@ -38,9 +38,9 @@ for _name in ANALYSES:
         output:
             analysis_outputs(_name),
         log:
-            f"logs/analyse/{_name}.log",
+            study_log(f"analyse/{_name}.log"),
         benchmark:
-            f"benchmarks/analyse/{_name}.tsv"
+            study_benchmark(f"analyse/{_name}.tsv")
         conda:
             SOFTWARE_ENV
         resources:

@@ -5,6 +5,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
@@ -12,7 +13,7 @@ from snakemake.exceptions import WorkflowError
 
 from xstilts import download, layout, registry
 from xstilts import report as xreport
-from xstilts.config import ConfigError, Study, load, validate
+from xstilts.config import ConfigError, Study, load, read_yaml, validate
 
 
 def _config_source():
@@ -22,11 +23,24 @@ def _config_source():
 
 
 try:
+    for _file in workflow.configfiles:  # Snakemake's own reading keeps the last of a repeated key
+        read_yaml(_file)
     if not config:
         config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+    if workflow.configfiles:
+        config.setdefault("study", Path(workflow.configfiles[-1]).stem)
     STUDY = Study(validate(config, source=_config_source()))
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
+
+_old = layout.before_studies(Path.cwd())
+if _old:
+    raise WorkflowError(_old)
+
+# this study's own paths (results/{study}/..., logs/{study}/...); resources/ are shared, keyed
+paths = SimpleNamespace(
+    **{n: layout.in_study(getattr(layout, n), STUDY.name) for n in layout.STUDY_PATHS}
+)
 
 # --- the hub mirror: filled by the download rule; every other job runs with the hub offline ---
 MIRROR = STUDY.mirror.rstrip("/")
@@ -36,6 +50,15 @@ SNAPSHOTS = {str(s.manifest): s for s in download.snapshots(STUDY)}
 os.environ.setdefault("XSTILTS_USER_HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "0"))
 HUB_OFFLINE_HERE = os.environ.get("XSTILTS_USER_HF_HUB_OFFLINE", "0")
 os.environ.update(download.OFFLINE)
+
+
+def study_log(name):
+    """A log of one of this study's jobs (``logs/{study}/``)."""
+    return f"{paths.LOGS}/{name}"
+
+
+def study_benchmark(name):
+    return f"{paths.BENCHMARKS}/{name}"
 
 
 def _alternatives(values):
@@ -48,6 +71,9 @@ wildcard_constraints:
     target=_alternatives(registry.target_tasks()),
     task=_alternatives(registry.TASKS),
     seed=r"\d+",
+    build=layout.KEY,
+    data=layout.KEY,
+    length=r"\d+",
 
 
 TRAINED_TARGETS = _alternatives(t for t in registry.target_tasks() if registry.trains(t))
@@ -62,15 +88,15 @@ def all_outputs():
         e
         for model in models
         for e in expand(
-            layout.ENCODER,
+            paths.ENCODER,
             model=model,
             inter=STUDY.trained_intermediates(model),
             seed=STUDY.model_grid(model)["seeds"],
         )
     ]
     return (
-        expand(layout.SCORES, model=models)
-        + expand(layout.MATRIX_PNG, model=models)
+        expand(paths.SCORES, model=models)
+        + expand(paths.MATRIX_PNG, model=models)
         + encoders
         + [m for model in models for m in model_metrics(model)]
         + list(SNAPSHOTS)
@@ -93,7 +119,7 @@ def built_model(wildcards):
     """The model's files as a target: the folder of a model built here, or the mirror's
     download manifest of a hub model (nothing for a local path)."""
     if STUDY.is_built(wildcards.model):
-        return [layout.MODEL.format(model=wildcards.model)]
+        return [STUDY.model_ref(wildcards.model)]
     if STUDY.hub_model(wildcards.model):
         return [f"{STUDY.model_ref(wildcards.model)}/{DOWNLOAD_MANIFEST}"]
     return []
@@ -135,13 +161,6 @@ def data_spec(wildcards):
     return as_json(STUDY.data_source(wildcards.task))
 
 
-def max_length(wildcards):
-    task = registry.get(wildcards.task)
-    if task.format == "retrieval":  # embedded, never trained: no training hyper-parameter applies
-        return task.max_length
-    return STUDY.hparams(task.role, wildcards.task, wildcards.model)["max_length"]
-
-
 def encoder(wildcards):
     return STUDY.encoder(wildcards.model, wildcards.inter, wildcards.seed)
 
@@ -150,22 +169,19 @@ def encoder_input(wildcards):
     """The intermediate encoder folder, or the built model for ``none``."""
     if wildcards.inter == registry.NONE:
         return built_model(wildcards)
-    return [layout.ENCODER.format(**wildcards)]
+    return [paths.ENCODER.format(**wildcards)]
 
 
 def intermediate_caches(wildcards):
     """One cache per task the intermediate job trains on (nine for multi-task)."""
-    return [
-        layout.CACHE.format(model=wildcards.model, task=t)
-        for t in STUDY.intermediate_members(wildcards.inter)
-    ]
+    return [STUDY.cache(wildcards.model, t) for t in STUDY.intermediate_members(wildcards.inter)]
 
 
 def selection_option(wildcards):
     """Single-task jobs pick their checkpoint on the task's English validation split."""
     if wildcards.inter in registry.MULTITASKS:
         return ""
-    return f"--select-cache {layout.CACHE.format(model=wildcards.model, task=wildcards.inter)}"
+    return f"--select-cache {STUDY.cache(wildcards.model, wildcards.inter)}"
 
 
 def multitask_spec(wildcards):
@@ -189,17 +205,17 @@ def intermediate_hparams(wildcards):
 
 def target_train_cache(wildcards):
     task = registry.get(wildcards.target).train_task
-    return layout.CACHE.format(model=wildcards.model, task=task)
+    return STUDY.cache(wildcards.model, task)
 
 
 def target_cache(wildcards):
-    return layout.CACHE.format(model=wildcards.model, task=wildcards.target)
+    return STUDY.cache(wildcards.model, wildcards.target)
 
 
 def selection_cache(wildcards):
     """The cache whose English validation split picks the target's checkpoint."""
     task = registry.selection_task(wildcards.target)
-    return layout.CACHE.format(model=wildcards.model, task=task)
+    return STUDY.cache(wildcards.model, task)
 
 
 def retrieval_options(wildcards):
@@ -210,7 +226,7 @@ def retrieval_options(wildcards):
 
 
 def target_data(wildcards):
-    return layout.DATA.format(task=wildcards.target)
+    return STUDY.data_dir(wildcards.target)
 
 
 def target_hparams(wildcards):
@@ -219,15 +235,15 @@ def target_hparams(wildcards):
 
 # The fine-tuning job's outputs: predictions per language (with their manifest), and the model
 # only when the config keeps it (otherwise it never leaves the job).
-FINETUNE_OUTPUTS = {"predictions": directory(layout.PREDICTIONS)}
+FINETUNE_OUTPUTS = {"predictions": directory(paths.PREDICTIONS)}
 if STUDY.config["keep_target_models"]:
-    FINETUNE_OUTPUTS["model"] = directory(layout.TARGET_MODEL)
+    FINETUNE_OUTPUTS["model"] = directory(paths.TARGET_MODEL)
 
 
 def target_model_option(wildcards):
     if not STUDY.config["keep_target_models"]:
         return ""
-    return f"--out {layout.TARGET_MODEL.format(**wildcards)}"
+    return f"--out {paths.TARGET_MODEL.format(**wildcards)}"
 
 
 def scorer_code(wildcards):
@@ -246,7 +262,7 @@ def model_metrics(wildcards):
     model = getattr(wildcards, "model", wildcards)
     grid = STUDY.model_grid(model)
     return expand(
-        layout.METRICS,
+        paths.METRICS,
         model=model,
         inter=grid["intermediate"],
         target=grid["targets"],
@@ -286,7 +302,7 @@ def report_outputs(targets):
     """Every file of a report over ``targets`` ({model} left as wildcard), SHOWN ones flagged."""
     files = []
     for name in xreport.files(targets):
-        path = f"{xreport.FOLDER}/{name}"
+        path = f"{paths.REPORT}/{name}"
         stem, _, ext = name.rpartition(".")
         if stem in SHOWN and ext in ("png", "html", "csv"):
             caption, category, subcategory = SHOWN[stem]
@@ -308,7 +324,7 @@ def output_folder(wildcards, output):
 def report_files():
     """Every report file of every model (for `rule all`)."""
     return [
-        f"{xreport.FOLDER.format(model=model)}/{name}"
+        f"{paths.REPORT.format(model=model)}/{name}"
         for model in STUDY.grid["models"]
         for name in xreport.files(STUDY.model_grid(model)["targets"])
     ]
@@ -320,7 +336,7 @@ def model_predictions(wildcards):
     model = getattr(wildcards, "model", wildcards)
     grid = STUDY.model_grid(model)
     return expand(
-        layout.PREDICTIONS,
+        paths.PREDICTIONS,
         model=model,
         inter=grid["intermediate"],
         target=grid["targets"],
@@ -356,7 +372,7 @@ ANALYSES = [n for n in xanalysis.ANALYSES if xanalysis.applicable(n, STUDY)]
 
 def analysis_outputs(name):
     """Every file of one analysis; figures and HTML tables shown in the Snakemake report."""
-    folder = layout.ANALYSIS.format(name=name)
+    folder = paths.ANALYSIS.format(name=name)
     out = []
     for f in xanalysis.files(name, STUDY):
         stem, _, ext = f.rpartition(".")
@@ -378,31 +394,29 @@ def analysis_outputs(name):
 def analysis_files():
     """Every file of every applicable analysis (for `rule all`)."""
     return [
-        f"{layout.ANALYSIS.format(name=n)}/{f}" for n in ANALYSES for f in xanalysis.files(n, STUDY)
+        f"{paths.ANALYSIS.format(name=n)}/{f}" for n in ANALYSES for f in xanalysis.files(n, STUDY)
     ]
 
 
 def all_scores(wildcards=None):
-    return expand(layout.SCORES, model=STUDY.grid["models"])
+    return expand(paths.SCORES, model=STUDY.grid["models"])
 
 
 def built_models(wildcards=None):
     """Built model folders (their weights give the parameter counts)."""
-    return [layout.MODEL.format(model=m) for m in STUDY.grid["models"] if STUDY.is_built(m)]
+    return [STUDY.model_ref(m) for m in STUDY.grid["models"] if STUDY.is_built(m)]
 
 
 def throughput_inputs(name):
     if name != "throughput":
         return []
-    return expand(layout.THROUGHPUT, model=STUDY.grid["models"])
+    return expand(paths.THROUGHPUT, model=STUDY.grid["models"])
 
 
 def throughput_caches(wildcards):
     """The tokenised evaluation inputs of the model's fine-tuned targets (real lengths)."""
     targets = STUDY.model_grid(wildcards.model)["targets"]
-    return [
-        layout.CACHE.format(model=wildcards.model, task=t) for t in targets if registry.trains(t)
-    ]
+    return [STUDY.cache(wildcards.model, t) for t in targets if registry.trains(t)]
 
 
 def throughput_options(wildcards):
@@ -415,7 +429,7 @@ def throughput_options(wildcards):
 
 # --- targets trained on other tasks first (rule train_before_target) ---
 def _before_model(wildcards, stage):
-    return layout.BEFORE_MODEL.format(**{**dict(wildcards.items()), "stage": stage})
+    return paths.BEFORE_MODEL.format(**{**dict(wildcards.items()), "stage": stage})
 
 
 def _previous_stage(wildcards, stage):
@@ -438,7 +452,7 @@ def before_encoder_input(wildcards):
 
 
 def before_cache(wildcards):
-    return layout.CACHE.format(model=wildcards.model, task=wildcards.stage)
+    return STUDY.cache(wildcards.model, wildcards.stage)
 
 
 def before_hparams(wildcards):

@@ -5,9 +5,9 @@ rule build_model:
     output:
         directory(layout.MODEL),
     log:
-        "logs/build_model/{model}.log",
+        "logs/build_model/{model}/{build}.log",
     benchmark:
-        "benchmarks/build_model/{model}.tsv"
+        "benchmarks/build_model/{model}/{build}.tsv"
     conda:
         SOFTWARE_ENV
     resources:
@@ -28,9 +28,9 @@ rule prepare_data:
     output:
         directory(layout.DATA),
     log:
-        "logs/prepare_data/{task}.log",
+        "logs/prepare_data/{task}/{data}.log",
     benchmark:
-        "benchmarks/prepare_data/{task}.tsv"
+        "benchmarks/prepare_data/{task}/{data}.tsv"
     conda:
         SOFTWARE_ENV
     resources:
@@ -52,16 +52,16 @@ rule tokenize:
     output:
         directory(layout.CACHE),
     log:
-        "logs/tokenize/{model}/{task}.log",
+        "logs/tokenize/{model}/{build}/{task}/{data}/len{length}.log",
     benchmark:
-        "benchmarks/tokenize/{model}/{task}.tsv"
+        "benchmarks/tokenize/{model}/{build}/{task}/{data}/len{length}.tsv"
     conda:
         SOFTWARE_ENV
     resources:
         **CPU_RESOURCES,
     params:
         model_ref=model_ref,
-        max_length=max_length,
+        max_length=lambda wildcards: wildcards.length,
         wildcards=wildcards_json,
     shell:
         "xstilts tokenize --model-ref {params.model_ref:q} --data {input.data}"

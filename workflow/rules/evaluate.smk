@@ -4,14 +4,14 @@
 
 rule score:
     input:
-        layout.PREDICTIONS,
+        paths.PREDICTIONS,
     output:
-        metrics=layout.METRICS,
-        manifest=layout.RUN_MANIFEST,
+        metrics=paths.METRICS,
+        manifest=paths.RUN_MANIFEST,
     log:
-        "logs/score/{model}/{inter}/{target}/seed{seed}.log",
+        study_log("score/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        "benchmarks/score/{model}/{inter}/{target}/seed{seed}.tsv"
+        study_benchmark("score/{model}/{inter}/{target}/seed{seed}.tsv")
     localrule: True
     conda:
         SOFTWARE_ENV
@@ -31,11 +31,11 @@ rule retrieve:
         encoder=encoder_input,
         cache=target_cache,
     output:
-        predictions=directory(layout.PREDICTIONS),
+        predictions=directory(paths.PREDICTIONS),
     log:
-        "logs/retrieve/{model}/{inter}/{target}/seed{seed}.log",
+        study_log("retrieve/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        "benchmarks/retrieve/{model}/{inter}/{target}/seed{seed}.tsv"
+        study_benchmark("retrieve/{model}/{inter}/{target}/seed{seed}.tsv")
     wildcard_constraints:
         target=RETRIEVAL_TARGETS,
     conda:

@@ -8,15 +8,15 @@ for _name, _models, _targets in STUDY.report_rules():
         name:
             _name
         input:
-            scores=layout.SCORES,
+            scores=paths.SCORES,
             metrics=model_metrics,
             predictions=model_predictions,
         output:
             report_outputs(_targets),
         log:
-            "logs/report_tables/{model}.log",
+            study_log("report_tables/{model}.log"),
         benchmark:
-            "benchmarks/report_tables/{model}.tsv"
+            study_benchmark("report_tables/{model}.tsv")
         wildcard_constraints:
             model=_alternatives(_models),
         conda:

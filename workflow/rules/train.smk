@@ -8,11 +8,11 @@ rule train_intermediate:
         model=built_model,
         train=intermediate_caches,
     output:
-        directory(layout.ENCODER),
+        directory(paths.ENCODER),
     log:
-        "logs/train_intermediate/{model}/{inter}/seed{seed}.log",
+        study_log("train_intermediate/{model}/{inter}/seed{seed}.log"),
     benchmark:
-        "benchmarks/train_intermediate/{model}/{inter}/seed{seed}.tsv"
+        study_benchmark("train_intermediate/{model}/{inter}/seed{seed}.tsv")
     conda:
         SOFTWARE_ENV
     resources:
@@ -47,9 +47,9 @@ rule finetune:
     output:
         **FINETUNE_OUTPUTS,
     log:
-        "logs/finetune/{model}/{inter}/{target}/seed{seed}.log",
+        study_log("finetune/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        "benchmarks/finetune/{model}/{inter}/{target}/seed{seed}.tsv"
+        study_benchmark("finetune/{model}/{inter}/{target}/seed{seed}.tsv")
     wildcard_constraints:
         target=TRAINED_TARGETS,
     conda:
@@ -83,11 +83,11 @@ rule train_before_target:
         encoder=before_encoder_input,
         train=before_cache,
     output:
-        temp(directory(layout.BEFORE_MODEL)),
+        temp(directory(paths.BEFORE_MODEL)),
     log:
-        "logs/train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.log",
+        study_log("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.log"),
     benchmark:
-        "benchmarks/train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv"
+        study_benchmark("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv")
     wildcard_constraints:
         target=TRAINED_TARGETS,
         stage=_alternatives(registry.TASKS),

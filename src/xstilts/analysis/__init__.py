@@ -2,8 +2,8 @@
 
 Each analysis reads the models' ``scores.parquet`` (and, for throughput, each model's inference
 benchmark), writes tables (Parquet, CSV, Markdown, HTML) and figures (PNG, PDF) under
-``results/analysis/{name}/`` and a manifest whose inputs chain back to every run it summarises;
-every table row carries the ``run_ids`` behind it.
+``results/{study}/analysis/{name}/`` and a manifest whose inputs chain back to every run it
+summarises; every table row carries the ``run_ids`` behind it.
 
 * ``model_size``: gain over ``none`` per (model, intermediate, target) and on the benchmark
   average against parameter count; the slope of gain on log10 parameters and whether the gain at

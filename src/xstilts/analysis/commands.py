@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--warmup-batches", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="folder (results/{model}/throughput)")
+    p.add_argument("--out", required=True, help="folder (results/{study}/{model}/throughput)")
     p.set_defaults(func=cmd_throughput)
 
 

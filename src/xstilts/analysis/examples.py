@@ -1,5 +1,5 @@
 """Bootstrap replicates over seeds and evaluation examples together, from the runs' per-example
-predictions (``layout.PREDICTIONS``), with the per-model report's statistics
+predictions (``layout.PREDICTIONS`` of the study), with the per-model report's statistics
 (``report.target_stats``, ``report.example_bootstrap``). Targets whose runs left no predictions
 get none (the analyses fall back to resampling seeds)."""
 
@@ -26,7 +26,7 @@ def _per_example(study, rows: list[dict]):
         runs = aggregate.run_scores(mine, bench, partial=True)
         for (inter, target, seed), run in runs.items():
             run["predictions"] = Path(
-                layout.PREDICTIONS.format(model=model, inter=inter, target=target, seed=seed)
+                study.path(layout.PREDICTIONS, model=model, inter=inter, target=target, seed=seed)
             )
         for target in sorted({k[1] for k in runs}):
             target_runs = {k: v for k, v in runs.items() if k[1] == target}

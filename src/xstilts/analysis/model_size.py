@@ -17,7 +17,7 @@ import math
 import struct
 from pathlib import Path
 
-from xstilts import analysis, layout, registry, stats
+from xstilts import analysis, registry, stats
 from xstilts.analysis import examples
 
 
@@ -41,7 +41,7 @@ def parameters(study, model: str) -> float:
     if n is not None:
         return float(n)
     if study.is_built(model):
-        return float(count_parameters(Path(layout.MODEL.format(model=model))))
+        return float(count_parameters(Path(study.model_ref(model))))
     raise ValueError(
         f"config key 'models.{model}.parameters' is not set: the model-size analysis needs the "
         "parameter count of every hub model"

@@ -28,6 +28,18 @@ def fail(path: Path, lineno: int, expected: str, found: object) -> DataFormatErr
     return DataFormatError(f"{path}:{lineno}: expected {expected}, found {shown}")
 
 
+BOM = "\ufeff"
+
+
+def _no_bom(path: Path, first_line: str) -> None:
+    """A byte-order mark would end up in the first record's text: an error naming the file."""
+    if first_line.startswith(BOM):
+        raise DataFormatError(
+            f"{path}:1: starts with a UTF-8 byte-order mark (BOM); expected UTF-8 text without "
+            "one (save the file as plain UTF-8, or strip its first 3 bytes)"
+        )
+
+
 @contextmanager
 def at_line(path: Path, lineno: int, expected: str) -> Iterator[None]:
     """Turn KeyError/TypeError/ValueError raised while building a record into a DataFormatError."""
@@ -44,6 +56,8 @@ def iter_lines(path: str | Path, expected: str) -> Iterator[tuple[int, str]]:
     path = check_file(path, expected)
     with path.open(encoding="utf-8", newline="") as f:
         for lineno, line in enumerate(f, start=1):
+            if lineno == 1:
+                _no_bom(path, line)
             yield lineno, line.rstrip("\r\n")
 
 
@@ -84,6 +98,8 @@ def iter_csv(
     """Yield rows of a quoted CSV with a header as dicts, keyed by the line where each row ends."""
     path = check_file(path, expected)
     with path.open(encoding="utf-8", newline="") as f:
+        _no_bom(path, f.read(1))
+        f.seek(0)
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or any(c not in header for c in required):

@@ -16,8 +16,14 @@ from xstilts.loaders.errors import DataFormatError
 ChoiceRecord = dict[str, Any]
 
 
-def _int_label(raw: Any) -> int:
-    return -1 if raw is None or raw == "" else int(raw)
+def _int_label(raw: Any, n_choices: int) -> int:
+    """The label as an index of the choices (-1: none); one out of range is an error."""
+    label = -1 if raw is None or raw == "" else int(raw)
+    if not -1 <= label < n_choices:
+        raise ValueError(
+            f"label {label} is out of range for {n_choices} choices (0-{n_choices - 1})"
+        )
+    return label
 
 
 def load_hellaswag(path: str | Path) -> list[ChoiceRecord]:
@@ -35,7 +41,7 @@ def load_hellaswag(path: str | Path) -> list[ChoiceRecord]:
                     "context": obj["ctx_a"],
                     "question": obj["ctx_b"],
                     "choices": list(obj["endings"]),
-                    "label": _int_label(obj.get("label")),
+                    "label": _int_label(obj.get("label"), len(obj["endings"])),
                 }
             )
     return records
@@ -54,7 +60,7 @@ def load_cosmosqa(path: str | Path) -> list[ChoiceRecord]:
                     "context": row["context"],
                     "question": row["question"],
                     "choices": [row[a] for a in answers],
-                    "label": _int_label(row.get("label")),
+                    "label": _int_label(row.get("label"), len(answers)),
                 }
             )
     return records
@@ -110,7 +116,7 @@ def load_copa_jsonl(path: str | Path) -> list[ChoiceRecord]:
                     "context": copa_context(obj["premise"], obj["question"]),
                     "question": "",
                     "choices": [obj["choice1"], obj["choice2"]],
-                    "label": _int_label(obj.get("label")),
+                    "label": _int_label(obj.get("label"), 2),
                 }
             )
     return records
