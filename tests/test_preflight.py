@@ -119,3 +119,26 @@ def test_snapshots_not_downloaded_yet_are_checked_on_the_hub(tmp_path, complete)
     assert "cosmos_qa.py: a script-only repository" in run.stdout
     assert "at most 128" in run.stdout  # the model's config.json, read from the hub
     assert not (tmp_path / "empty").exists()  # nothing downloaded
+
+
+def test_on_a_gpu_node_a_driver_that_cannot_run_torch_is_a_problem(tmp_path):
+    """A node with an NVIDIA driver (a stand-in ``nvidia-smi``) and this CPU build of torch:
+    preflight prints the driver and the build and says that they do not fit (beside the
+    config's own problem: this one has no grid)."""
+    import os
+
+    config = {"hub": {"mirror": str(tmp_path / "mirror")}}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 570.86.10\n")
+    smi.chmod(0o755)
+    old = os.environ["PATH"]
+    os.environ["PATH"] = f"{bin_dir}:{old}"
+    try:
+        run = _preflight(tmp_path / "ok.yaml", config)
+    finally:
+        os.environ["PATH"] = old
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "2 problem(s)" in run.stdout
+    assert "gpu: torch is a CPU build (no CUDA); NVIDIA driver 570.86.10" in run.stdout

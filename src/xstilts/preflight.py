@@ -65,15 +65,11 @@ def preflight(config_path: str | Path, online: bool | None = None) -> Report:
     try:
         study = config.Study(config.load(config_path))
     except ConfigError as e:
-        return Report([Problem(str(e), "correct the config; the other checks need a valid one")])
+        report = Report([Problem(str(e), "correct the config; the other checks need a valid one")])
+        _check_driver(report)
+        return report
     report = Report([])
-    nvidia = driver.driver_version()
-    if nvidia is not None:
-        fits, report.gpu = driver.fit(driver.torch_cuda(), nvidia)
-        if not fits:
-            report.problems.append(
-                Problem(report.gpu, "the GPU jobs would fail at their first CUDA call")
-            )
+    _check_driver(report)
     architectures = {}
     for snapshot in download.snapshots(study):
         report.snapshots += 1
@@ -92,6 +88,16 @@ def preflight(config_path: str | Path, online: bool | None = None) -> Report:
         elif spec["source"] == "local":
             report.problems += _local_task_problems(task, spec)
     return report
+
+
+def _check_driver(report: Report) -> None:
+    """On a GPU node (an NVIDIA driver): does the driver run torch's CUDA build?"""
+    nvidia = driver.driver_version()
+    if nvidia is not None:
+        fits, report.gpu = driver.fit(driver.torch_cuda(), nvidia)
+        if not fits:
+            fix = "the GPU jobs would fail at their first CUDA call"
+            report.problems.append(Problem(report.gpu, fix))
 
 
 def _check_snapshot(snapshot, online: bool, report: Report) -> dict[str, int] | None:
