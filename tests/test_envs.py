@@ -115,32 +115,54 @@ def test_environment_installs_this_repository(name, tmp_path):
     assert "Would install xstilts-" in run.stdout
 
 
-@pytest.mark.skipif(not _pypi_reachable(), reason="PyPI is not reachable")
-@pytest.mark.parametrize("cuda", [12, 13])
-def test_gpu_environment_resolves_to_the_sites_cuda_build(cuda, tmp_path):
-    """The site's setting, the lock's line of xstilts-gpu.yaml, set to each CUDA major; pip
-    resolves the environment from PyPI to exactly the lock's pins, torch built for that major."""
+@pytest.fixture(scope="module")
+def resolved_gpu(tmp_path_factory) -> dict[int, dict]:
+    """The site's setting, the lock line of xstilts-gpu.yaml, set to each CUDA major: what pip
+    resolves from PyPI for each (both at once: fetching the index pages takes a minute or two)."""
+    if not _pypi_reachable():
+        pytest.skip("PyPI is not reachable")
     _, pip = _pip_section("xstilts-gpu")
-    setting = [f"-r ../../locks/gpu-cuda{cuda}.txt" if p.startswith("-r") else p for p in pip]
-    requirements = ENVS / f".test-requirements-cuda{cuda}.txt"  # conda runs pip in this folder
-    report = tmp_path / "report.json"
+    tmp = tmp_path_factory.mktemp("gpu")
     cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
+    runs = {}
     try:
-        requirements.write_text("\n".join(setting) + "\n")
-        run = subprocess.run(
-            [*cmd, "--no-deps", "--report", str(report), "-r", requirements.name],
-            cwd=ENVS,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        for cuda in (12, 13):
+            setting = [
+                f"-r ../../locks/gpu-cuda{cuda}.txt" if p.startswith("-r") else p for p in pip
+            ]
+            requirements = ENVS / f".test-requirements-cuda{cuda}.txt"  # conda runs pip here
+            requirements.write_text("\n".join(setting) + "\n")
+            report = tmp / f"cuda{cuda}.json"
+            run = subprocess.Popen(
+                [*cmd, "--report", str(report), "-r", requirements.name],
+                cwd=ENVS,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            runs[cuda] = (run, report)
+        out = {}
+        for cuda, (run, report) in runs.items():
+            _, err = run.communicate(timeout=600)
+            assert run.returncode == 0, err[-3000:]
+            out[cuda] = {
+                canonicalize_name(i["metadata"]["name"]): i["metadata"]
+                for i in json.loads(report.read_text())["install"]
+            }
+        return out
     finally:
-        requirements.unlink()
-    assert run.returncode == 0, run.stderr[-3000:]
-    resolved = {
-        canonicalize_name(i["metadata"]["name"]): i["metadata"]
-        for i in json.loads(report.read_text())["install"]
-    }
+        for run, _ in runs.values():
+            if run.poll() is None:
+                run.kill()
+        for cuda in (12, 13):
+            (ENVS / f".test-requirements-cuda{cuda}.txt").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("cuda", [12, 13])
+def test_gpu_environment_resolves_to_the_sites_cuda_build(cuda, resolved_gpu):
+    """pip resolves the environment to exactly the lock's pins (nothing missing from the lock),
+    torch built for the chosen CUDA major, one that the resolved transformers accepts."""
+    resolved = resolved_gpu[cuda]
     pins = _pins(f"gpu-cuda{cuda}")
     assert {n: Version(m["version"]) for n, m in resolved.items() if n != "xstilts"} == pins
     torch = resolved["torch"]
