@@ -7,24 +7,37 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 export DS_ACCELERATOR := cpu
 
-.PHONY: install demo test bench lint format plan clean gpu-check
+.PHONY: install lock demo test bench lint format plan clean gpu-check
 
-# CPU environment for this machine (the cluster's GPU environments are in workflow/envs/).
-# uv resolves and installs in half pip's time; it compiles the bytecode up front, as pip does (jobs
-# would otherwise compile on every start where PYTHONDONTWRITEBYTECODE is set). torch is pinned to the CPU
-# wheel first, or the resolver would pull a multi-GB CUDA build: from the local wheel folder where
-# the machine has one (TORCH_WHEELS), else from PyTorch's CPU index.
+# CPU environment for this machine (the cluster's GPU environments are in workflow/envs/), installed
+# from the lock (locks/cpu.txt: every package pinned, torch the CPU build), then this repository
+# alone. uv installs in half pip's time; it compiles the bytecode up front, as pip does (jobs would
+# otherwise compile on every start where PYTHONDONTWRITEBYTECODE is set). The CPU torch wheel comes
+# from the local wheel folder where the machine has one (TORCH_WHEELS), else from PyTorch's CPU index.
 TORCH_WHEELS ?= $(wildcard /opt/wheels)
-TORCH_SOURCE = $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--index-url https://download.pytorch.org/whl/cpu)
+TORCH_SOURCE = $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
 UV = $(VENV)/bin/uv pip install -q --compile-bytecode --python $(VENV)/bin/python
-$(VENV)/.installed: pyproject.toml
+$(VENV)/bin/uv:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q uv
-	$(UV) $(TORCH_SOURCE) torch==2.13.0
-	$(UV) -e ".[dev,deepspeed,cpu]"
+
+$(VENV)/.installed: pyproject.toml locks/cpu.txt | $(VENV)/bin/uv
+	$(UV) $(TORCH_SOURCE) -r locks/cpu.txt
+	$(UV) --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# Refresh the locks from pyproject.toml (Linux x86-64, Python 3.11): the CPU environment and the GPU
+# one for each CUDA major (locks/*.in hold each one's torch choice), under the constraints this
+# site's pip applies (its global.constraint), so pip here resolves what the lock pins.
+PIP_CONSTRAINTS ?= $(shell python3 -m pip config list 2>/dev/null | sed -n "s/^global\.constraint='\(.*\)'$$/\1/p")
+LOCK = $(VENV)/bin/uv pip compile -q --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--custom-compile-command "make lock" $(addprefix -c ,$(PIP_CONSTRAINTS)) pyproject.toml
+lock: | $(VENV)/bin/uv
+	$(LOCK) --extra deepspeed --extra cpu --extra dev $(TORCH_SOURCE) -c locks/cpu.in -o locks/cpu.txt
+	$(LOCK) --extra gpu -c locks/gpu-cuda12.in -o locks/gpu-cuda12.txt
+	$(LOCK) --extra gpu -c locks/gpu-cuda13.in -o locks/gpu-cuda13.txt
 
 # The greedy scheduler: Snakemake's default (ILP) starts the CBC solver at each of the demo's ~140
 # scheduling rounds, which on 2 cores takes 5% of the DAG's time. Same jobs, same numbers.

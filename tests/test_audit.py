@@ -87,6 +87,7 @@ def test_explain_prints_the_whole_chain(study, capsys):
     assert f"mnli -> xnli: cell (test split): mean {float(cell['mean']):.4f}" in out.splitlines()[0]
     evaluate = manifest(study, RUN)
     assert f"git        {evaluate['git']['commit'] or 'unknown commit'}" in out
+    assert f"lock       {evaluate['lock']['file']} sha256 {evaluate['lock']['sha256']}" in out
     for path in (RUN, f"{RUN}/model", "results/tiny/tiny/intermediate/mnli/seed1/encoder"):
         assert f"log        {manifest(study, path)['log']}" in out
     assert f"{data_dir(study, 'mnli')}/manifest.json" in out

@@ -218,3 +218,24 @@ def test_peak_checkpoint_disk_follows_the_concurrent_jobs():
         estimate.profile_jobs()
         == yaml.safe_load((REPO / "profiles" / "slurm" / "config.v8+.yaml").read_text())["jobs"]
     )
+
+
+def test_disk_prices_each_models_encoders_at_its_own_size(capsys):
+    """config/xtreme-r.yaml's four model sizes: each model's kept encoders at its own weights,
+    per-model lines that add up to the total (not every encoder at XXL's size)."""
+    out = run_cli(["estimate", "--configfile", str(REPO / "config" / "xtreme-r.yaml")], capsys)
+    (total,) = re.findall(r"kept when the study is done: ([\d,.]+) GB, per model:", out)
+    lines = re.findall(
+        r"^    (\S+): kept ([\d,.]+) GB; intermediate encoders \(kept\): "
+        r"(\d+) x ([\d,.]+) GB",
+        out,
+        re.M,
+    )
+    assert {m for m, *_ in lines} == {"xlmr-base", "xlmr-large", "xlmr-xl", "xlmr-xxl"}
+    gb = {m: float(w) for m, _, _, w in lines}
+    assert gb["xlmr-base"] < gb["xlmr-large"] < gb["xlmr-xl"] < gb["xlmr-xxl"]
+    for _, kept, n, w in lines:  # target models are temporary in this config
+        assert float(kept.replace(",", "")) == pytest.approx(int(n) * float(w), rel=0.06)
+    kept = sum(float(k.replace(",", "")) for _, k, _, _ in lines)
+    assert float(total.replace(",", "")) == pytest.approx(kept, abs=0.2)
+    assert float(total.replace(",", "")) < 1000  # ~741 GB, where XXL's size everywhere gave 2,568

@@ -146,3 +146,26 @@ def test_udpos_read_unlike_xtreme_warns(tmp_path, data, warned):
     warnings = preflight._multiword_warnings(study, "udpos", study.data_source("udpos"))
     assert warnings == [] if warned is None else len(warnings) == 1 and warned in warnings[0]
     assert preflight._multiword_warnings(study, "panx", study.data_source("panx")) == []
+
+
+def test_on_a_gpu_node_a_driver_that_cannot_run_torch_is_a_problem(tmp_path):
+    """A node with an NVIDIA driver (a stand-in ``nvidia-smi``) and this CPU build of torch:
+    preflight prints the driver and the build and says that they do not fit (beside the
+    config's own problem: this one has no grid)."""
+    import os
+
+    config = {"hub": {"mirror": str(tmp_path / "mirror")}}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 570.86.10\n")
+    smi.chmod(0o755)
+    old = os.environ["PATH"]
+    os.environ["PATH"] = f"{bin_dir}:{old}"
+    try:
+        run = _preflight(tmp_path / "ok.yaml", config)
+    finally:
+        os.environ["PATH"] = old
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "2 problem(s)" in run.stdout
+    assert "gpu: torch is a CPU build (no CUDA); NVIDIA driver 570.86.10" in run.stdout

@@ -43,3 +43,19 @@ def test_manifest_chains_inputs_and_hashes_outputs(tmp_path):
     assert record["inputs"][1]["reference"].startswith("not a local file")
     assert record["outputs"][str(out)]["out.txt"] == provenance.sha256_file(out)
     assert job.fingerprint() != first.fingerprint()
+
+
+def test_manifest_records_the_lock_and_explain_shows_it(tmp_path):
+    """Beside the package versions: the lock this environment agrees with and its sha256."""
+    from xstilts import audit
+
+    record = provenance.Job("score", {}, {}, [], log=None).record
+    lock = record["lock"]
+    assert lock["file"] == "locks/cpu.txt"  # `make install`'s
+    assert lock["sha256"] == provenance.sha256_file(provenance.REPO / lock["file"])
+    assert lock["differs"] == []
+    lines = dict(audit._environment_lines(record, {}))
+    assert lines["lock"] == f"locks/cpu.txt sha256 {lock['sha256']} (agrees)"
+    assert dict(audit._environment_lines(record, record))["lock"] == "(as above)"
+    older = {**record, "lock": {**lock, "differs": ["torch"]}}
+    assert "1 package(s) differ: torch" in dict(audit._environment_lines(older, {}))["lock"]

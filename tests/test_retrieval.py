@@ -461,3 +461,19 @@ def test_bucc_oracle_threshold_applied_to_a_real_test_split(encoder):
     assert 0 <= metrics["f1"] <= 100
     with pytest.raises(ValueError, match="bucc xx: no validation predictions"):
         _score("bucc", {"test": test})
+
+
+def test_faiss_build_reports_the_simd_kernels_it_runs():
+    """The loaded faiss runs vector kernels where the CPU has them (not the generic build); the
+    retrieval job's manifest records this (its summary's ``faiss``)."""
+    from pathlib import Path
+
+    from xstilts.formats import retrieval
+
+    build = retrieval.faiss_build()
+    import faiss
+
+    assert build["version"] == faiss.__version__
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    if "avx2" in flags:
+        assert build["simd"].startswith(("AVX2", "AVX512")), build

@@ -274,6 +274,15 @@ def _environment_lines(record: dict, previous: dict) -> list[tuple[str, str]]:
     packages = record.get("packages") or {}
     gpu = ", ".join(record.get("gpu") or []) or "none"
     slurm = " ".join(_flat(record.get("slurm") or {})) or "none"
+    lock = record.get("lock")
+    if lock == previous.get("lock") and "lock" in previous:
+        lock_text = "(as above)"
+    elif lock:
+        n = len(lock["differs"])
+        agree = "agrees" if not n else f"{n} package(s) differ: {', '.join(lock['differs'])}"
+        lock_text = f"{lock['file']} sha256 {lock['sha256']} ({agree})"
+    else:
+        lock_text = "none recorded"
     return [
         ("git", f"{git.get('commit') or 'unknown commit'} ({state})"),
         (
@@ -282,6 +291,7 @@ def _environment_lines(record: dict, previous: dict) -> list[tuple[str, str]]:
             if packages == previous.get("packages")
             else ", ".join(f"{k} {v}" for k, v in packages.items()),
         ),
+        ("lock", lock_text),
         ("host", f"{record.get('host')} ({record.get('platform')}); gpu: {gpu}; slurm: {slurm}"),
         (
             "time",

@@ -160,6 +160,7 @@ class Estimate:
     """Jobs and GPU-hours per rule, longest training job per model, disk, assumed values."""
 
     jobs: dict[str, int] = field(default_factory=dict)
+    model_jobs: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, rule)
     gpu_hours: dict[str, float] = field(default_factory=dict)
     longest_h: dict[str, float] = field(default_factory=dict)
     disk: list[str] = field(default_factory=list)
@@ -398,11 +399,14 @@ def estimate(study, assumptions: dict, gpu_type: str) -> Estimate:
     for job in plan(study):
         hours = cost.gpu_hours(job)
         out.jobs[job.rule] = out.jobs.get(job.rule, 0) + 1
+        if job.model is not None:
+            key = (job.model, job.rule)
+            out.model_jobs[key] = out.model_jobs.get(key, 0) + 1
         out.gpu_hours[job.rule] = out.gpu_hours.get(job.rule, 0.0) + hours
         if job.train:  # wall-clock hours on the model's GPUs
             wall = hours / max(1, study.model(job.model)["gpus"])
             out.longest_h[job.model] = max(out.longest_h.get(job.model, 0.0), wall)
-    out.disk = _disk(study, cost, out.jobs)
+    out.disk = _disk(study, cost, out.jobs, out.model_jobs)
     out.notes = list(cost.notes.values())
     return out
 
@@ -412,25 +416,36 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
 
 
-def _disk(study, cost: CostModel, jobs: dict[str, int]) -> list[str]:
+def _disk(
+    study, cost: CostModel, jobs: dict[str, int], model_jobs: dict[tuple[str, str], int]
+) -> list[str]:
+    """Kept weights per model at that model's size (lines that add up to the total); checkpoints
+    at the largest model's size (any running training job may be one of its)."""
     a = cost.a
-    models = study.grid["models"]
-    weights = max(cost.params(m) for m in models) * a["weight_bytes"]
-    params = max(cost.params(m) for m in models)
-    checkpoint = params * (a["checkpoint_weight_bytes"] + a["optimizer_bytes"])
-    n_enc, n_tgt = jobs.get("train_intermediate", 0), jobs.get("finetune", 0)
     keep = study.config["keep_target_models"]
     kept = "kept" if keep else "temporary: deleted by the job that trains and predicts"
+    per_model, total = [], 0.0
+    for model in study.grid["models"]:
+        weights = cost.params(model) * a["weight_bytes"]
+        n_enc = model_jobs.get((model, "train_intermediate"), 0)
+        n_tgt = model_jobs.get((model, "finetune"), 0)
+        total += (n_enc + keep * n_tgt) * weights
+        per_model += [
+            f"{model}: kept {_gb((n_enc + keep * n_tgt) * weights)}; "
+            f"intermediate encoders (kept): {n_enc} x {_gb(weights)} = {_gb(n_enc * weights)}; "
+            f"target models ({kept}): {n_tgt} x {_gb(weights)} = {_gb(n_tgt * weights)}"
+        ]
+    params = max(cost.params(m) for m in study.grid["models"])
+    checkpoint = params * (a["checkpoint_weight_bytes"] + a["optimizer_bytes"])
     training = sum(jobs.get(r, 0) for r in TRAINING)
     concurrent = min(training, a["concurrent_jobs"] or profile_jobs())
     peak = disk.peak_checkpoint_bytes(checkpoint, concurrent, select=True)
     return [
-        f"kept when the study is done: {_gb((n_enc + keep * n_tgt) * weights)}",
-        f"intermediate encoders (kept): {n_enc} x {_gb(weights)} = {_gb(n_enc * weights)}",
-        f"target models ({kept}): {n_tgt} x {_gb(weights)} = {_gb(n_tgt * weights)}",
+        f"kept when the study is done: {_gb(total)}, per model:",
+        *(f"  {line}" for line in per_model),
         f"resumable checkpoints: up to {disk.checkpoints_at_peak(True)} x {_gb(checkpoint)} = "
         f"{_gb(disk.peak_checkpoint_bytes(checkpoint, 1, True))} per running training job "
-        "(removed when it finishes)",
+        "of the largest model (removed when it finishes)",
         f"peak checkpoint disk, {concurrent} training jobs at once: {_gb(peak)}",
     ]
 

@@ -169,4 +169,10 @@ def predict_retrieval(
     for split, langs in results.items():
         for lang, metrics in langs.items():
             log.info("%s %s.%s: %s", task_name, split, lang, metrics)
-    return {"splits": list(splits), "scored_in_job": results, "layer": layer, "pooling": pooling}
+    return {
+        "splits": list(splits),
+        "scored_in_job": results,
+        "layer": layer,
+        "pooling": pooling,
+        "faiss": retrieval.faiss_build(),
+    }

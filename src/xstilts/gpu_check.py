@@ -204,13 +204,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak (TFLOP/s)")
     ap.add_argument("--out", type=Path, help="write the speed figures here (JSON)")
     ns = ap.parse_args(argv)
+    from xstilts import driver
+
+    fits, line = driver.fit(driver.torch_cuda(), driver.driver_version())
+    print(f"gpu-check: {line}")
     import torch
 
     if not torch.cuda.is_available():
         print(
             "gpu-check needs a CUDA GPU, and this machine has none visible to PyTorch "
             f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'no'}). "
-            "Run it on a GPU node of the cluster.",
+            "Run it on a GPU node of the cluster." + ("" if fits else f" {line}."),
             file=sys.stderr,
         )
         return 2

@@ -4,7 +4,8 @@ Every model, data set, config, split, column and label set the grid reads from t
 in the mirror (or, for a snapshot not downloaded yet, on the hub when it can be reached), the
 model's own configuration against the config's values (attention heads, positions, retrieval
 layer), and the local-only data (CCGbank, BUCC) on disk. Every problem is reported at once, with
-its fix, and the disk the mirror takes; the exit status is non-zero if there is any problem.
+its fix, and the disk the mirror takes; on a GPU node, whether its NVIDIA driver runs torch's
+CUDA build; the exit status is non-zero if there is any problem.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xstilts import download, registry
+from xstilts import download, driver, registry
 from xstilts.config import ConfigError
 
 ROWS_CHECKED = 200  # rows per split read to tell a labelled split from a stripped one
@@ -35,6 +36,7 @@ class Report:
     missing_bytes: int = 0
     unknown: int = 0  # snapshots whose size is unknown (absent and the hub unreachable)
     snapshots: int = 0
+    gpu: str | None = None  # on a GPU node: the driver and torch's CUDA build, and whether they fit
 
     def text(self, source: str, mirror: str) -> str:
         lines = [f"preflight {source}: {len(self.problems) or 'no'} problem(s)"]
@@ -49,6 +51,8 @@ class Report:
             f"mirror {mirror}: {self.snapshots} snapshot(s), "
             f"{_gb(self.present_bytes + self.missing_bytes)} in all ({size}{unknown})"
         )
+        if self.gpu:
+            lines.append(f"gpu: {self.gpu}")
         return "\n".join(lines)
 
 
@@ -63,8 +67,11 @@ def preflight(config_path: str | Path, online: bool | None = None) -> Report:
     try:
         study = config.Study(config.load(config_path))
     except ConfigError as e:
-        return Report([Problem(str(e), "correct the config; the other checks need a valid one")])
+        report = Report([Problem(str(e), "correct the config; the other checks need a valid one")])
+        _check_driver(report)
+        return report
     report = Report([])
+    _check_driver(report)
     architectures = {}
     for snapshot in download.snapshots(study):
         report.snapshots += 1
@@ -84,6 +91,16 @@ def preflight(config_path: str | Path, online: bool | None = None) -> Report:
             report.problems += _local_task_problems(task, spec)
         report.warnings += _multiword_warnings(study, task, spec)
     return report
+
+
+def _check_driver(report: Report) -> None:
+    """On a GPU node (an NVIDIA driver): does the driver run torch's CUDA build?"""
+    nvidia = driver.driver_version()
+    if nvidia is not None:
+        fits, report.gpu = driver.fit(driver.torch_cuda(), nvidia)
+        if not fits:
+            fix = "the GPU jobs would fail at their first CUDA call"
+            report.problems.append(Problem(report.gpu, fix))
 
 
 def _check_snapshot(snapshot, online: bool, report: Report) -> dict[str, int] | None:

@@ -2,7 +2,8 @@
 
 A manifest records what a job was (rule, wildcards, resolved parameters), what it read (the sha256
 of each input's manifest, so manifests chain back to the data), what it wrote (sha256 of every
-output file), and where and how it ran (git commit and dirty flag, package versions, host, GPU,
+output file), and where and how it ran (git commit and dirty flag, package versions and the lock
+they agree with, host, GPU,
 SLURM job id, times, log). ``run_id`` names the manifest; result tables carry it per row.
 """
 
@@ -39,6 +40,7 @@ PACKAGES = (
     "snakemake",
 )
 REPO = Path(__file__).resolve().parents[2]
+LOCKS = REPO / "locks"  # `make lock`: one pinned requirements file per environment
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -91,6 +93,36 @@ def _versions() -> dict:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    pins = {}
+    for line in lock.read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep and not line.startswith((" ", "#")):
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def _lock() -> dict | None:
+    """The lock (``locks/*.txt``) this environment was installed from: its file and sha256, and
+    the pinned packages whose installed version differs from the pin (empty when it agrees).
+    The lock with the fewest differences; None where this checkout has no locks."""
+    locks = sorted(LOCKS.glob("*.txt"))
+    if not locks:
+        return None
+    installed = {
+        (d.metadata["Name"] or "").lower().replace("_", "-"): d.version
+        for d in metadata.distributions()
+    }
+    best = None
+    for lock in locks:
+        pins = _pins(lock)
+        differs = sorted(n for n, v in pins.items() if installed.get(n) != v)
+        if best is None or len(differs) < len(best["differs"]):
+            best = {"file": lock.relative_to(REPO).as_posix(), "sha256": sha256_file(lock)}
+            best["differs"] = differs
+    return best
 
 
 def _gpu() -> list[str] | None:
@@ -166,6 +198,7 @@ class Job:
             "inputs": [self._input(p, p in embed) for p in inputs],
             "git": _git(),
             "packages": _versions(),
+            "lock": _lock(),
             "host": socket.gethostname(),
             "platform": platform.platform(),
             "slurm": {

@@ -173,6 +173,25 @@ def predict_bucc(
     return rows
 
 
+def faiss_build() -> dict:
+    """The faiss build the search ran on: version, and the SIMD kernels it runs. faiss-cpu wheels
+    from 1.12 on are one library that picks its kernels at run time (dynamic dispatch: AVX2,
+    AVX512...); their loader still tries the older per-ISA modules first and logs "Could not load
+    library with AVX2 support" before loading that one library, the fastest one the wheel has."""
+    import sys
+
+    import faiss
+
+    config = getattr(faiss, "SIMDConfig", None)
+    if config is not None and config.has_dynamic_dispatch():
+        return {"version": faiss.__version__, "simd": config.get_level_name(), "dispatch": True}
+    loaded = [
+        m for m in ("avx512_spr", "avx512", "avx2", "sve") if f"faiss.swigfaiss_{m}" in sys.modules
+    ]
+    simd = loaded[0].upper() if loaded else "generic"
+    return {"version": faiss.__version__, "simd": simd, "dispatch": False}
+
+
 # --- scoring from the saved rows (no model, no torch, no faiss) ---
 def metrics(rows: list[dict], task, lang: str) -> dict[str, float]:
     """Tatoeba accuracy (%) of one split's rows."""
