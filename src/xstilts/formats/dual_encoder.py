@@ -33,8 +33,10 @@ def model_kwargs(task) -> dict:
 
 def load_model(encoder: str, task, **kwargs):
     """The dual encoder on the pretrained (or intermediate) encoder at ``encoder``."""
+    import torch
     from transformers import AutoModel
 
+    kwargs.setdefault("dtype", torch.float32)  # train from fp32 weights, whatever is stored
     return _dual_encoder_class()(AutoModel.from_pretrained(encoder, **kwargs))
 
 

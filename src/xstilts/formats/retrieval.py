@@ -34,11 +34,13 @@ def default_layer(num_hidden_layers: int) -> int:
 
 def load_encoder(path_or_hub_id: str):
     """``(model, tokenizer)`` of a bare encoder in eval mode (task heads are dropped)."""
+    import torch
     from transformers import AutoModel
 
     from xstilts import tokenizer as tokenizers
 
-    model = AutoModel.from_pretrained(path_or_hub_id)
+    # fp32 whatever dtype the checkpoint was saved in (mdeberta-v3-base's is fp16)
+    model = AutoModel.from_pretrained(path_or_hub_id, dtype=torch.float32)
     tokenizer = tokenizers.load(path_or_hub_id)
     return model.eval(), tokenizer
 
