@@ -209,3 +209,88 @@ def test_family_through_download_and_every_format(family, prepared, tmp_path, no
     )
     assert result["layer"] == 1 and result["pooling"] == "mean"
     assert json.loads((tmp_path / "out" / INTERMEDIATE / "config.json").read_text())
+
+
+MDEBERTA_FILES = [
+    ".gitattributes",
+    "README.md",
+    "config.json",
+    "generator_config.json",
+    "pytorch_model.bin",
+    "pytorch_model.generator.bin",
+    "spm.model",
+    "tf_model.h5",
+    "tokenizer_config.json",
+]
+XLMR_FILES = [
+    "config.json",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "tf_model.h5",
+    "flax_model.msgpack",
+    "onnx/model.onnx",
+    "sentencepiece.bpe.model",
+    "tokenizer.json",
+]
+
+
+def test_model_files_fetched_and_required_per_repository_layout(tmp_path):
+    snap = download.Snapshot("models", "o/m", "main", download.MODEL_PATTERNS, str(tmp_path))
+    assert download.selected(snap, MDEBERTA_FILES) == [
+        "config.json",
+        "pytorch_model.bin",
+        "spm.model",
+        "tokenizer_config.json",
+    ]
+    assert download.missing(snap, MDEBERTA_FILES) == []
+    command = download.hand_command(snap, MDEBERTA_FILES)
+    assert "'spm.model'" in command and "generator" not in command and "safetensors" not in command
+    assert download.selected(snap, XLMR_FILES) == [
+        "config.json",
+        "model.safetensors",
+        "sentencepiece.bpe.model",
+        "tokenizer.json",
+    ]
+    shards = ["config.json", "vocab.txt", "pytorch_model-00001-of-00002.bin"]
+    assert download.missing(snap, shards) == [
+        "pytorch_model.bin.index.json (the index of the pytorch_model-*-of-*.bin shards)"
+    ]
+    assert download.missing(snap, ["config.json", "vocab.json", "model.safetensors"]) == [
+        "merges.txt (the BPE merges beside vocab.json)"
+    ]
+    gaps = download.missing(snap, ["config.json", "tf_model.h5", "tokenizer.json"])
+    assert gaps == [" or ".join(download.MODEL_REQUIRED[2])]
+
+
+@pytest.mark.parametrize(
+    "modes, layer, pooling, expected",
+    [
+        (None, None, None, (7, "mean")),  # no pooling files: 14/24 of 12
+        ({"pooling_mode_cls_token": True}, None, None, (12, "cls")),
+        ({"pooling_mode_mean_tokens": True}, None, None, (12, "mean")),
+        ({"pooling_mode_mean_tokens": True}, 4, "cls", (4, "cls")),  # the config says otherwise
+    ],
+)
+def test_retrieval_pools_as_a_sentence_transformers_model_was_trained(
+    tmp_path, modes, layer, pooling, expected
+):
+    from xstilts.formats import retrieval
+
+    if modes is not None:
+        module = {"idx": 1, "name": "1", "path": "1_Pooling", "type": "x.models.Pooling"}
+        (tmp_path / "modules.json").write_text(json.dumps([module]))
+        (tmp_path / "1_Pooling").mkdir()
+        config = {"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False, **modes}
+        (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    assert retrieval.choose(tmp_path, layer, pooling, 12)[:2] == expected
+
+
+def test_unsupported_trained_pooling_is_a_clear_error(tmp_path):
+    from xstilts.formats import retrieval
+
+    module = {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}
+    (tmp_path / "modules.json").write_text(json.dumps([module]))
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_max_tokens": true}')
+    with pytest.raises(ValueError, match=r"1_Pooling/config.json: pooling .*max_tokens"):
+        retrieval.choose(tmp_path, None, None, 12)
