@@ -62,9 +62,8 @@ def build_model(tokenizer, architecture: dict):
         for name in ("pad", "bos", "eos")
         if getattr(tokenizer, f"{name}_token_id") is not None
     }
-    config = AutoConfig.for_model(
-        arch.pop("model_type"), vocab_size=len(tokenizer), **specials, **arch
-    )
+    model_type = arch.pop("model_type")
+    config = AutoConfig.for_model(model_type, vocab_size=len(tokenizer), **{**specials, **arch})
     return AutoModelForMaskedLM.from_config(config)
 
 
