@@ -333,7 +333,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--cache", required=True, help="the task's tokenised cache for this model")
     p.add_argument("--layer", type=int, help="hidden layer (default 14/24 of depth)")
-    p.add_argument("--pooling", choices=("mean", "cls"), default="mean")
+    p.add_argument(
+        "--pooling", choices=("mean", "cls"), help="default: as the model was trained, else mean"
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--predictions", required=True)
     p.set_defaults(func=cmd_retrieve)

@@ -1,4 +1,5 @@
-"""A tiny XLM-R for the embedded demo and the tests: tokenizer trained locally, MLM warm-up.
+"""A tiny encoder for the demo and the tests (XLM-R unless ``architecture.model_type`` names
+another family): tokenizer trained locally, MLM warm-up.
 
 The result is an ordinary Hugging Face model directory (config, safetensors, tokenizer), so every
 later phase loads it exactly as it loads ``FacebookAI/xlm-roberta-large`` from the hub.
@@ -51,21 +52,19 @@ def train_tokenizer(texts, vocab_size: int):
 
 
 def build_model(tokenizer, architecture: dict):
-    """A randomly initialised XLM-R masked LM of the given size."""
-    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+    """A randomly initialised masked LM of the given size and family: ``model_type`` (default
+    ``xlm-roberta``) picks the architecture, every other key of ``architecture`` is its config's."""
+    from transformers import AutoConfig, AutoModelForMaskedLM
 
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        max_position_embeddings=architecture.get("max_position_embeddings", 514),
-        hidden_size=architecture["hidden_size"],
-        num_hidden_layers=architecture["num_hidden_layers"],
-        num_attention_heads=architecture["num_attention_heads"],
-        intermediate_size=architecture["intermediate_size"],
-    )
-    return XLMRobertaForMaskedLM(config)
+    arch = {"model_type": "xlm-roberta", "max_position_embeddings": 514, **architecture}
+    specials = {
+        f"{name}_token_id": getattr(tokenizer, f"{name}_token_id")
+        for name in ("pad", "bos", "eos")
+        if getattr(tokenizer, f"{name}_token_id") is not None
+    }
+    model_type = arch.pop("model_type")
+    config = AutoConfig.for_model(model_type, vocab_size=len(tokenizer), **{**specials, **arch})
+    return AutoModelForMaskedLM.from_config(config)
 
 
 def mlm_warmup(
@@ -100,9 +99,12 @@ def mlm_warmup(
         idx = torch.randint(len(encoded), (batch_size,), generator=generator).tolist()
         batch = collator([{"input_ids": encoded[i]} for i in idx])
         masked = batch["labels"] != -100
-        hidden = model.roberta(batch["input_ids"], batch["attention_mask"]).last_hidden_state
-        logits = model.lm_head(hidden[masked])
-        step_loss = torch.nn.functional.cross_entropy(logits, batch["labels"][masked])
+        if hasattr(model, "roberta"):  # XLM-R: project the masked positions only
+            hidden = model.roberta(batch["input_ids"], batch["attention_mask"]).last_hidden_state
+            logits = model.lm_head(hidden[masked])
+            step_loss = torch.nn.functional.cross_entropy(logits, batch["labels"][masked])
+        else:  # any other family: its own masked-LM head and loss
+            step_loss = model(**batch).loss
         step_loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

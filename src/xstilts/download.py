@@ -1,11 +1,12 @@
 """The download stage: fill the hub mirror, once per repository and revision.
 
 The ``download`` rule (a Snakemake local rule: it runs where Snakemake runs, the login node)
-fetches every model snapshot (config, tokenizer, safetensors weights) and the data files of every
-hub data set the grid needs into ``hub.mirror`` (layout in :mod:`xstilts.hub`), pinned to the
-revision the config names, and writes ``download.json``: the commit the revision resolved to and
-the sha256 of every file. A folder filled by hand (``hf download ... --local-dir``) is verified,
-not downloaded again. Every other job runs with the hub offline and reads only the mirror.
+fetches every model snapshot (config, tokenizer, weights: ``MODEL_PATTERNS``) and the data
+files of every hub data set the grid needs into ``hub.mirror`` (layout in :mod:`xstilts.hub`),
+pinned to the revision the config names, and writes ``download.json``: the commit the revision
+resolved to and the sha256 of every file. A folder filled by hand (``hf download ...
+--local-dir``) is verified, not downloaded again. Every other job runs with the hub offline
+and reads only the mirror.
 """
 
 from __future__ import annotations
@@ -21,20 +22,36 @@ from pathlib import Path
 from xstilts import hub
 
 MANIFEST = "download.json"
-# The files of a model repository the study loads: config, tokenizer, safetensors weights.
+# The files of a model repository transformers may need (``model_files`` keeps those the
+# repository holds): config, tokenizer in any of its formats, weights, and how
+# sentence-transformers pools (retrieval embeds as the model was trained). Never generator
+# (pytorch_model.generator.bin), TensorFlow, Flax or ONNX files.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "sentencepiece.bpe.model",
+    "spm.model",
+    "sentencepiece.model",
+    "vocab.txt",
+    "vocab.json",
+)
+SAFETENSORS = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json")
+PYTORCH_BIN = ("pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json")
+POOLING_FILES = ("modules.json", "1_Pooling/config.json")
 MODEL_PATTERNS = (
     "config.json",
-    "tokenizer.json",
+    *TOKENIZER_FILES,
+    "merges.txt",
     "tokenizer_config.json",
     "special_tokens_map.json",
-    "sentencepiece.bpe.model",
-    "*.safetensors",
-    "model.safetensors.index.json",
+    "added_tokens.json",
+    *SAFETENSORS,
+    *PYTORCH_BIN,
+    *POOLING_FILES,
 )
 MODEL_REQUIRED = (
     ("config.json",),
-    ("tokenizer.json", "sentencepiece.bpe.model"),
-    ("*.safetensors",),
+    TOKENIZER_FILES,
+    SAFETENSORS[:2] + PYTORCH_BIN[:2],
 )
 KINDS = {"models": "model", "datasets": "dataset"}  # mirror folder -> hub repo type
 COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -71,6 +88,18 @@ class Snapshot:
         if self.kind == "models":
             return MODEL_REQUIRED
         return tuple((p,) for p in self.patterns)
+
+    def wanted(self, files: list[str]) -> tuple[str, ...]:
+        """The patterns to fetch from a repository holding ``files``: a model's weights as
+        safetensors when it has them, else as ``pytorch_model*.bin``; only patterns it holds."""
+        patterns = self.patterns
+        if self.kind == "models" and _matching(files, SAFETENSORS):
+            patterns = tuple(p for p in patterns if p not in PYTORCH_BIN)
+        return tuple(p for p in patterns if _matching(files, (p,)))
+
+
+def _matching(files: list[str], patterns) -> list[str]:
+    return [f for f in files if any(fnmatch.fnmatch(f, p) for p in patterns)]
 
 
 def snapshots(study) -> list[Snapshot]:
@@ -122,16 +151,25 @@ def local_files(folder: Path) -> list[str]:
 
 
 def missing(snapshot: Snapshot, files: list[str]) -> list[str]:
-    """The required patterns no file of ``files`` matches."""
-    return [
-        " or ".join(group)
-        for group in snapshot.required
-        if not any(fnmatch.fnmatch(f, p) for p in group for f in files)
-    ]
+    """The required patterns no file of ``files`` matches (for a model: a sharded checkpoint
+    needs its index, a BPE ``vocab.json`` its ``merges.txt``)."""
+    gaps = [" or ".join(group) for group in snapshot.required if not _matching(files, group)]
+    if snapshot.kind == "models":
+        kept = selected(snapshot, files)
+        for shards, index in (
+            ("model-*-of-*.safetensors", "model.safetensors.index.json"),
+            ("pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json"),
+        ):
+            if _matching(kept, (shards,)) and index not in kept:
+                gaps.append(f"{index} (the index of the {shards} shards)")
+        if "vocab.json" in kept and "tokenizer.json" not in kept and "merges.txt" not in kept:
+            gaps.append("merges.txt (the BPE merges beside vocab.json)")
+    return gaps
 
 
 def selected(snapshot: Snapshot, files: list[str]) -> list[str]:
-    return [f for f in files if any(fnmatch.fnmatch(f, p) for p in snapshot.patterns)]
+    """The files of ``files`` the study reads (a model's safetensors, not also its .bin)."""
+    return _matching(files, snapshot.wanted(files))
 
 
 def _hand_filled_commit(snapshot: Snapshot) -> str | None:
@@ -168,11 +206,12 @@ def fetch(snapshot: Snapshot) -> tuple[str, str]:
     try:
         info = HfApi().repo_info(snapshot.repo, repo_type=repo_type, revision=snapshot.revision)
         commit = info.sha
+        held = [s.rfilename for s in info.siblings or []]
         snapshot_download(
             snapshot.repo,
             repo_type=repo_type,
             revision=commit,
-            allow_patterns=list(snapshot.patterns),
+            allow_patterns=list(snapshot.wanted(held) if held else snapshot.patterns),
             local_dir=folder,
         )
     except HfHubHTTPError as e:  # no such repository or revision, gated, hub down
@@ -188,8 +227,11 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").upper() in ("1", "ON", "YES", "TRUE")
 
 
-def hand_command(snapshot: Snapshot) -> str:
-    includes = " ".join(f"--include {p!r}" for p in snapshot.patterns)
+def hand_command(snapshot: Snapshot, files: list[str] | None = None) -> str:
+    """The ``hf download`` command filling the snapshot's folder: the patterns matching
+    ``files`` (the repository's, where known), else every pattern the study may read."""
+    patterns = snapshot.wanted(files) if files else snapshot.patterns
+    includes = " ".join(f"--include {p!r}" for p in patterns)
     return (
         f"hf download {snapshot.repo} --repo-type {KINDS[snapshot.kind]} --revision "
         f"{snapshot.revision} --local-dir {snapshot.folder} {includes}"

@@ -124,7 +124,7 @@ def predict_retrieval(
     cache_dir: Path,
     predictions_dir: Path,
     layer: int | None = None,
-    pooling: str = "mean",
+    pooling: str | None = None,
     batch_size: int = 64,
 ) -> dict:
     """Retrieve every language of Tatoeba or BUCC (tokenised once: ``cache_dir``, the model's
@@ -140,8 +140,9 @@ def predict_retrieval(
 
     task = registry.get(task_name)
     model, tokenizer = retrieval.load_encoder(encoder)
-    if layer is None:
-        layer = retrieval.default_layer(model.config.num_hidden_layers)
+    depth = model.config.num_hidden_layers
+    layer, pooling, why = retrieval.choose(encoder, layer, pooling, depth)
+    log.info("%s: layer %d of %d, %s pooling: %s", encoder, layer, depth, pooling, why)
     opts = {"pooling": pooling, "batch_size": batch_size}
     prepared = datasets.load_from_disk(str(cache_dir))
     predictions_dir.mkdir(parents=True, exist_ok=True)
@@ -175,4 +176,5 @@ def predict_retrieval(
         "layer": layer,
         "pooling": pooling,
         "faiss": retrieval.faiss_build(),
+        "layer_and_pooling": why,
     }

@@ -37,6 +37,7 @@ class Report:
     unknown: int = 0  # snapshots whose size is unknown (absent and the hub unreachable)
     snapshots: int = 0
     gpu: str | None = None  # on a GPU node: the driver and torch's CUDA build, and whether they fit
+    retrieval: tuple[str, ...] = ()  # per model: the layer and pooling retrieval uses
 
     def text(self, source: str, mirror: str) -> str:
         lines = [f"preflight {source}: {len(self.problems) or 'no'} problem(s)"]
@@ -45,6 +46,7 @@ class Report:
             if p.fix:
                 lines.append(f"     fix: {p.fix}")
         lines += [f"  warning: {w}" for w in self.warnings]
+        lines += self.retrieval
         size = f"{_gb(self.present_bytes)} present, {_gb(self.missing_bytes)} to download"
         unknown = f", {self.unknown} of unknown size" if self.unknown else ""
         lines.append(
@@ -81,6 +83,7 @@ def preflight(config_path: str | Path, online: bool | None = None) -> Report:
             for model in study.grid["models"]:
                 if study.hub_model(model) == (snapshot.repo, snapshot.revision) and arch:
                     architectures[model] = arch
+    report.retrieval = tuple(_retrieval_line(study, m, architectures) for m in study.grid["models"])
     problems = config.value_problems(study, architectures)
     report.problems += [Problem(p, "change that value in the config") for p in problems]
     for task in study.data_tasks():
@@ -165,6 +168,27 @@ def _check_snapshot(snapshot, online: bool, report: Report) -> dict[str, int] | 
             )
         )
     return sizes
+
+
+def _retrieval_line(study, model: str, architectures: dict) -> str:
+    """Which hidden layer and pooling retrieval uses for ``model``, and why."""
+    from xstilts.formats import retrieval
+
+    spec = study.model(model)
+    arch = architectures.get(model) or spec.get("build", {}).get("architecture", {})
+    depth = arch.get("num_hidden_layers") or spec.get("num_hidden_layers")
+    ref = study.hub_model(model)
+    local = Path(spec.get("hub") or "-").expanduser()
+    folder = download.Snapshot("models", *ref, (), study.mirror).folder if ref else local
+    if depth is None:
+        return f"model {model}: retrieval layer unknown until its config.json is downloaded"
+    try:
+        layer, pooling, why = retrieval.choose(
+            folder, study.retrieval_layer(model), study.config["retrieval"]["pooling"], depth
+        )
+    except ValueError as e:
+        return f"model {model}: {e}"
+    return f"model {model}: retrieval pools layer {layer} of {depth}, {pooling} pooling: {why}"
 
 
 def _script_note(snapshot, files) -> str:

@@ -62,5 +62,7 @@ def score(predictions_dir: Path, task_name: str) -> dict:
         "metrics": list(task.metrics),
         "results": results(task, splits),
         # how a retrieval run embedded its sentences
-        **{key: summary[key] for key in ("layer", "pooling") if key in summary},
+        **{
+            key: summary[key] for key in ("layer", "pooling", "layer_and_pooling") if key in summary
+        },
     }

@@ -4,7 +4,10 @@
 imports torch (2-3 s per job). Where the model folder's ``tokenizer_config.json`` names its
 tokenizer class (as every tokenizer saved by transformers does), that class is loaded directly,
 as ``AutoTokenizer`` would after reading the name, and torch stays unimported; otherwise (a hub
-id, or a repository with no class named) ``AutoTokenizer`` decides.
+id, or a repository with no class named: ``microsoft/mdeberta-v3-base``, a BERT holding only
+``vocab.txt``) ``AutoTokenizer`` decides from the model's ``config.json``, and imports torch
+(transformers' model-type-to-tokenizer table lives in modules that import it; copying the table
+here would make a second owner of it).
 """
 
 from __future__ import annotations

@@ -389,6 +389,17 @@ def language_plan(sizes: dict[str, int], hp: dict, seed: int) -> dict[str, list[
     return {lang: sampling.draw(n, counts[lang], f"{seed}:{lang}") for lang, n in sizes.items()}
 
 
+def _keep_pooling(encoder: Path, out_dir: Path) -> None:
+    """Carry a sentence-transformers model's pooling files (how it was trained to embed) on to
+    the trained encoder, so retrieval from it pools the same way."""
+    from xstilts.download import POOLING_FILES
+
+    for name in POOLING_FILES:
+        if (encoder / name).is_file():
+            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(encoder / name, out_dir / name)
+
+
 def train(
     *,
     encoder: str,
@@ -471,6 +482,8 @@ def train(
         tokenizer=tokenizer,
         callbacks=callbacks,
     )
+    if trainer.is_world_process_zero():
+        _keep_pooling(Path(encoder), out_dir)
     return {
         **summary,
         "best_checkpoint": trainer.state.best_model_checkpoint,

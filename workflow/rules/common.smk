@@ -222,7 +222,8 @@ def retrieval_options(wildcards):
     r = STUDY.config["retrieval"]
     layer = STUDY.retrieval_layer(wildcards.model)
     layer = "" if layer is None else f"--layer {layer}"
-    return f"{layer} --pooling {r['pooling']} --batch-size {r['batch_size']}"
+    pooling = "" if r["pooling"] is None else f"--pooling {r['pooling']}"
+    return f"{layer} {pooling} --batch-size {r['batch_size']}"
 
 
 def target_data(wildcards):

@@ -33,8 +33,10 @@ def model_kwargs(task) -> dict:
 
 def load_model(encoder: str, task, **kwargs):
     """The dual encoder on the pretrained (or intermediate) encoder at ``encoder``."""
+    import torch
     from transformers import AutoModel
 
+    kwargs.setdefault("dtype", torch.float32)  # train from fp32 weights, whatever is stored
     return _dual_encoder_class()(AutoModel.from_pretrained(encoder, **kwargs))
 
 
@@ -55,7 +57,12 @@ def _dual_encoder_class():
             return self.encoder
 
         def embed(self, input_ids, attention_mask):
-            pooled = self.encoder(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+            """The pooler's output (XTREME-R's [CLS] pooling); the first token's last hidden
+            state for a family with no pooler (DeBERTa-v2, ModernBERT, ELECTRA)."""
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+            pooled = getattr(out, "pooler_output", None)
+            if pooled is None:
+                pooled = out.last_hidden_state[:, 0]
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
         def forward(

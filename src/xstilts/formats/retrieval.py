@@ -9,7 +9,9 @@ the nearest non-English sentence; BUCC mines ratio-margin pairs over the distinc
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,13 +34,51 @@ def default_layer(num_hidden_layers: int) -> int:
     return round(num_hidden_layers * 14 / 24)
 
 
+def trained_pooling(folder: str | Path) -> str | None:
+    """How a sentence-transformers model was trained to pool (``modules.json`` and its Pooling
+    module's ``config.json``): "mean" or "cls"; None where the folder does not say."""
+    modules = Path(folder) / "modules.json"
+    if not modules.is_file():
+        return None
+    pools = [m for m in json.loads(modules.read_text()) if m.get("type", "").endswith("Pooling")]
+    if not pools:
+        return None
+    config = Path(folder) / pools[0]["path"] / "config.json"
+    if not config.is_file():
+        raise ValueError(f"{modules} names a Pooling module at {config}, which is missing")
+    modes = {k for k, v in json.loads(config.read_text()).items() if k.startswith("pooling_mode")}
+    modes = {k for k in modes if json.loads(config.read_text())[k]}
+    found = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
+    if len(modes) != 1 or not modes <= set(found):
+        raise ValueError(
+            f"{config}: pooling {sorted(modes)} is not one of {POOLINGS}; set the config key "
+            "retrieval.pooling (and the model's retrieval_layer) to embed it another way"
+        )
+    return found[modes.pop()]
+
+
+def choose(folder: str | Path, layer: int | None, pooling: str | None, depth: int):
+    """``(layer, pooling, why)``: the config's where set; else the way a sentence-transformers
+    model was trained (its last layer, its pooling); else layer 14/24 of the depth, mean."""
+    trained = trained_pooling(folder) if Path(folder).is_dir() else None
+    if trained is None:
+        why = "default (14/24 of the depth, mean pooling)"
+        return (default_layer(depth) if layer is None else layer), pooling or "mean", why
+    why = f"as trained (sentence-transformers {trained} pooling of the last layer)"
+    if layer is not None or pooling is not None:
+        why = "config (the model was trained to pool its last layer, " + trained + ")"
+    return (depth if layer is None else layer), pooling or trained, why
+
+
 def load_encoder(path_or_hub_id: str):
     """``(model, tokenizer)`` of a bare encoder in eval mode (task heads are dropped)."""
+    import torch
     from transformers import AutoModel
 
     from xstilts import tokenizer as tokenizers
 
-    model = AutoModel.from_pretrained(path_or_hub_id)
+    # fp32 whatever dtype the checkpoint was saved in (mdeberta-v3-base's is fp16)
+    model = AutoModel.from_pretrained(path_or_hub_id, dtype=torch.float32)
     tokenizer = tokenizers.load(path_or_hub_id)
     return model.eval(), tokenizer
 
