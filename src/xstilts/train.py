@@ -18,6 +18,7 @@ first one writes the model and manages the checkpoint folder.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -305,6 +306,7 @@ def fit(
             # which reads the world size from DeepSpeed's own comm layer: attach it to the group
             ds.init_distributed()
     model = build_model()
+    gc.freeze()  # the imports' ~10^6 objects: out of every collection (the Trainer runs several)
     with preemption.watch() as signals:
         stop = preemption.PreemptionCallback(signals, preemption.Deadline.of_this_job())
         trainer = trainer_class(
