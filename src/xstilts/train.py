@@ -306,7 +306,8 @@ def fit(
             # which reads the world size from DeepSpeed's own comm layer: attach it to the group
             ds.init_distributed()
     model = build_model()
-    gc.freeze()  # the imports' ~10^6 objects: out of every collection (the Trainer runs several)
+    gc.freeze()  # what the imports created lives as long as the job: out of every collection
+    gc.enable()  # (the command disabled it while they ran)
     with preemption.watch() as signals:
         stop = preemption.PreemptionCallback(signals, preemption.Deadline.of_this_job())
         trainer = trainer_class(
