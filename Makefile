@@ -45,8 +45,9 @@ demo: install
 	snakemake --configfile config/demo.yaml --cores $(CORES) --scheduler greedy
 	@echo "results: $$(ls -d results/demo/*/transfer_matrix.csv)"
 
+# The slowest tests are listed at the end of every run (CI keeps it within 15 minutes).
 test: install
-	pytest -q
+	pytest -q --durations=15
 
 bench: install
 	xstilts bench

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, tiny_study_config
+from conftest import REPO, snakemake, tiny_study_config
 
 from xstilts import analysis, config, registry
 from xstilts.analysis import volume
@@ -314,14 +314,7 @@ def test_workflow_runs_every_analysis(tmp_path):
         },
     )
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(cfg))
-    run = subprocess.run(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    snakemake(tmp_path, configfile="tiny.yaml", timeout=1500)
     study = config.Study(config.validate(cfg))
     manifests = {
         json.loads(p.read_text())["run_id"] for p in (tmp_path / "results").rglob("manifest.json")
@@ -386,21 +379,7 @@ def test_workflow_runs_every_analysis(tmp_path):
     assert not chain["warnings"]  # every run id it lists has its manifest in the chain
     assert chain["value"]["rows"][0]["model"] == "tiny-s"
     # the Snakemake HTML report carries every analysis's figures and tables
-    report = subprocess.run(
-        [
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "--configfile",
-            "tiny.yaml",
-            "--report",
-            "report.html",
-        ],  # fmt: skip
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert report.returncode == 0, report.stderr[-3000:]
+    snakemake(tmp_path, "--report", "report.html", configfile="tiny.yaml", cores=None)
     html = (tmp_path / "report.html").read_text()
     for name in analysis.ANALYSES:
         for f in analysis.files(name, study):

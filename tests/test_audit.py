@@ -6,13 +6,10 @@ import argparse
 import csv
 import json
 import shutil
-import subprocess
 import sys
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from conftest import REPO, tiny_study_config
 
 from xstilts import audit
 
@@ -20,21 +17,9 @@ pytestmark = pytest.mark.slow
 RUN = "results/tiny/tiny/mnli/xnli/seed1"
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    if shutil.which("snakemake") is None:
-        pytest.skip("snakemake is not on PATH")
-    workdir = tmp_path_factory.mktemp("audit-study")
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(tiny_study_config()))
-    run = subprocess.run(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return workdir
+@pytest.fixture
+def study(tiny_study):
+    return tiny_study
 
 
 @pytest.fixture
@@ -107,35 +92,32 @@ def test_explain_json_and_language_value(study, capsys):
     rules = [n["record"]["rule"] for n in chain if "record" in n]
     assert rules[:4] == ["aggregate", "score", "finetune", "train_intermediate"]
     assert {"tokenize", "prepare_data", "build_model"} <= set(rules)
-    (row,) = [
+    rows = [
         r
         for r in pq.read_table(scores).to_pylist()
         if (r["intermediate"], r["target"], r["lang"], r["split"]) == ("mnli", "xnli", "de", "test")
     ]
-    (value,) = result["value"]["values"]
-    assert value["value"] == row["value"] and value["metric"] == row["metric"]
-    assert result["value"]["run_ids"] == [manifest(study, RUN)["run_id"]]
+    values = result["value"]["values"]  # one per seed
+    assert len(values) == len(rows) == 2
+    pairs = sorted((v["value"], v["metric"]) for v in values)
+    assert pairs == sorted((r["value"], r["metric"]) for r in rows)
+    runs = [manifest(study, RUN.replace("seed1", f"seed{s}"))["run_id"] for s in (1, 2)]
+    assert sorted(result["value"]["run_ids"]) == sorted(runs)
 
 
-def test_explain_seed_matches_the_matrix(study, capsys):
-    code, out, _ = cli(
-        [
-            "explain",
-            str(study / "results/tiny/tiny"),
-            "--row",
-            "none",
-            "--col",
-            "udpos",
-            "--seed",
-            "1",
-        ]
-        + ["--json"],
-        capsys,
-    )
+def test_explain_seeds_average_to_the_matrix_cell(study, capsys):
+    """The study has two seeds: each seed's score, explained, averages to the matrix's cell."""
+    scores = []
+    for seed in ("1", "2"):
+        argv = ["explain", str(study / "results/tiny/tiny"), "--row", "none", "--col", "udpos"]
+        code, out, _ = cli([*argv, "--seed", seed, "--json"], capsys)
+        assert code == 0
+        scores.append(json.loads(out)["value"]["score"])
     cell = audit.cell_value(
         study / "results/tiny/tiny", study / "results/tiny/tiny", "none", "udpos", None, None
     )
-    assert code == 0 and json.loads(out)["value"]["score"] == pytest.approx(cell["mean"], abs=1e-4)
+    assert scores[0] != scores[1]
+    assert sum(scores) / 2 == pytest.approx(cell["mean"], abs=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import REPO, tiny_study_config
+from conftest import REPO, snakemake, tiny_study_config
 
 from xstilts import config as cfg
 from xstilts import registry
@@ -82,13 +82,7 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
     c = tiny_study_config()
     c["grid"]["targets"] = ["nope"]
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(c))
-    run = subprocess.run(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "bad.yaml", "-n"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = snakemake(tmp_path, "-n", configfile="bad.yaml", cores=None, timeout=120, check=False)
     assert run.returncode != 0
     assert "grid.targets[0]" in run.stdout + run.stderr
     assert "bad.yaml" in run.stdout + run.stderr  # the message names the config file

@@ -7,11 +7,10 @@ import copy
 import json
 import re
 import shutil
-import subprocess
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, planned
 
 from xstilts import config, estimate, registry
 
@@ -27,22 +26,10 @@ def study(seeds: list[int] | None = None, path=PAPER) -> config.Study:
 
 
 def dry_run(configfile, workdir) -> dict[str, int]:
-    """Job counts per rule of ``snakemake -n`` (its "Job stats" table, without ``all``)."""
-    run = subprocess.run(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "-n", "--cores", "1"]
-        + ["--configfile", str(configfile)],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    table = (run.stdout + run.stderr).split("Job stats:")[1]
-    return {
-        m[1]: int(m[2])
-        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-        if m[1] not in ("all", "total")
-    }
+    """Job counts per rule of ``snakemake -n``, without ``all``."""
+    counts = planned(workdir, str(configfile), cores=1, timeout=300)
+    counts.pop("all", None)
+    return counts
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "demo.yaml", "xtreme-r.yaml"])

@@ -10,13 +10,12 @@ fixtures were built from) give the same metrics, and ``xstilts explain`` names t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 
 import pytest
 import yaml
-from conftest import REPO, SHARED_DATA
+from conftest import SHARED_DATA, snakemake
 from hub_mirror import build_mirror
 
 from xstilts import hub
@@ -76,13 +75,8 @@ def _config(mirror, source: str) -> dict:
 def _run_offline(workdir, config: dict):
     workdir.mkdir()
     (workdir / "study.yaml").write_text(yaml.safe_dump(config))
-    targets = ["results/study/tiny/transfer_matrix.csv"]
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", DS_ACCELERATOR="cpu")
-    cmd = ["unshare", "-n", "snakemake", "-s", str(REPO / "Snakefile")]
-    cmd += ["--configfile", "study.yaml", "--cores", "2", *targets]
-    run = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
-    return run
+    target = "results/study/tiny/transfer_matrix.csv"
+    return snakemake(workdir, target, configfile="study.yaml", prefix=("unshare", "-n"))
 
 
 def _metrics(workdir) -> dict:

@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from conftest import REPO, tiny_study_config
 from matplotlib.image import imread
 
 from xstilts import benchmarks, registry, report, stats
@@ -146,35 +144,9 @@ def test_reproduction_table_carries_the_published_numbers():
 
 
 # --- the workflow, its report, and the report in a browser ---
-def _snakemake(workdir: Path, *args: str) -> None:
-    run = subprocess.run(
-        [
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "--cores",
-            "2",
-            *args,
-            "--configfile",  # last: it takes every argument that follows
-            "tiny.yaml",
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("report-study")
-    config = tiny_study_config()
-    config["grid"].update(intermediate=["none", "mnli"], targets=TARGETS, seeds=[1, 2])
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
-    _snakemake(workdir)
-    _snakemake(workdir, "--report", "report.html")
-    return workdir
+@pytest.fixture
+def study(tiny_study) -> Path:
+    return tiny_study
 
 
 def _folder(study: Path) -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, tiny_study_config
+from conftest import REPO, snakemake, tiny_study_config
 
 PROFILE = REPO / "profiles" / "slurm"
 CI_DIR = REPO / ".ci"
@@ -35,6 +35,16 @@ def env() -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
     return e
+
+
+def _killed_after(seconds: int, **extra_env) -> dict:
+    """conftest.snakemake's arguments for a run under `timeout -s KILL` (as ``bounded``)."""
+    return dict(
+        configfile="tiny.yaml",
+        prefix=("timeout", "-s", "KILL", str(seconds)),
+        timeout=seconds + 30,
+        env=dict(env(), **extra_env),
+    )
 
 
 def bounded(cmd: list[str], seconds: int, **kw) -> subprocess.CompletedProcess:
@@ -163,13 +173,8 @@ def test_cpu_only_model_requests_no_gpu(tmp_path):
     config["models"]["tiny"].update(gpus=0, mem_gb=3, runtime_h=0.5)
     config["cluster"] = {"partition": "cpu", "gpu_partition": "gpu", "cpu_mem_gb": 5}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
-    run = bounded(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE), "-n"]
-        + ["--configfile", "tiny.yaml"],
-        300,
-        cwd=tmp_path,
-        env=env(),
-    )
+    dry = ("--profile", str(PROFILE), "-n")
+    run = snakemake(tmp_path, *dry, cores=None, check=False, **_killed_after(300))
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     plan = job_resources(run.stdout + run.stderr)
     for rule in ("train_intermediate", "finetune"):
@@ -189,13 +194,8 @@ def test_save_margin_must_precede_the_warning_signal(tmp_path):
     config = tiny_study_config()
     config["cluster"] = {"save_margin_min": 10, "signal_margin_min": 10}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
-    run = bounded(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE), "-n"]
-        + ["--configfile", "tiny.yaml"],
-        300,
-        cwd=tmp_path,
-        env=env(),
-    )
+    dry = ("--profile", str(PROFILE), "-n")
+    run = snakemake(tmp_path, *dry, cores=None, check=False, **_killed_after(300))
     out = run.stdout + run.stderr
     assert run.returncode != 0, out[-2000:]
     assert "'cluster.save_margin_min'" in out and "'cluster.signal_margin_min'" in out, out[-2000:]
@@ -408,12 +408,7 @@ def slurm_limits(slurm, tmp_path_factory):
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
     targets = [f"results/tiny/tiny/intermediate/{i}/seed1/encoder" for i in INTERMEDIATES]
     # data and tokenisation (19 short jobs) run locally first: only training goes through SLURM
-    data = bounded(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
-         "--omit-from", "train_intermediate", *targets],  # fmt: skip
-        600, cwd=workdir, env=env(),
-    )  # fmt: skip
-    assert data.returncode == 0, (data.stdout + data.stderr)[-3000:]
+    snakemake(workdir, "--omit-from", "train_intermediate", *targets, **_killed_after(600))
     e = dict(env(), OMP_NUM_THREADS="1", XSTILTS_TEST_STEP_DELAY="1")  # 40+ s of training
     cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
            "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
@@ -487,12 +482,7 @@ def slurm_limits(slurm, tmp_path_factory):
     # the reference: the same jobs, uninterrupted, not slowed, off SLURM
     for t in targets:
         shutil.move(workdir / t, workdir / f"{t}.slurm")
-    ref = bounded(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
-         *targets],  # fmt: skip
-        600, cwd=workdir, env=dict(env(), OMP_NUM_THREADS="1"),
-    )  # fmt: skip
-    assert ref.returncode == 0, (ref.stdout + ref.stderr)[-3000:]
+    snakemake(workdir, *targets, **_killed_after(600, OMP_NUM_THREADS="1"))
     reference = {
         i: _sha256(workdir / t / "model.safetensors")
         for i, t in zip(INTERMEDIATES, targets, strict=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,34 +12,12 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO, tiny_study_config
+from conftest import REPO, planned, snakemake, tiny_study_config
 
 from xstilts import provenance, registry
 
-
-def snakemake(workdir, *args, timeout=900, repo=REPO):
-    """Run Snakemake on ``repo``'s workflow; its jobs import the package from ``repo/src``."""
-    # every job's log records what it imported (python -X importtime writes to stderr)
-    env = {**os.environ, "PYTHONPATH": str(repo / "src"), "PYTHONPROFILEIMPORTTIME": "1"}
-    run = subprocess.run(
-        ["snakemake", "-s", str(repo / "Snakefile"), "--cores", "2", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return run.stdout + run.stderr
-
-
-def planned(workdir, configfile, repo=REPO) -> dict[str, int]:
-    """Job counts per rule of a dry run."""
-    out = snakemake(workdir, "-n", "--configfile", configfile, repo=repo)
-    table = out.split("Job stats:")[1] if "Job stats:" in out else ""
-    return {
-        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
-    }
+# every job's log records what it imported (python -X importtime writes to stderr)
+IMPORTTIME = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +32,12 @@ def study(tmp_path_factory):
     config = tiny_study_config(keep_target_models=False)
     config["grid"]["targets"].append("bucc")  # a retrieval target: scored from its rows too
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
-    snakemake(workdir, "--configfile", "tiny.yaml", repo=repo)
+    snakemake(workdir, configfile="tiny.yaml", repo=repo, env=IMPORTTIME)
     return workdir
 
 
 def run(study, *args):
-    return snakemake(study, "--configfile", "tiny.yaml", *args, repo=study / "repo")
+    return snakemake(study, *args, configfile="tiny.yaml", repo=study / "repo", env=IMPORTTIME)
 
 
 def test_outputs_and_provenance(study):
@@ -175,9 +152,9 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
 
 def test_nothing_to_do_then_exact_reruns(study):
     repo = study / "repo"
-    assert planned(study, "tiny.yaml", repo) == {}
+    assert planned(study, "tiny.yaml", repo=repo) == {}
     (study / "results/tiny/tiny/none/udpos/seed1/metrics.json").unlink()
-    assert planned(study, "tiny.yaml", repo) == {
+    assert planned(study, "tiny.yaml", repo=repo) == {
         "score": 1,
         "aggregate": 1,
         "report_tables": 1,
@@ -186,7 +163,7 @@ def test_nothing_to_do_then_exact_reruns(study):
     }
     run(study)
     shutil.rmtree(study / "results/tiny/tiny/intermediate/mnli/seed1/encoder")
-    assert planned(study, "tiny.yaml", repo) == {
+    assert planned(study, "tiny.yaml", repo=repo) == {
         "train_intermediate": 1,
         "finetune": 2,
         "retrieve": 1,
@@ -208,7 +185,7 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
     finetuned = provenance.read_manifest(cell / "predictions")["run_id"]
     metric.write_text(text.replace("return 100.0 * correct", "return 1000.0 * correct"))
     # every cell's scorer code changed (metrics/ is shared); nothing is retrained
-    assert planned(study, "tiny.yaml", study / "repo") == {
+    assert planned(study, "tiny.yaml", repo=study / "repo") == {
         "score": 6,
         "aggregate": 1,
         "report_tables": 1,
@@ -225,8 +202,8 @@ def test_a_changed_metric_rescores_every_cell_without_retraining(study):
 
 def test_kept_target_models_are_outputs_of_the_fine_tuning_job(tmp_path):
     (tmp_path / "keep.yaml").write_text(yaml.safe_dump(tiny_study_config()))
-    out = snakemake(tmp_path, "-n", "-p", "--configfile", "keep.yaml")
-    assert "--out results/keep/tiny/mnli/xnli/seed1/model" in out
+    dry = snakemake(tmp_path, "-n", "-p", configfile="keep.yaml")
+    assert "--out results/keep/tiny/mnli/xnli/seed1/model" in dry.stdout + dry.stderr
 
 
 def test_full_grid_plans_one_intermediate_job_per_task_and_seed(tmp_path):

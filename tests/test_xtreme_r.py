@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, tiny_study_config
+from conftest import snakemake, tiny_study_config
 
 from xstilts import data, registry
 from xstilts.formats import dual_encoder, multiple_choice
@@ -138,14 +138,7 @@ def study(tmp_path_factory) -> Path:
     config = tiny_study_config(benchmark="xtreme-r")
     config["grid"].update(intermediate=["none"], targets=["xcopa", "lareqa", "mewslix"])
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
-    run = subprocess.run(
-        ["snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    snakemake(workdir, configfile="tiny.yaml", timeout=1800)
     return workdir
 
 

@@ -88,7 +88,7 @@ def mlm_warmup(
     torch.manual_seed(seed)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, fused=True)  # one kernel
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / max(1, steps // 10)) * max(0.0, 1 - s / steps)
     )

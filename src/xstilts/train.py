@@ -18,6 +18,7 @@ first one writes the model and manages the checkpoint folder.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -305,6 +306,8 @@ def fit(
             # which reads the world size from DeepSpeed's own comm layer: attach it to the group
             ds.init_distributed()
     model = build_model()
+    gc.freeze()  # what the imports created lives as long as the job: out of every collection
+    gc.enable()  # (the command disabled it while they ran)
     with preemption.watch() as signals:
         stop = preemption.PreemptionCallback(signals, preemption.Deadline.of_this_job())
         trainer = trainer_class(

@@ -1,6 +1,7 @@
 # Phase 0: the encoder (built locally for the demo), task data, tokenised caches.
 
 
+# First in the queue: every tokenize and training job of its model waits for the MLM warm-up.
 rule build_model:
     output:
         directory(layout.MODEL),
@@ -8,6 +9,7 @@ rule build_model:
         "logs/build_model/{model}/{build}.log",
     benchmark:
         "benchmarks/build_model/{model}/{build}.tsv"
+    priority: 10
     conda:
         SOFTWARE_ENV
     resources:
