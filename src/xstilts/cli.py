@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xstilts import audit, download, estimate, layout, preflight, provenance, report
+from xstilts import audit, curves, download, estimate, layout, preflight, provenance, report
 from xstilts.analysis import commands as analysis_commands
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
@@ -166,6 +166,7 @@ def cmd_finetune(args) -> None:
             scratch = tempfile.TemporaryDirectory(dir=predictions.parent, prefix=".model-")
             model_dir = Path(stack.enter_context(scratch))
         info = _train(args, model_dir, common)
+        curves.keep(model_dir, pred_tmp)  # the model folder may be deleted
         result = evaluate.predict_splits(
             model_dir=model_dir,
             task_name=args.task,

@@ -25,7 +25,7 @@ import re
 import shutil
 from pathlib import Path
 
-from xstilts import data, device, features, formats, preemption, registry, sampling
+from xstilts import curves, data, device, features, formats, preemption, registry, sampling
 from xstilts.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -315,6 +315,7 @@ def fit(
                 stop,
                 _log_last_step(),
                 *callbacks,
+                curves.callback(out_dir, curves.mean_length(trainer_kwargs.get("train_dataset"))),
                 *preemption.StepDelay.from_environment(),
             ],
             **trainer_kwargs,
@@ -352,6 +353,7 @@ def fit(
         * args.world_size,
         "train_runtime_s": result.metrics.get("train_runtime"),
         "log_history": trainer.state.log_history,
+        "curves": curves.FILE,
     }
     return trainer, summary
 
