@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xstilts import audit, curves, download, estimate, layout, preflight, provenance, report
+from xstilts import audit, curves, download, estimate, layout, preflight, provenance, report, status
 from xstilts.analysis import commands as analysis_commands
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
@@ -358,8 +358,17 @@ def parser() -> argparse.ArgumentParser:
     analysis_commands.register(sub)  # analyse, throughput
     estimate.register(sub)
     report.register(sub)
+    status.register(sub)
     for name, p in sub.choices.items():
-        if name not in ("check-config", "bench", "explain", "verify", "estimate", "preflight"):
+        if name not in (
+            "check-config",
+            "bench",
+            "explain",
+            "verify",
+            "estimate",
+            "preflight",
+            "status",
+        ):
             _add_provenance(p)
     return ap
 
