@@ -166,7 +166,6 @@ def cmd_finetune(args) -> None:
             scratch = tempfile.TemporaryDirectory(dir=predictions.parent, prefix=".model-")
             model_dir = Path(stack.enter_context(scratch))
         info = _train(args, model_dir, common)
-        curves.keep(model_dir, pred_tmp)  # the model folder may be deleted
         result = evaluate.predict_splits(
             model_dir=model_dir,
             task_name=args.task,
@@ -175,6 +174,7 @@ def cmd_finetune(args) -> None:
             predictions_dir=pred_tmp,
             batch_size=args.batch_size,
         )
+        curves.keep(model_dir, pred_tmp)  # the model folder may be deleted
         outputs = {args.predictions: pred_tmp, **({args.out: model_dir} if args.out else {})}
         extra = {"summary": {**info, **result, "model_kept": bool(args.out)}}
         job.finish(outputs, pred_tmp / layout.MANIFEST, extra)
