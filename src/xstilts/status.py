@@ -370,11 +370,15 @@ def render(report: dict) -> str:
                 lines.append(f"  running {where}: curves {job['curves']}")
     p = report["progress"]
     factor = p["measured_over_estimate"]
+    if p["done"] == p["jobs"]:
+        eta = "all done"
+    else:
+        eta = f"ETA {_duration(p['eta_s'])}" if p["running"] else "ETA: nothing running"
     lines.append(
         f"progress: {p['done']}/{p['jobs']} jobs done, {p['running']} running, {p['failed']} "
-        f"failed; {p['gpu_hours_left']:.2f} of {p['gpu_hours_estimated']:.2f} GPU-h left"
-        + (f" (measured/estimate {factor:.2f})" if factor else " (estimate, nothing measured)")
-        + f"; ETA {_duration(p['eta_s']) if p['running'] else 'when jobs run'}"
+        f"failed; {p['gpu_hours_left']:.3g} of {p['gpu_hours_estimated']:.3g} GPU-h left"
+        + (f" (measured/estimate {factor:.3g})" if factor else " (estimate, nothing measured)")
+        + f"; {eta}"
     )
     return "\n".join(lines)
 
