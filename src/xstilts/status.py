@@ -35,6 +35,7 @@ SLURM_FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "PREEMPTED", "NODE_FAIL", 
 SLURM_ACTIVE = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING",
                 "SUSPENDED"}  # fmt: skip
 ERROR_LINES = 3
+ERROR = re.compile(r"^[\w.]*(Error|Exception|Invalid|Interrupt)\b|\berror:|CANCELLED|Killed")
 
 
 @dataclass
@@ -142,16 +143,15 @@ def _log_path(job: Job) -> str:
 
 
 def error_lines(log: Path, n: int = ERROR_LINES) -> list[str]:
-    """The last lines of a failed job's log that say why: from its last error, else its end."""
+    """The last lines of a failed job's log that say why: up to its last error (an exception
+    line, ``error:``, SLURM's CANCELLED), else its end."""
     try:
         lines = [ln.rstrip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return []
-    marks = [i for i, ln in enumerate(lines)
-             if re.search(r"error|Error|Traceback|CANCELLED|Killed", ln)]  # fmt: skip
+    marks = [i for i, ln in enumerate(lines) if ERROR.search(ln)]
     if marks:
-        last = marks[-1]
-        return lines[max(0, last - n + 1) : last + 1]
+        return lines[max(0, marks[-1] - n + 1) : marks[-1] + 1]
     return lines[-n:]
 
 
@@ -206,7 +206,7 @@ def inspect(root: Path, job: Job, incomplete: set[str], slurm: dict[int, dict]) 
 
 def _failed_log(log: Path) -> bool:
     """A job's log that ends in an error (no SLURM to ask): a traceback or ``error:`` line."""
-    return any(re.search(r"Traceback|\berror\b", ln) for ln in error_lines(log))
+    return any(ERROR.search(ln) for ln in error_lines(log))
 
 
 def _slurm_log_errors(root: Path, job: Job, last: dict) -> list[str]:
@@ -339,8 +339,8 @@ def _cell_text(c: dict) -> str:
     if c["state"] == "failed":
         last = job["attempts"][-1] if job["attempts"] else {}
         slurm = f" SLURM {last['state']} exit {last.get('exit_code')}" if "state" in last else ""
-        return f"FAILED {job['rule']}{slurm}"
-    return f"waiting on {c['waiting_on'].split('/')[0]}"
+        return f"FAILED {job['rule']}{slurm}{retried}"
+    return f"waiting on {c['waiting_on'].split('/')[0]}{retried}"
 
 
 def render(report: dict) -> str:
@@ -356,7 +356,8 @@ def render(report: dict) -> str:
         widths = [max(len(str(r[k])) for r in [head, *table]) for k in range(len(head))]
         lines.append(f"{model}:")
         for r in [head, *table]:
-            lines.append("  " + "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)))
+            cells_text = "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))
+            lines.append(("  " + cells_text).rstrip())
         for c in mine:
             job = c["job"] or {}
             where = f"{c['inter']}/{c['target']}/seed{c['seed']}"
