@@ -292,7 +292,8 @@ def progress(study, jobs: list[Job]) -> dict:
     planned = {j.stem: per_job.get((j.rule, j.wildcards["model"]), 0.0) for j in jobs}
     measured = [(j.seconds / 3600, planned[j.stem]) for j in done if j.seconds and planned[j.stem]]
     factor = sum(m for m, _ in measured) / sum(p for _, p in measured) if measured else 1.0
-    left = sum(planned[j.stem] for j in jobs if j.state != "done") * factor
+    estimated_left = sum(planned[j.stem] for j in jobs if j.state != "done")
+    left = estimated_left * factor
     running = [j for j in jobs if j.state == "running"]
     eta = left / max(1, len(running)) * 3600 if left else 0.0
     return {
@@ -301,6 +302,7 @@ def progress(study, jobs: list[Job]) -> dict:
         "running": len(running),
         "failed": sum(j.state == "failed" for j in jobs),
         "gpu_hours_estimated": sum(planned.values()),
+        "gpu_hours_left_estimated": estimated_left,
         "gpu_hours_left": left,
         "measured_over_estimate": factor if measured else None,
         "eta_s": eta,
@@ -377,8 +379,13 @@ def render(report: dict) -> str:
         eta = f"ETA {_duration(p['eta_s'])}" if p["running"] else "ETA: nothing running"
     lines.append(
         f"progress: {p['done']}/{p['jobs']} jobs done, {p['running']} running, {p['failed']} "
-        f"failed; {p['gpu_hours_left']:.3g} of {p['gpu_hours_estimated']:.3g} GPU-h left"
-        + (f" (measured/estimate {factor:.3g})" if factor else " (estimate, nothing measured)")
+        f"failed; {p['gpu_hours_left']:.3g} GPU-h left"
+        + (
+            f" (estimate {p['gpu_hours_left_estimated']:.3g} x {factor:.3g}, finished jobs'"
+            " measured/estimated time)"
+            if factor
+            else " (estimate; no job measured yet)"
+        )
         + f"; {eta}"
     )
     return "\n".join(lines)
