@@ -88,3 +88,20 @@ def test_a_curve_file_cut_off_by_a_killed_job_still_reads(tmp_path):
     path.write_text('{"event": "start", "step": 0, "max_steps": 10, "time": 0}\n{"loss": 1.0, "st')
     records = curves.read(path)
     assert len(records) == 1 and curves.progress(records) == {"step": 0, "total": 10}
+
+
+def test_a_model_trained_before_the_target_counts_once_fine_tuning_is_done(tmp_path):
+    """XCOPA's model trains on SIQa first; that model is a temporary output, deleted when the
+    fine-tuning job ends: the cell then waits on scoring, not on the deleted model."""
+    from xstilts import config as cfg
+
+    config = tiny_study_config(
+        grid={"models": ["tiny"], "intermediate": ["none"], "targets": ["xcopa"], "seeds": [1]}
+    )
+    study = cfg.Study(cfg.validate(config))
+    (tmp_path / "results/tiny/none/xcopa/seed1/predictions").mkdir(parents=True)
+    (cell,) = status.collect(study, tmp_path, use_slurm=False)["cells"]
+    assert cell["state"] == "waiting" and cell["waiting_on"] == "score/tiny/none/xcopa/seed1"
+    (tmp_path / "results/tiny/none/xcopa/seed1/predictions").rmdir()
+    (cell,) = status.collect(study, tmp_path, use_slurm=False)["cells"]
+    assert cell["waiting_on"] == "train_before_target/tiny/none/xcopa/seed1/siqa", cell

@@ -261,6 +261,11 @@ def collect(study, root: Path, use_slurm: bool = True) -> dict:
     slurm = slurm_states(ids) if use_slurm else {}
     for j in jobs.values():
         inspect(root, j, incomplete, slurm)
+    for _, cjobs in plan:  # a model trained before the target is deleted once fine-tuning ends
+        finetune = jobs[cjobs[-2].stem]
+        for j in cjobs:
+            if j.rule == "train_before_target" and finetune.state == "done":
+                jobs[j.stem].state = "done"
     cells = []
     for (model, inter, target, seed), cjobs in plan:
         cjobs = [jobs[j.stem] for j in cjobs]
