@@ -300,7 +300,7 @@ def progress(study, jobs: list[Job]) -> dict:
     estimated_left = sum(planned[j.stem] for j in jobs if j.state != "done")
     left = estimated_left * factor
     running = [j for j in jobs if j.state == "running"]
-    eta = left / max(1, len(running)) * 3600 if left else 0.0
+    eta = left / len(running) * 3600 if running else None  # at the concurrency of now
     return {
         "jobs": len(jobs),
         "done": len(done),
