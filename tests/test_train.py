@@ -128,3 +128,11 @@ def test_a_training_job_leaves_its_curves_and_logs_its_progress(
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress:")]
     assert lines and lines[-1].startswith("progress: step 3/3 (100%) loss ")
     assert "tokens/s" in lines[-1] and "\r" not in "".join(lines)
+    try:  # the `tensorboard` extra: the same scalars as TensorBoard events
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return
+    events = EventAccumulator(str(out / curves.TENSORBOARD))
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss")] == [2, 3]
+    assert events.Scalars("eval_accuracy")[0].value == pytest.approx(selected["eval_accuracy"])
