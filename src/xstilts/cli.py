@@ -359,16 +359,9 @@ def parser() -> argparse.ArgumentParser:
     estimate.register(sub)
     report.register(sub)
     status.register(sub)
+    tools = ("check-config", "bench", "explain", "verify", "estimate", "preflight", "status")
     for name, p in sub.choices.items():
-        if name not in (
-            "check-config",
-            "bench",
-            "explain",
-            "verify",
-            "estimate",
-            "preflight",
-            "status",
-        ):
+        if name not in tools:
             _add_provenance(p)
     return ap
 
