@@ -225,7 +225,7 @@ class Cell:
     state: str
     score: float | None = None
     split: str | None = None
-    retried: bool = False
+    retried: list[dict] = field(default_factory=list)  # jobs of several SLURM attempts
     waiting_on: str | None = None
     job: dict | None = None  # the job that decides the state (running, failed, waiting)
 
@@ -269,7 +269,8 @@ def collect(study, root: Path, use_slurm: bool = True) -> dict:
     cells = []
     for (model, inter, target, seed), cjobs in plan:
         cjobs = [jobs[j.stem] for j in cjobs]
-        retried = any(len(j.attempts) > 1 for j in cjobs)
+        retried = [{"job": j.stem, "state": j.state, "attempts": j.attempts}
+                   for j in cjobs if len(j.attempts) > 1]  # fmt: skip
         cell = Cell(model, inter, target, seed, "waiting", retried=retried)
         if all(j.state == "done" for j in cjobs):
             cell.state = "done"
@@ -376,6 +377,14 @@ def render(report: dict) -> str:
                 lines += [f"    | {ln}" for ln in job["error"]]
             elif c["state"] == "running" and job.get("curves"):
                 lines.append(f"  running {where}: curves {job['curves']}")
+            for r in c["retried"]:
+                tries = ", ".join(
+                    f"{a['job_id']} {a.get('state', '?')} {a.get('exit_code') or ''}".rstrip()
+                    for a in r["attempts"]
+                )
+                # the executor deletes a successful attempt's log unless told to keep it
+                done = "; then done" if r["state"] == "done" else ""
+                lines.append(f"  retried {where}: {r['job']} (SLURM {tries}{done})")
     p = report["progress"]
     factor = p["measured_over_estimate"]
     if p["done"] == p["jobs"]:
