@@ -55,7 +55,8 @@ def evaluations(records: list[dict]) -> list[dict]:
     return [r for r in records if any(k.startswith("eval_") for k in r) and "event" not in r]
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``h:mm:ss``."""
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -122,7 +123,7 @@ def callback(out_dir: Path, mean_tokens: float | None):
                 100 * state.global_step / max(1, state.max_steps),
                 loss,
                 f"{tokens:.0f}" if tokens else "n/a",
-                _duration((state.max_steps - state.global_step) * per_step),
+                duration((state.max_steps - state.global_step) * per_step),
             )
 
         def on_train_end(self, args, state, control, **kwargs):

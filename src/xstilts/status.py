@@ -330,7 +330,7 @@ def _estimated_hours(study, cost) -> dict[tuple[str, str], float]:
 
 
 def _duration(seconds: float | None) -> str:
-    return "?" if seconds is None else curves._duration(seconds)
+    return "?" if seconds is None else curves.duration(seconds)
 
 
 def _cell_text(c: dict) -> str:
