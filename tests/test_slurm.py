@@ -607,7 +607,10 @@ def test_status_shows_the_timed_out_jobs_as_retried(slurm_limits):
         assert cell["retried"] and cell["state"] == "waiting", cell  # on its fine-tuning
         assert cell["waiting_on"].startswith("finetune/"), cell
     assert text.count("(retried)") == len(INTERMEDIATES), text
-    for inter in INTERMEDIATES:  # the failed attempts (a successful one's log is not kept)
+    for inter in INTERMEDIATES:  # every attempt, the last one COMPLETED
         line = f"retried {inter}/xnli/seed1: train_intermediate/tiny/{inter}/seed1 (SLURM "
-        assert re.search(rf"{re.escape(line)}\d+ FAILED .*; then done\)", text), text
+        assert re.search(rf"{re.escape(line)}\d+ FAILED .*, \d+ COMPLETED 0:0\)", text), text
+    requeued = [a for c in report["cells"] for r in c["retried"] for a in r["attempts"]
+                if a.get("restarts")]  # fmt: skip
+    assert [a["job_id"] for a in requeued] == [slurm_limits["actions"]["mnli"][1]], requeued
     assert re.search(r"^progress: \d+/\d+ jobs done, .*GPU-h left", text, re.M), text

@@ -9,8 +9,9 @@ waiting (on that job). Job state comes from the files Snakemake and its SLURM ex
 
 - an output present: done; ``.snakemake/incomplete/`` (base64 of the output path): started and
   not finished (running, or killed with Snakemake);
-- ``.snakemake/slurm_logs/rule_<rule>/<wildcards>/<jobid>.log``: one per SLURM attempt (more
-  than one: retried); ``squeue``/``sacct``/``scontrol`` give each attempt's state and exit code;
+- ``.snakemake/slurm_logs/rule_<rule>/<wildcards>/<jobid>.log`` and the submissions in
+  Snakemake's logs (``.snakemake/log/``): one SLURM job per attempt (more than one, or a
+  requeued one: retried); ``sacct`` (else ``scontrol``) gives each one's state and exit code;
 - ``logs/<rule>/...log``: the job's own log (its last error lines);
 - ``benchmarks/<rule>/...tsv``: a finished job's measured seconds, which correct the
   ``xstilts estimate`` GPU-hours of the jobs still to run.
@@ -35,6 +36,7 @@ SLURM_FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "PREEMPTED", "NODE_FAIL", 
 SLURM_ACTIVE = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING",
                 "SUSPENDED"}  # fmt: skip
 ERROR_LINES = 3
+SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: \S*/(rule_\w+/[^/\s]*)/\d+\.log\)")
 ERROR = re.compile(r"^[\w.]*(Error|Exception|Invalid|Interrupt)\b|\berror:|CANCELLED|Killed")
 
 
@@ -98,13 +100,27 @@ def _incomplete(root: Path) -> set[str]:
     return out
 
 
-def _slurm_attempts(root: Path, job: Job) -> list[int]:
-    """SLURM job ids of the job's attempts, oldest first (the executor's log file names)."""
+def submissions(root: Path) -> dict[str, set[int]]:
+    """SLURM job ids per executor log folder (``rule_<rule>/<wildcards>``), from the logs that
+    remain and from Snakemake's own logs (the executor deletes a successful job's log)."""
+    out: dict[str, set[int]] = {}
+    logs = root / ".snakemake" / "slurm_logs"
+    for path in logs.glob("rule_*/*/*.log") if logs.is_dir() else ():
+        if path.stem.isdigit():
+            out.setdefault(f"{path.parent.parent.name}/{path.parent.name}", set()).add(
+                int(path.stem)
+            )
+    for path in (root / ".snakemake" / "log").glob("*.snakemake.log"):
+        for m in SUBMITTED.finditer(path.read_text(errors="replace")):
+            out.setdefault(m[2], set()).add(int(m[1]))
+    return out
+
+
+def _slurm_attempts(job: Job, submitted: dict[str, set[int]]) -> list[int]:
+    """SLURM job ids of the job's attempts, oldest first."""
     wildcards = "_".join(job.wildcards[k] for k in ("model", "inter", "target", "seed", "stage")
                          if k in job.wildcards)  # fmt: skip
-    folder = root / ".snakemake" / "slurm_logs" / f"rule_{job.rule}" / wildcards
-    ids = [int(p.stem) for p in folder.glob("*.log") if p.stem.isdigit()]
-    return sorted(ids)
+    return sorted(submitted.get(f"rule_{job.rule}/{wildcards}", ()))
 
 
 def slurm_states(ids: list[int]) -> dict[int, dict]:
@@ -128,6 +144,9 @@ def slurm_states(ids: list[int]) -> dict[int, dict]:
             if state:
                 code = re.search(r"\bExitCode=(\S+)", show)
                 found[i] = {"state": state[1], "exit_code": code[1] if code else None}
+                restarts = re.search(r"\bRestarts=(\d+)", show)
+                if restarts and int(restarts[1]):  # requeued (same job id, started again)
+                    found[i]["restarts"] = int(restarts[1])
     return found
 
 
@@ -178,9 +197,11 @@ def _measured(root: Path, job: Job) -> float | None:
         return None
 
 
-def inspect(root: Path, job: Job, incomplete: set[str], slurm: dict[int, dict]) -> Job:
+def inspect(
+    root: Path, job: Job, incomplete: set[str], submitted: dict, slurm: dict[int, dict]
+) -> Job:
     """Fill in the job's state from the files and SLURM's answers."""
-    ids = _slurm_attempts(root, job)
+    ids = _slurm_attempts(job, submitted)
     job.attempts = [{"job_id": i, **slurm.get(i, {})} for i in ids]
     log = root / _log_path(job)
     job.log = str(log.relative_to(root)) if log.is_file() else None
@@ -257,10 +278,11 @@ def collect(study, root: Path, use_slurm: bool = True) -> dict:
     for _, cjobs in plan:
         for j in cjobs:
             jobs.setdefault(j.stem, j)
-    ids = [i for j in jobs.values() for i in _slurm_attempts(root, j)]
+    submitted = submissions(root)
+    ids = [i for j in jobs.values() for i in _slurm_attempts(j, submitted)]
     slurm = slurm_states(ids) if use_slurm else {}
     for j in jobs.values():
-        inspect(root, j, incomplete, slurm)
+        inspect(root, j, incomplete, submitted, slurm)
     for _, cjobs in plan:  # a model trained before the target is deleted once fine-tuning ends
         finetune = jobs[cjobs[-2].stem]
         for j in cjobs:
@@ -270,7 +292,8 @@ def collect(study, root: Path, use_slurm: bool = True) -> dict:
     for (model, inter, target, seed), cjobs in plan:
         cjobs = [jobs[j.stem] for j in cjobs]
         retried = [{"job": j.stem, "state": j.state, "attempts": j.attempts}
-                   for j in cjobs if len(j.attempts) > 1]  # fmt: skip
+                   for j in cjobs if len(j.attempts) > 1
+                   or any(a.get("restarts") for a in j.attempts)]  # fmt: skip
         cell = Cell(model, inter, target, seed, "waiting", retried=retried)
         if all(j.state == "done" for j in cjobs):
             cell.state = "done"
@@ -380,11 +403,10 @@ def render(report: dict) -> str:
             for r in c["retried"]:
                 tries = ", ".join(
                     f"{a['job_id']} {a.get('state', '?')} {a.get('exit_code') or ''}".rstrip()
+                    + (f" requeued {a['restarts']}x" if a.get("restarts") else "")
                     for a in r["attempts"]
                 )
-                # the executor deletes a successful attempt's log unless told to keep it
-                done = "; then done" if r["state"] == "done" else ""
-                lines.append(f"  retried {where}: {r['job']} (SLURM {tries}{done})")
+                lines.append(f"  retried {where}: {r['job']} (SLURM {tries})")
     p = report["progress"]
     factor = p["measured_over_estimate"]
     if p["done"] == p["jobs"]:
