@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import tiny_hparams
 
-from xstilts import data, features, multitask, train
+from xstilts import curves, data, features, multitask, train
 
 SIZES = {"mnli": 8000, "qqp": 2000, "ccg": 500}
 
@@ -53,7 +53,7 @@ def test_bad_sampling_is_named():
         multitask.probabilities(SIZES, "greedy")
 
 
-def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path):
+def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path, caplog):
     spec = {
         "source": "synthetic",
         "synthetic": {"train_size": 24, "eval_size": 4, "seed": 0},
@@ -67,20 +67,26 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path):
     assert json.loads((caches["ccg"] / "labels.json").read_text())  # inventory from the data
     hp = tiny_hparams(batch_size=4, max_steps=9, eval_steps=100)
     out = tmp_path / "encoder"
-    info = multitask.train(
-        encoder=str(tiny_model),
-        caches=caches,
-        out_dir=out,
-        checkpoint_dir=tmp_path / "ckpt",
-        hp=hp,
-        seed=0,
-        fingerprint="t",
-        sampling={"sampling": "uniform"},
-        mlm_corpus=["kaba rotu mise"] * 16,
-        mlm_share=0.25,
-    )
+    with caplog.at_level("INFO", logger="xstilts.curves"):
+        info = multitask.train(
+            encoder=str(tiny_model),
+            caches=caches,
+            out_dir=out,
+            checkpoint_dir=tmp_path / "ckpt",
+            hp=hp,
+            seed=0,
+            fingerprint="t",
+            sampling={"sampling": "uniform"},
+            mlm_corpus=["kaba rotu mise"] * 16,
+            mlm_share=0.25,
+        )
     assert info["global_step"] == 9 and sum(info["batches_drawn"].values()) == 9
     assert set(info["tasks"]) == {"mnli", "squad_v1", "ccg", "mlm"}
+    # its curves (the loss at the last step: logging_steps is 50) and a progress line
+    records = curves.read(out / info["curves"])
+    assert [r["step"] for r in records if "loss" in r] == [9]
+    progress = [r.getMessage() for r in caplog.records if "progress:" in r.getMessage()]
+    assert progress[-1].startswith("progress: step 9/9 (100%) loss ") and "n/a" not in progress[-1]
     # the saved encoder is a bare encoder that moved away from the pretrained one
     saved = train.load_model(str(out), data.resolve("mnli", caches["mnli"]))
     before = train.load_model(str(tiny_model), data.resolve("mnli", caches["mnli"]))

@@ -323,6 +323,20 @@ def test_html_report_shows_the_heatmap(study):
 
 
 @browser
+def test_html_report_shows_the_training_curves(study):
+    """Per trained target, one panel per intermediate task and seed, drawn from the curve files
+    the fine-tuning jobs left beside their predictions."""
+    figure = _folder(study) / "figures" / "curves_xnli.png"
+    name = "report/figures/curves_xnli.png"
+    steps = ["6. Training curves", "xnli", f"eye:{name}"]
+    dom = _browse(study, steps, "--dump-dom")
+    assert _data_uri(dom, "img", "image/png") == figure.read_bytes()
+    assert "fine-tuned on one target: one panel per intermediate" in dom  # its caption
+    runs = list((study / "results" / "tiny").glob("*/xnli/seed*/predictions/curves.jsonl"))
+    assert len(runs) == 4  # none and mnli, seeds 1 and 2
+
+
+@browser
 def test_html_report_shows_the_matrix_table(study):
     steps = ["1. Matrix", "table", "eye:report/tables/transfer_matrix.html"]
     page = _data_uri(_browse(study, steps, "--dump-dom"), "iframe", "text/html").decode()

@@ -357,6 +357,59 @@ def test_slurm_jobs_got_the_per_model_resources(slurm_study):
     assert "gres/gpu" not in info, info
 
 
+def _status(workdir: Path, *args: str) -> tuple[str, dict]:
+    """`xstilts status` of a study directory: its text and its JSON."""
+    cmd = [sys.executable, "-m", "xstilts", "status", "--configfile", "tiny.yaml", *args]
+    text = bounded(cmd, 120, cwd=workdir, env=env())
+    assert text.returncode == 0, text.stderr[-2000:]
+    js = bounded([*cmd, "--json"], 120, cwd=workdir, env=env())
+    assert js.returncode == 0, js.stderr[-2000:]
+    return text.stdout, json.loads(js.stdout)
+
+
+@pytest.fixture(scope="module")
+def slurm_failed_cell(slurm_study):
+    """After the study: the `none` cell's fine-tuning run again through SLURM on a bad data file
+    (its tokenised training data overwritten), so it fails; the `mnli` cell stays done."""
+    workdir, _, _, _ = slurm_study
+    for arrow in (workdir / "resources" / "cache" / "tiny" / "xnli").rglob("*.arrow"):
+        arrow.write_bytes(b"not an arrow file\n")
+    target = "results/tiny/none/xnli/seed1/predictions"
+    cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
+           "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
+           "--slurm-init-seconds-before-status-checks", "2", "--retries", "0",
+           "--forcerun", "finetune", "--allowed-rules", "finetune", "--", target]  # fmt: skip
+    run = bounded(cmd, 300, cwd=workdir, env=env())
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    ids = [int(m) for m in re.findall(r"submitted with SLURM jobid (\d+)", out)]
+    assert len(ids) == 1, out[-3000:]
+    return workdir, ids[0]
+
+
+def test_status_shows_done_and_failed_cells_with_slurm_state(slurm_failed_cell):
+    """The done cell with its score; the failed one with its SLURM job, state and exit code,
+    its log's path and the error line; the progress line; the JSON carries the same."""
+    workdir, job = slurm_failed_cell
+    text, report = _status(workdir)
+    cells = {c["inter"]: c for c in report["cells"]}
+    done, failed = cells["mnli"], cells["none"]
+    assert done["state"] == "done" and isinstance(done["score"], float), done
+    assert f"done {done['score']:.1f}" in text, text
+    assert failed["state"] == "failed" and failed["retried"], failed  # its first run, then this
+    attempt = failed["job"]["attempts"][-1]
+    assert attempt == {"job_id": job, "state": "FAILED", "exit_code": "1:0"}, attempt
+    log = "logs/finetune/tiny/none/xnli/seed1.log"
+    assert failed["job"]["log"] == log and failed["job"]["error"], failed
+    error = failed["job"]["error"][-1]
+    assert error.startswith("pyarrow.lib.ArrowInvalid: "), failed["job"]["error"]
+    assert "FAILED finetune SLURM FAILED exit 1:0" in text, text
+    assert f"log: {log}" in text and f"| {error}" in text and f"{job})" in text, text
+    assert re.search(r"^progress: \d+/\d+ jobs done, 0 running, 1 failed; .* GPU-h left", text,
+                     re.M), text  # fmt: skip
+    assert report["progress"]["failed"] == 1
+
+
 # --- time limits, requeue and preemption of training jobs through a real SLURM ----------------
 
 LIMITS_TIMEOUT_S = 1200
@@ -488,7 +541,7 @@ def slurm_limits(slurm, tmp_path_factory):
         for i, t in zip(INTERMEDIATES, targets, strict=True)
     }
     return dict(out=out, submitted=submitted, actions=actions, logs=logs, sums=sums,
-                reference=reference, config=config)  # fmt: skip
+                reference=reference, config=config, workdir=workdir)  # fmt: skip
 
 
 @pytest.mark.parametrize("inter", INTERMEDIATES)
@@ -535,3 +588,21 @@ def test_requeue_and_scancel_term_resume(slurm_limits):
     _, requeued, _ = r["actions"]["mnli"]
     show = bounded(["scontrol", "show", "job", str(requeued)], 30).stdout
     assert re.search(r"Restarts=[1-9]", show), show
+
+
+def test_status_shows_the_timed_out_jobs_as_retried(slurm_limits):
+    """Each intermediate job ran out of time and was retried: `status` lists its SLURM
+    attempts, the first FAILED (the job saved and exited before the limit), the last COMPLETED,
+    and marks its cells retried."""
+    text, report = _status(slurm_limits["workdir"])
+    for cell in report["cells"]:
+        assert cell["retried"] and cell["state"] == "waiting", cell  # on its fine-tuning
+        assert cell["waiting_on"].startswith("finetune/"), cell
+    assert text.count("(retried)") == len(INTERMEDIATES), text
+    for inter in INTERMEDIATES:  # every attempt, the last one COMPLETED
+        line = f"retried {inter}/xnli/seed1: train_intermediate/tiny/{inter}/seed1 (SLURM "
+        assert re.search(rf"{re.escape(line)}\d+ FAILED .*, \d+ COMPLETED 0:0\)", text), text
+    requeued = [a for c in report["cells"] for r in c["retried"] for a in r["attempts"]
+                if a.get("restarts")]  # fmt: skip
+    assert [a["job_id"] for a in requeued] == [slurm_limits["actions"]["mnli"][1]], requeued
+    assert re.search(r"^progress: \d+/\d+ jobs done, .*GPU-h left", text, re.M), text

@@ -105,3 +105,34 @@ def test_a_job_keeps_only_the_newest_checkpoint_and_the_best(
     assert len(kept) <= disk.checkpoints_at_peak(select=True) - 1
     assert disk.peak_checkpoint_bytes(9e9, 100, select=True) == 2.7e12
     assert disk.peak_checkpoint_bytes(9e9, 100, select=False) == 1.8e12
+
+
+def test_a_training_job_leaves_its_curves_and_logs_its_progress(
+    tiny_model, caches, tmp_path, caplog
+):
+    """The curve file holds every logged step and evaluation; the evaluation at the selected
+    checkpoint is the metric the job reports (what its manifest records)."""
+    from xstilts import curves
+
+    with caplog.at_level("INFO", logger="xstilts.curves"):
+        out, info = _train(tiny_model, caches, tmp_path, "xnli", "mnli", tiny_model, False)
+    records = curves.read(out / info["curves"])
+    start, end = records[0], records[-1]
+    assert start["event"] == "start" and start["max_steps"] == 3
+    assert [r["step"] for r in records if "loss" in r] == [2, 3]  # logging_steps, last step
+    assert all("learning_rate" in r and "grad_norm" in r for r in records if "loss" in r)
+    assert end["best_checkpoint"] == info["best_checkpoint"].rsplit("/", 1)[1]
+    (selected,) = [r for r in curves.evaluations(records) if r["step"] == end["best_step"]]
+    assert selected["eval_accuracy"] == info["best_metric"] == end["best_metric"]
+    assert curves.progress(records)["step"] == 3 and not end["early_stop"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress:")]
+    assert lines and lines[-1].startswith("progress: step 3/3 (100%) loss ")
+    assert "tokens/s" in lines[-1] and "\r" not in "".join(lines)
+    try:  # the `tensorboard` extra: the same scalars as TensorBoard events
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return
+    events = EventAccumulator(str(out / curves.TENSORBOARD))
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss")] == [2, 3]
+    assert events.Scalars("eval_accuracy")[0].value == pytest.approx(selected["eval_accuracy"])

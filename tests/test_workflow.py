@@ -150,6 +150,39 @@ def test_light_jobs_import_neither_torch_nor_transformers(study):
         assert not HEAVY & imported(out.stderr), command
 
 
+def test_status_of_the_finished_study(study):
+    """`xstilts status` on finished results: every cell done with its score, in under a
+    second, without torch; every training job left its curve file."""
+    import time
+
+    cmd = [sys.executable, "-X", "importtime", "-m", "xstilts", "status", "--configfile"]
+    start = time.monotonic()
+    out = subprocess.run([*cmd, "tiny.yaml"], cwd=study, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert elapsed < 1.0 and not HEAVY & imported(out.stderr), elapsed
+    text = out.stdout
+    assert not re.search(r"FAILED|waiting on|running \w", text), text
+    assert re.search(r"progress: (\d+)/\1 jobs done, 0 running, 0 failed; .*; all done$", text), (
+        text
+    )
+    report = json.loads(
+        subprocess.run([*cmd, "tiny.yaml", "--json"], cwd=study, capture_output=True).stdout
+    )
+    cells = report["cells"]
+    assert len(cells) == 6 and all(c["state"] == "done" for c in cells), cells
+    assert all(isinstance(c["score"], float) for c in cells), cells
+    for c in cells:
+        assert f"done {c['score']:.1f}" in text
+    for rule, name in (("train_intermediate", "encoder"), ("finetune", "predictions")):
+        found = list((study / "results").rglob(f"{name}/curves.jsonl"))
+        assert found, rule
+        for path in found:
+            manifest = json.loads((path.parent / "manifest.json").read_text())
+            assert "curves.jsonl" in manifest["outputs"][str(path.parent.relative_to(study))]
+            assert manifest["summary"]["curves"] == "curves.jsonl"
+
+
 def test_nothing_to_do_then_exact_reruns(study):
     repo = study / "repo"
     assert planned(study, "tiny.yaml", repo=repo) == {}

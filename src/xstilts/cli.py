@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xstilts import audit, download, estimate, layout, preflight, provenance, report
+from xstilts import audit, curves, download, estimate, layout, preflight, provenance, report, status
 from xstilts.analysis import commands as analysis_commands
 from xstilts.config import ConfigError
 from xstilts.loaders import DataFormatError
@@ -178,6 +178,7 @@ def cmd_finetune(args) -> None:
             predictions_dir=pred_tmp,
             batch_size=args.batch_size,
         )
+        curves.keep(model_dir, pred_tmp)  # the model folder may be deleted
         outputs = {args.predictions: pred_tmp, **({args.out: model_dir} if args.out else {})}
         extra = {"summary": {**info, **result, "model_kept": bool(args.out)}}
         job.finish(outputs, pred_tmp / layout.MANIFEST, extra)
@@ -375,8 +376,10 @@ def parser() -> argparse.ArgumentParser:
     analysis_commands.register(sub)  # analyse, throughput
     estimate.register(sub)
     report.register(sub)
+    status.register(sub)
+    tools = ("check-config", "bench", "explain", "verify", "estimate", "preflight", "status")
     for name, p in sub.choices.items():
-        if name not in ("check-config", "bench", "explain", "verify", "estimate", "preflight"):
+        if name not in tools:
             _add_provenance(p)
     return ap
 

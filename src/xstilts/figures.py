@@ -225,3 +225,44 @@ def best_vs_baseline(cells: list[dict], stem: Path, model: str, level: str) -> N
         ax.set_ylabel("best intermediate - none (points)")
         ax.set_title(f"{model}: best intermediate task vs none ({level} bootstrap interval)")
         _save(fig, stem)
+
+
+def training_curves(runs: list[dict], stem: Path, title: str) -> None:
+    """One small panel per run (``intermediate``, ``seed``, ``records`` of its curve file): the
+    training loss by step, each evaluation's metric on the right axis, the selected checkpoint
+    (dashed line) and an early stop (its step, in red) marked."""
+    plt = _pyplot()
+    cols = min(4, max(1, len(runs)))
+    rows = max(1, math.ceil(len(runs) / cols))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.0 * rows), squeeze=False)
+        for ax in axes.flat[len(runs) :]:
+            ax.axis("off")
+        for ax, run in zip(axes.flat, runs, strict=False):
+            records = run["records"]
+            train = [r for r in records if "loss" in r and "event" not in r]
+            ax.plot([r["step"] for r in train], [r["loss"] for r in train], color="C0", lw=1)
+            ax.set_title(f"{run['intermediate']}, seed {run['seed']}", fontsize=9)
+            ax.set_xlabel("step")
+            ax.set_ylabel("training loss", color="C0")
+            evals = [
+                r for r in records if "event" not in r and any(k.startswith("eval_") for k in r)
+            ]
+            metric = next(
+                (k for k in ("eval_accuracy", "eval_loss") if evals and k in evals[0]), None
+            )
+            if metric:
+                right = ax.twinx()
+                right.plot([r["step"] for r in evals], [r[metric] for r in evals], "o-",
+                           color="C1", ms=3, lw=0.8)  # fmt: skip
+                right.set_ylabel(metric.removeprefix("eval_"), color="C1")
+            end = next((r for r in records if r.get("event") == "end"), {})
+            if end.get("best_step") is not None:
+                ax.axvline(end["best_step"], color="black", ls="--", lw=0.8, label="selected")
+            if end.get("early_stop"):
+                ax.axvline(end["step"], color="red", lw=0.8, label="early stop")
+            if end.get("best_step") is not None or end.get("early_stop"):
+                ax.legend(frameon=False, fontsize=7, loc="upper right")
+        fig.suptitle(title)
+        fig.tight_layout()
+        _save(fig, stem)

@@ -21,7 +21,7 @@ import os
 import random
 from pathlib import Path
 
-from xstilts import data, device
+from xstilts import curves, data, device
 from xstilts.sampling import probabilities
 from xstilts.train import _batching, fit, load_model, training_arguments
 
@@ -209,13 +209,13 @@ def train(
     tokenizer = tokenizers.load(encoder)
     placement = placement or device.select()
     pad_multiple = placement.pad_multiple
-    train_sets, collators, tasks = {}, {}, {}
+    train_sets, collators, tasks, lengths = {}, {}, {}, {}
     for name, cache in caches.items():
         task = tasks[name] = data.resolve(name, cache)
         splits = datasets.load_from_disk(str(cache))
-        train_sets[name] = datasets.concatenate_datasets(
-            [splits[s] for s in splits if s.startswith("train.")]
-        ).remove_columns("length")
+        train = datasets.concatenate_datasets([splits[s] for s in splits if s.startswith("train.")])
+        lengths[name] = curves.mean_length(train)
+        train_sets[name] = train.remove_columns("length")
         collators[name] = formats.get(task.format).collator(tokenizer, pad_multiple)
     if mlm_corpus:
         train_sets[MLM] = _mlm_dataset(tokenizer, mlm_corpus, hp["max_length"])
@@ -240,6 +240,11 @@ def train(
         shared = AutoModel.from_pretrained(encoder, dtype=torch.float32)
         return _model_class()(shared, models)
 
+    drawn = {t: sum(1 for task, _ in plan if task == t) for t in sizes}
+    known = {t: length for t, length in lengths.items() if length and drawn[t]}  # MLM: unknown
+    mean_tokens = (
+        sum(drawn[t] * known[t] for t in known) / sum(drawn[t] for t in known) if known else None
+    )
     _, summary = fit(
         args=args,
         build_model=build_model,
@@ -251,8 +256,8 @@ def train(
         out_dir=out_dir,
         to_save=lambda trainer: trainer.model.encoder,
         tokenizer=tokenizer,
+        mean_tokens=mean_tokens,
     )
-    drawn = {t: sum(1 for task, _ in plan if task == t) for t in sizes}
     return {
         **summary,
         "tasks": sorted(sizes),

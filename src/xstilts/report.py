@@ -32,10 +32,10 @@ import json
 import logging
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from xstilts import aggregate, benchmarks, layout, registry, stats
+from xstilts import aggregate, benchmarks, curves, layout, registry, stats
 from xstilts.figures import order
 from xstilts.provenance import Job, staged
 
@@ -59,6 +59,7 @@ def files(targets: list[str]) -> list[str]:
     names = [*TABLES, *(f"per_language_{t}" for t in targets)]
     tables = [f"tables/{n}.{ext}" for n in names for ext in TABLE_FORMATS]
     stems = [*FIGURES, *(f"gains_{t}" for t in targets)]
+    stems += [f"curves_{t}" for t in targets if registry.trains(t)]
     plots = [f"figures/{s}.{ext}" for s in stems for ext in ("png", "pdf")]
     return [*tables, "tables/per_language.parquet", *plots, layout.MANIFEST]
 
@@ -490,6 +491,25 @@ class Report:
     confidence: float
     benchmark: benchmarks.Benchmark = benchmarks.XTREME
     partial: bool = False
+    curves: dict[str, list[dict]] = field(default_factory=dict)  # target -> runs' curve records
+
+
+def training_curves(runs: dict[RunKey, dict]) -> dict[str, list[dict]]:
+    """Each trained target's runs with the records of their fine-tuning curve file."""
+    out: dict[str, list[dict]] = {}
+    for (inter, target, seed), run in sorted(runs.items()):
+        if registry.trains(target):
+            path = Path(run["predictions"]) / curves.FILE
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: the fine-tuning job left no curve file")
+            records = curves.read(path)
+            out.setdefault(target, []).append(
+                {"intermediate": inter, "seed": seed, "records": records}
+            )
+    for runs_of in out.values():
+        inters = ordered_intermediates(r["intermediate"] for r in runs_of)
+        runs_of.sort(key=lambda r: (inters.index(r["intermediate"]), r["seed"]))
+    return {t: out[t] for t in ordered_targets(out)}
 
 
 def _prediction_dirs(metrics: list[Path]) -> dict[RunKey, Path]:
@@ -543,6 +563,7 @@ def build(
         confidence=confidence,
         benchmark=bench,
         partial=partial,
+        curves=training_curves(runs),
     )
 
 
@@ -671,6 +692,9 @@ def write(report: Report, folder: Path) -> None:
     figures.best_vs_baseline(report.cells, figs / "best_vs_baseline", model, level)
     for target in ordered_targets(r["target"] for r in report.per_language):
         figures.language_gains(report.per_language, target, figs / f"gains_{target}", model)
+    for target, runs in report.curves.items():
+        title = f"{model}: {target} fine-tuning, per intermediate task and seed"
+        figures.training_curves(runs, figs / f"curves_{target}", title)
 
 
 # --- command line ---

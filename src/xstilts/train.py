@@ -26,7 +26,7 @@ import re
 import shutil
 from pathlib import Path
 
-from xstilts import data, device, features, formats, preemption, registry, sampling
+from xstilts import curves, data, device, features, formats, preemption, registry, sampling
 from xstilts.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -287,12 +287,15 @@ def fit(
     to_save,
     tokenizer,
     callbacks: list = (),
+    mean_tokens: float | None = None,
 ) -> tuple:
     """Train with ``trainer_class`` (resuming this job's last checkpoint), save
     ``to_save(trainer)`` in fp32 and the tokenizer to ``out_dir``, delete the checkpoints.
 
     ``build_model()`` is called once the process group is up (ZeRO-3 builds the model
     partitioned); ``to_save(trainer)`` names the module to save, and may adjust its config.
+    ``mean_tokens``: a training example's mean length, for the progress lines' tokens per
+    second (default: from the ``length`` column of ``trainer_kwargs["train_dataset"]``).
     Returns ``(trainer, summary)``, the summary holding what every training job reports.
     """
     with args.main_process_first(local=False, desc="checkpoint folder"):
@@ -318,6 +321,9 @@ def fit(
                 stop,
                 _log_last_step(),
                 *callbacks,
+                curves.callback(
+                    out_dir, mean_tokens or curves.mean_length(trainer_kwargs.get("train_dataset"))
+                ),
                 *preemption.StepDelay.from_environment(),
             ],
             **trainer_kwargs,
@@ -355,6 +361,7 @@ def fit(
         * args.world_size,
         "train_runtime_s": result.metrics.get("train_runtime"),
         "log_history": trainer.state.log_history,
+        "curves": curves.FILE,
     }
     return trainer, summary
 

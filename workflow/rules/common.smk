@@ -297,6 +297,7 @@ SHOWN = {
 for _t in STUDY.grid["targets"]:
     SHOWN[f"figures/gains_{_t}"] = ("gains", "4. Per-language gains", _t)
     SHOWN[f"tables/per_language_{_t}"] = ("per_language", "5. Per language", _t)
+    SHOWN[f"figures/curves_{_t}"] = ("training_curves", "6. Training curves", _t)
 
 
 def report_outputs(targets):
