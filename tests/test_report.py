@@ -332,7 +332,7 @@ def test_html_report_shows_the_training_curves(study):
     dom = _browse(study, steps, "--dump-dom")
     assert _data_uri(dom, "img", "image/png") == figure.read_bytes()
     assert "fine-tuned on one target: one panel per intermediate" in dom  # its caption
-    runs = list((study / "results" / "tiny").glob("*/xnli/seed*/predictions/curves.jsonl"))
+    runs = list((study / "results/tiny/tiny").glob("*/xnli/seed*/predictions/curves.jsonl"))
     assert len(runs) == 4  # none and mnli, seeds 1 and 2
 
 

@@ -372,9 +372,9 @@ def slurm_failed_cell(slurm_study):
     """After the study: the `none` cell's fine-tuning run again through SLURM on a bad data file
     (its tokenised training data overwritten), so it fails; the `mnli` cell stays done."""
     workdir, _, _, _ = slurm_study
-    for arrow in (workdir / "resources" / "cache" / "tiny" / "xnli").rglob("*.arrow"):
+    for arrow in (workdir / "resources" / "cache" / "tiny").glob("*/xnli/**/*.arrow"):
         arrow.write_bytes(b"not an arrow file\n")
-    target = "results/tiny/none/xnli/seed1/predictions"
+    target = "results/tiny/tiny/none/xnli/seed1/predictions"
     cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
            "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
            "--slurm-init-seconds-before-status-checks", "2", "--retries", "0",
@@ -399,7 +399,7 @@ def test_status_shows_done_and_failed_cells_with_slurm_state(slurm_failed_cell):
     assert failed["state"] == "failed" and failed["retried"], failed  # its first run, then this
     attempt = failed["job"]["attempts"][-1]
     assert attempt == {"job_id": job, "state": "FAILED", "exit_code": "1:0"}, attempt
-    log = "logs/finetune/tiny/none/xnli/seed1.log"
+    log = "logs/tiny/finetune/tiny/none/xnli/seed1.log"
     assert failed["job"]["log"] == log and failed["job"]["error"], failed
     error = failed["job"]["error"][-1]
     assert error.startswith("pyarrow.lib.ArrowInvalid: "), failed["job"]["error"]

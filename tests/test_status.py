@@ -28,12 +28,13 @@ def _mid_run(root):
             "seeds": [1],
         }  # fmt: skip
     )
+    config["study"] = "tiny"  # as config.load names the study of tiny.yaml
     (root / "tiny.yaml").write_text(yaml.safe_dump(config))
-    encoder = "results/tiny/intermediate/mnli/seed1/encoder"
+    encoder = "results/tiny/tiny/intermediate/mnli/seed1/encoder"
     marker = base64.urlsafe_b64encode(encoder.encode()).decode()
     (root / ".snakemake" / "incomplete").mkdir(parents=True)
     (root / ".snakemake" / "incomplete" / marker).write_text("")
-    staged = root / "results/tiny/intermediate/mnli/seed1/.encoder.tmp4242"
+    staged = root / "results/tiny/tiny/intermediate/mnli/seed1/.encoder.tmp4242"
     staged.mkdir(parents=True)
     now = time.time()
     records = [
@@ -41,7 +42,7 @@ def _mid_run(root):
         {"loss": 1.1, "learning_rate": 1e-3, "grad_norm": 2.0, "step": 2, "time": now - 10},
     ]
     (staged / curves.FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
-    log = root / "logs/finetune/tiny/none/xnli/seed1.log"
+    log = root / "logs/tiny/finetune/tiny/none/xnli/seed1.log"
     log.parent.mkdir(parents=True)
     log.write_text(f"INFO loading\nTraceback (most recent call last):\n  File x\n{ERROR}\n")
     slurm = root / ".snakemake/slurm_logs/rule_finetune/tiny_none_xnli_1"
@@ -60,7 +61,7 @@ def test_status_mid_run_says_what_runs_what_failed_and_why(tmp_path):
     failed, running = cells["none"], cells["mnli"]
     assert failed["state"] == "failed" and failed["retried"]
     job = failed["job"]
-    assert job["rule"] == "finetune" and job["log"] == "logs/finetune/tiny/none/xnli/seed1.log"
+    assert job["rule"] == "finetune" and job["log"] == "logs/tiny/finetune/tiny/none/xnli/seed1.log"
     assert job["error"][-1] == ERROR
     assert [a["job_id"] for a in job["attempts"]] == [101, 102]
     assert running["state"] == "running" and running["job"]["rule"] == "train_intermediate"
@@ -77,10 +78,10 @@ def test_status_mid_run_says_what_runs_what_failed_and_why(tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "running train_intermediate step 2/4 ETA 0:00:" in text, text
-    assert "FAILED finetune" in text and "log: logs/finetune/tiny/none/xnli/seed1.log" in text
+    assert "FAILED finetune" in text and "log: logs/tiny/finetune/tiny/none/xnli/seed1.log" in text
     assert f"| {ERROR}" in text and "(SLURM job 101, 102)" in text, text
     assert "progress: 0/5 jobs done, 1 running, 1 failed" in text, text
-    assert "curves results/tiny/intermediate/mnli/seed1/.encoder.tmp4242/curves.jsonl" in text
+    assert "curves results/tiny/tiny/intermediate/mnli/seed1/.encoder.tmp4242/curves.jsonl" in text
 
 
 def test_a_curve_file_cut_off_by_a_killed_job_still_reads(tmp_path):
@@ -96,12 +97,13 @@ def test_a_model_trained_before_the_target_counts_once_fine_tuning_is_done(tmp_p
     from xstilts import config as cfg
 
     config = tiny_study_config(
-        grid={"models": ["tiny"], "intermediate": ["none"], "targets": ["xcopa"], "seeds": [1]}
+        grid={"models": ["tiny"], "intermediate": ["none"], "targets": ["xcopa"], "seeds": [1]},
+        study="tiny",
     )
     study = cfg.Study(cfg.validate(config))
-    (tmp_path / "results/tiny/none/xcopa/seed1/predictions").mkdir(parents=True)
+    (tmp_path / "results/tiny/tiny/none/xcopa/seed1/predictions").mkdir(parents=True)
     (cell,) = status.collect(study, tmp_path, use_slurm=False)["cells"]
     assert cell["state"] == "waiting" and cell["waiting_on"] == "score/tiny/none/xcopa/seed1"
-    (tmp_path / "results/tiny/none/xcopa/seed1/predictions").rmdir()
+    (tmp_path / "results/tiny/tiny/none/xcopa/seed1/predictions").rmdir()
     (cell,) = status.collect(study, tmp_path, use_slurm=False)["cells"]
     assert cell["waiting_on"] == "train_before_target/tiny/none/xcopa/seed1/siqa", cell

@@ -12,8 +12,8 @@ waiting (on that job). Job state comes from the files Snakemake and its SLURM ex
 - ``.snakemake/slurm_logs/rule_<rule>/<wildcards>/<jobid>.log`` and the submissions in
   Snakemake's logs (``.snakemake/log/``): one SLURM job per attempt (more than one, or a
   requeued one: retried); ``sacct`` (else ``scontrol``) gives each one's state and exit code;
-- ``logs/<rule>/...log``: the job's own log (its last error lines);
-- ``benchmarks/<rule>/...tsv``: a finished job's measured seconds, which correct the
+- ``logs/<study>/<rule>/...log``: the job's own log (its last error lines);
+- ``benchmarks/<study>/<rule>/...tsv``: a finished job's measured seconds, which correct the
   ``xstilts estimate`` GPU-hours of the jobs still to run.
 """
 
@@ -47,6 +47,7 @@ class Job:
     rule: str
     wildcards: dict
     output: str
+    study: str  # its logs and benchmark files are under the study's folders
     state: str = "waiting"  # done, running, failed, waiting
     attempts: list[dict] = field(default_factory=list)  # SLURM: job id, state, exit code
     log: str | None = None
@@ -72,16 +73,16 @@ def cell_jobs(study, model: str, inter: str, target: str, seed) -> list[Job]:
     w = {"model": model, "inter": inter, "seed": str(seed)}
     jobs = []
     if inter in study.trained_intermediates(model):
-        jobs.append(Job("train_intermediate", w, layout.ENCODER.format(**w)))
+        jobs.append(Job("train_intermediate", w, study.path(layout.ENCODER, **w), study.name))
     run = {"model": model, "inter": inter, "target": target, "seed": str(seed)}
     if registry.trains(target):
         for stage in study.train_before(target):
-            jobs.append(Job("train_before_target", {**run, "stage": stage},
-                            layout.BEFORE_MODEL.format(**run, stage=stage)))  # fmt: skip
-        jobs.append(Job("finetune", run, layout.PREDICTIONS.format(**run)))
+            out = study.path(layout.BEFORE_MODEL, **run, stage=stage)
+            jobs.append(Job("train_before_target", {**run, "stage": stage}, out, study.name))
+        jobs.append(Job("finetune", run, study.path(layout.PREDICTIONS, **run), study.name))
     else:
-        jobs.append(Job("retrieve", run, layout.PREDICTIONS.format(**run)))
-    jobs.append(Job("score", run, layout.METRICS.format(**run)))
+        jobs.append(Job("retrieve", run, study.path(layout.PREDICTIONS, **run), study.name))
+    jobs.append(Job("score", run, study.path(layout.METRICS, **run), study.name))
     return jobs
 
 
@@ -158,7 +159,7 @@ def _run(cmd: list[str]) -> str:
 
 
 def _log_path(job: Job) -> str:
-    return f"logs/{job.stem}.log"
+    return f"{layout.LOGS.format(study=job.study)}/{job.stem}.log"
 
 
 def error_lines(log: Path, n: int = ERROR_LINES) -> list[str]:
@@ -189,7 +190,7 @@ def _running_curves(root: Path, job: Job) -> Path | None:
 
 
 def _measured(root: Path, job: Job) -> float | None:
-    bench = root / "benchmarks" / f"{job.stem}.tsv"
+    bench = root / layout.BENCHMARKS.format(study=job.study) / f"{job.stem}.tsv"
     try:
         header, values = bench.read_text().splitlines()[:2]
         return float(dict(zip(header.split("\t"), values.split("\t"), strict=False))["s"])
