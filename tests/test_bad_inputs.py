@@ -71,6 +71,35 @@ def test_snakemake_refuses_a_repeated_key_naming_the_file(tmp_path: Path) -> Non
     assert f"{path}:" in out and "key 'seeds_note' is written twice" in out
 
 
+def _xstilts_run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "xstilts", "run", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_xstilts_run_names_a_missing_config_file_without_a_traceback(tmp_path: Path) -> None:
+    """Snakemake reads --configfile before the workflow starts (a traceback for a missing file);
+    `xstilts run` checks it first."""
+    run = _xstilts_run("-n", "--configfile", "missing.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr == "xstilts run: error: config file missing.yaml does not exist\n"
+
+
+def test_xstilts_run_names_the_file_and_line_of_a_yaml_error(tmp_path: Path) -> None:
+    """Snakemake's own message ("Config file is not valid JSON or YAML") names neither."""
+    (tmp_path / "bad.yaml").write_text("grid:\n  seeds: [1\n  targets: [xnli]\n")
+    run = _xstilts_run("--cores", "1", "--configfiles=bad.yaml", cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("xstilts run: error: bad.yaml:3:"), run.stderr
+    assert "not valid YAML" in run.stderr
+
+
+def test_xstilts_run_hands_a_checked_command_line_to_snakemake(tmp_path: Path) -> None:
+    (tmp_path / "ok.yaml").write_text((ROOT / "config" / "demo.yaml").read_text())
+    run = _xstilts_run("--configfile", "ok.yaml", "--version", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip()[0].isdigit()  # Snakemake's version: the command line reached it
+
+
 def test_aggregate_refuses_a_metrics_file_without_scores(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()

@@ -259,6 +259,31 @@ def cmd_check_config(args) -> None:
         )
 
 
+def configfiles(argv: list[str]) -> list[str]:
+    """The config files a Snakemake command line names (``--configfile(s) A [B ...]``)."""
+    found, taking = [], False
+    for arg in argv:
+        if arg.startswith("-"):
+            flag, _, value = arg.partition("=")
+            taking = flag in ("--configfile", "--configfiles")
+            if taking and value:
+                found.append(value)
+                taking = False
+        elif taking:
+            found.append(arg)
+    return found
+
+
+def cmd_run(args) -> None:
+    """Snakemake, after checking its config files: Snakemake reads them before the workflow
+    starts, so a missing file is a traceback and a YAML error names no file or line there."""
+    from xstilts import config
+
+    for path in configfiles(args.snakemake):
+        config.read_yaml(path)
+    os.execvp("snakemake", ["snakemake", *args.snakemake])
+
+
 def cmd_bench(args) -> None:
     from xstilts import bench
 
@@ -366,6 +391,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("configfile", nargs="+")
     p.set_defaults(func=cmd_check_config)
 
+    # `xstilts run ARGS...`: main() hands ARGS to Snakemake unparsed (listed here for --help)
+    sub.add_parser("run", help="snakemake ARGS..., its config files checked first")
+
     p = sub.add_parser("bench", help="throughput and overhead benchmarks")
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=cmd_bench)
@@ -377,7 +405,7 @@ def parser() -> argparse.ArgumentParser:
     estimate.register(sub)
     report.register(sub)
     status.register(sub)
-    tools = ("check-config", "bench", "explain", "verify", "estimate", "preflight", "status")
+    tools = ("check-config", "run", "bench", "explain", "verify", "estimate", "preflight", "status")
     for name, p in sub.choices.items():
         if name not in tools:
             _add_provenance(p)
@@ -385,7 +413,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:  # Snakemake's own options, not ours
+        args = argparse.Namespace(command="run", func=cmd_run, snakemake=argv[1:])
+    else:
+        args = parser().parse_args(argv)
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(
