@@ -491,7 +491,7 @@ def slurm_limits(slurm, tmp_path_factory):
                     continue
                 job = ids[attempt - 1]
                 state = bounded(["squeue", "-h", "-j", str(job), "-o", "%T"], 30).stdout.strip()
-                ckpt = workdir / "checkpoints" / "intermediate" / "tiny" / inter / "seed1"
+                ckpt = workdir / "checkpoints" / "tiny" / "intermediate" / "tiny" / inter / "seed1"
                 log = (
                     workdir / "logs" / "tiny" / "train_intermediate" / "tiny" / inter / "seed1.log"
                 )

@@ -18,7 +18,7 @@ ERROR = "xstilts finetune: error: resources/data/xnli/train.jsonl: line 3: expec
 
 
 def _mid_run(root):
-    """mnli's intermediate job running (step 2 of 4, its curve file in its staged folder);
+    """mnli's intermediate job running (step 2 of 4, its live curve file beside its checkpoints);
     none/xnli fine-tuning failed twice (two SLURM attempts), its log ending in the error."""
     config = tiny_study_config(
         grid={
@@ -34,7 +34,7 @@ def _mid_run(root):
     marker = base64.urlsafe_b64encode(encoder.encode()).decode()
     (root / ".snakemake" / "incomplete").mkdir(parents=True)
     (root / ".snakemake" / "incomplete" / marker).write_text("")
-    staged = root / "results/tiny/tiny/intermediate/mnli/seed1/.encoder.tmp4242"
+    staged = root / "checkpoints/tiny/intermediate/tiny/mnli/seed1"
     staged.mkdir(parents=True)
     now = time.time()
     records = [
@@ -67,7 +67,8 @@ def test_status_mid_run_says_what_runs_what_failed_and_why(tmp_path):
     assert running["state"] == "running" and running["job"]["rule"] == "train_intermediate"
     p = running["job"]["progress"]
     assert p["step"] == 2 and p["total"] == 4 and 9 < p["eta_s"] < 11
-    assert running["job"]["curves"].endswith(".encoder.tmp4242/curves.jsonl")
+    live = "checkpoints/tiny/intermediate/tiny/mnli/seed1/curves.jsonl"
+    assert running["job"]["curves"] == live
     assert report["progress"]["failed"] == 1 and report["progress"]["running"] == 1
     assert report["progress"]["done"] == 0 and report["progress"]["jobs"] == 5
 
@@ -81,7 +82,7 @@ def test_status_mid_run_says_what_runs_what_failed_and_why(tmp_path):
     assert "FAILED finetune" in text and "log: logs/tiny/finetune/tiny/none/xnli/seed1.log" in text
     assert f"| {ERROR}" in text and "(SLURM job 101, 102)" in text, text
     assert "progress: 0/5 jobs done, 1 running, 1 failed" in text, text
-    assert "curves results/tiny/tiny/intermediate/mnli/seed1/.encoder.tmp4242/curves.jsonl" in text
+    assert "curves checkpoints/tiny/intermediate/tiny/mnli/seed1/curves.jsonl" in text
 
 
 def test_a_curve_file_cut_off_by_a_killed_job_still_reads(tmp_path):

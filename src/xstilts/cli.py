@@ -135,7 +135,7 @@ def _train_multitask(args, out: Path, common: dict) -> dict:
     mlm = spec["mlm"]
     corpus = multitask.corpus_lines(mlm, mlm["languages"], args.seed) if mlm else None
     return multitask.train(
-        caches={Path(c).name: Path(c) for c in args.train_cache},
+        caches={layout.cache_task(c): Path(c) for c in args.train_cache},
         out_dir=out,
         sampling=spec["sampling"],
         mlm_corpus=corpus,

@@ -1,12 +1,13 @@
 """A training job's curves and progress: what the Trainer logs, kept where people look.
 
 Every training job (intermediate, before-target, fine-tuning, multi-task) writes
-``curves.jsonl`` into its output folder: a ``start`` record (total steps), every logged entry of
-the Trainer's history (step, loss, learning rate, gradient norm; each evaluation with its metric),
-and an ``end`` record (the selected checkpoint's step and whether early stopping fired). While the
-job runs the file grows in its staged folder, so ``xstilts status`` reads a running job's step,
-total and speed from it. Where ``tensorboard`` is installed (the ``tensorboard`` extra) the same
-scalars go to TensorBoard event files in ``tensorboard/`` beside it.
+``curves.jsonl`` beside its checkpoints while it runs (a resumed attempt rewrites it from the
+restored history and goes on; ``xstilts status`` reads a running job's step, total and speed
+there) and copies it into its output folder when it ends. It holds a ``start`` record (total
+steps), every logged entry of the Trainer's history (step, loss, learning rate, gradient norm;
+each evaluation with its metric), and an ``end`` record (the selected checkpoint's step and
+whether early stopping fired). Where ``tensorboard`` is installed (the ``tensorboard`` extra) the
+same scalars go to TensorBoard event files in ``tensorboard/`` beside it.
 
 The job's log gets one progress line per logging step (step, total, loss, tokens per second, the
 job's own ETA); never a carriage-return progress bar.

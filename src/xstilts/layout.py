@@ -28,6 +28,11 @@ MATRIX_CSV = STUDY + "/{model}/transfer_matrix.csv"
 MATRIX_PNG = STUDY + "/{model}/transfer_matrix.png"
 AGGREGATE_MANIFEST = STUDY + "/{model}/manifest.json"
 REPORT = STUDY + "/{model}/report"
+# a training job's resumable checkpoints (and its live curve file) until it ends
+CHECKPOINTS = "checkpoints/{study}"
+INTERMEDIATE_CHECKPOINTS = CHECKPOINTS + "/intermediate/{model}/{inter}/seed{seed}"
+TARGET_CHECKPOINTS = CHECKPOINTS + "/target/{model}/{inter}/{target}/seed{seed}"
+BEFORE_CHECKPOINTS = CHECKPOINTS + "/before/{model}/{inter}/{target}/seed{seed}/{stage}"
 LOGS = "logs/{study}"  # a study's job logs; shared artefacts log beside no study
 BENCHMARKS = "benchmarks/{study}"
 
@@ -37,13 +42,21 @@ THROUGHPUT = STUDY + "/{model}/throughput"  # one model's inference benchmark
 
 STUDY_PATHS = (
     "STUDY ENCODER RUN TARGET_MODEL BEFORE_MODEL METRICS RUN_MANIFEST PREDICTIONS SCORES "
-    "MATRIX_CSV MATRIX_PNG AGGREGATE_MANIFEST REPORT LOGS BENCHMARKS ANALYSIS THROUGHPUT"
+    "MATRIX_CSV MATRIX_PNG AGGREGATE_MANIFEST REPORT LOGS BENCHMARKS ANALYSIS THROUGHPUT "
+    "CHECKPOINTS INTERMEDIATE_CHECKPOINTS TARGET_CHECKPOINTS BEFORE_CHECKPOINTS"
 ).split()
 
 
 def in_study(pattern: str, study: str) -> str:
     """``pattern`` with its ``{study}`` filled in (every other wildcard left as it is)."""
     return pattern.replace("{study}", study)
+
+
+def cache_task(path) -> str:
+    """The task whose tokenised cache (``CACHE``) ``path`` is."""
+    from pathlib import Path
+
+    return Path(path).parts[-3]
 
 
 def key(spec) -> str:

@@ -3,8 +3,8 @@
 Light (no torch) and read-only, so it is safe next to a running Snakemake. Per cell
 (model, intermediate, target, seed) it follows the cell's jobs in order (intermediate
 training, training before the target, fine-tuning or retrieval, scoring) and says of the first
-one not finished why: running (its step, total and ETA from the curve file in its staged
-folder), failed (SLURM state and exit code where SLURM answers, the last lines of its log) or
+one not finished why: running (its step, total and ETA from the live curve file beside its
+checkpoints), failed (SLURM state and exit code where SLURM answers, the last lines of its log) or
 waiting (on that job). Job state comes from the files Snakemake and its SLURM executor leave:
 
 - an output present: done; ``.snakemake/incomplete/`` (base64 of the output path): started and
@@ -48,6 +48,7 @@ class Job:
     wildcards: dict
     output: str
     study: str  # its logs and benchmark files are under the study's folders
+    checkpoints: str | None = None  # a training job's: its live curve file is there
     state: str = "waiting"  # done, running, failed, waiting
     attempts: list[dict] = field(default_factory=list)  # SLURM: job id, state, exit code
     log: str | None = None
@@ -73,13 +74,16 @@ def cell_jobs(study, model: str, inter: str, target: str, seed) -> list[Job]:
     w = {"model": model, "inter": inter, "seed": str(seed)}
     jobs = []
     if inter in study.trained_intermediates(model):
-        jobs.append(Job("train_intermediate", w, study.path(layout.ENCODER, **w), study.name))
+        ckpt = study.path(layout.INTERMEDIATE_CHECKPOINTS, **w)
+        jobs.append(Job("train_intermediate", w, study.path(layout.ENCODER, **w), study.name, ckpt))
     run = {"model": model, "inter": inter, "target": target, "seed": str(seed)}
     if registry.trains(target):
         for stage in study.train_before(target):
             out = study.path(layout.BEFORE_MODEL, **run, stage=stage)
-            jobs.append(Job("train_before_target", {**run, "stage": stage}, out, study.name))
-        jobs.append(Job("finetune", run, study.path(layout.PREDICTIONS, **run), study.name))
+            ckpt = study.path(layout.BEFORE_CHECKPOINTS, **run, stage=stage)
+            jobs.append(Job("train_before_target", {**run, "stage": stage}, out, study.name, ckpt))
+        out, ckpt = (study.path(p, **run) for p in (layout.PREDICTIONS, layout.TARGET_CHECKPOINTS))
+        jobs.append(Job("finetune", run, out, study.name, ckpt))
     else:
         jobs.append(Job("retrieve", run, study.path(layout.PREDICTIONS, **run), study.name))
     jobs.append(Job("score", run, study.path(layout.METRICS, **run), study.name))
@@ -176,17 +180,9 @@ def error_lines(log: Path, n: int = ERROR_LINES) -> list[str]:
 
 
 def _running_curves(root: Path, job: Job) -> Path | None:
-    """A running training job's curve file: in its staged folder (``.<name>.tmp<pid>``), or in
-    the scratch model folder of a fine-tuning job (``.model-*``)."""
-    out = root / job.output
-    found = sorted(
-        [
-            *out.parent.glob(f".{out.name}.tmp*/{curves.FILE}"),
-            *out.parent.glob(f".model-*/{curves.FILE}"),
-        ],  # fmt: skip
-        key=lambda p: p.stat().st_mtime,
-    )
-    return found[-1] if found else None
+    """A running training job's live curve file, beside its checkpoints."""
+    path = root / job.checkpoints / curves.FILE if job.checkpoints else None
+    return path if path is not None and path.is_file() else None
 
 
 def _measured(root: Path, job: Job) -> float | None:

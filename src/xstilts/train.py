@@ -321,8 +321,9 @@ def fit(
                 stop,
                 _log_last_step(),
                 *callbacks,
-                curves.callback(
-                    out_dir, mean_tokens or curves.mean_length(trainer_kwargs.get("train_dataset"))
+                curves.callback(  # beside the checkpoints until the job ends: a resume goes on
+                    checkpoint_dir,  # with it, and a killed job leaves no output folder
+                    mean_tokens or curves.mean_length(trainer_kwargs.get("train_dataset")),
                 ),
                 *preemption.StepDelay.from_environment(),
             ],
@@ -350,6 +351,7 @@ def fit(
     if trainer.is_world_process_zero():
         module.save_pretrained(out_dir, state_dict=state)
         tokenizer.save_pretrained(out_dir)
+        curves.keep(checkpoint_dir, out_dir)
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     summary = {
         "resumed_from": resume,
