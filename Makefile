@@ -45,9 +45,11 @@ demo: install
 	snakemake --configfile config/demo.yaml --cores $(CORES) --scheduler greedy
 	@echo "results: $$(ls -d results/demo/*/transfer_matrix.csv)"
 
+# Two pytest workers, a file each at a time (module and session fixtures stay whole): the SLURM
+# file (mostly waiting on time limits) starts first, on one worker, while the other runs the rest.
 # The slowest tests are listed at the end of every run (CI keeps it within 15 minutes).
 test: install
-	pytest -q --durations=15
+	pytest -q -n 2 --dist loadfile --durations=15 tests/test_slurm.py tests
 
 bench: install
 	xstilts bench

@@ -281,7 +281,9 @@ def cmd_run(args) -> None:
 
     for path in configfiles(args.snakemake):
         config.read_yaml(path)
-    os.execvp("snakemake", ["snakemake", *args.snakemake])
+    beside = Path(sys.executable).with_name("snakemake")  # this environment's Snakemake
+    exe = str(beside) if beside.is_file() else "snakemake"
+    os.execvp(exe, [exe, *args.snakemake])
 
 
 def cmd_bench(args) -> None:
