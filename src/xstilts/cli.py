@@ -38,12 +38,22 @@ def _job(args, params: dict, inputs: list, embed: tuple = ()) -> Job:
 
 
 # --- workflow steps ---
-def cmd_build_model(args) -> None:
+def cmd_build_tokenizer(args) -> None:
     from xstilts import demo_model
 
     job = _job(args, {"spec": args.spec, "languages": args.languages, "seed": args.seed}, [])
     with staged(args.out) as tmp:
-        info = demo_model.build(tmp, args.spec, args.languages, args.seed)
+        info = demo_model.build_tokenizer(tmp, args.spec, args.languages, args.seed)
+        job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
+
+
+def cmd_build_model(args) -> None:
+    from xstilts import demo_model
+
+    params = {"spec": args.spec, "languages": args.languages, "seed": args.seed}
+    job = _job(args, params, [args.tokenizer])
+    with staged(args.out) as tmp:
+        info = demo_model.build(tmp, args.spec, args.languages, args.seed, Path(args.tokenizer))
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
 
 
@@ -313,10 +323,18 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="xstilts", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build-model", help="build the tiny demo XLM-R (tokenizer + MLM warm-up)")
+    p = sub.add_parser("build-tokenizer", help="train a built model's tokenizer")
     p.add_argument("--spec", type=_json, required=True)
     p.add_argument("--languages", nargs="+", required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_build_tokenizer)
+
+    p = sub.add_parser("build-model", help="build a tiny encoder for its tokenizer (MLM warm-up)")
+    p.add_argument("--spec", type=_json, required=True)
+    p.add_argument("--languages", nargs="+", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tokenizer", required=True, help="the build-tokenizer job's folder")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_build_model)
 

@@ -116,24 +116,40 @@ def mlm_warmup(
     return loss
 
 
-def build(out_dir: Path, spec: dict, languages: list[str], seed: int) -> dict:
-    """Train the tokenizer, build the model, warm it up with MLM and save both to ``out_dir``."""
-    import torch
-
+def _corpus(spec: dict, languages: list[str], seed: int) -> list[str]:
     from xstilts import synthetic
 
-    texts = list(
-        synthetic.corpus(
-            languages,
-            spec.get("corpus_sentences_per_language", 400),
-            seed,
-            sizes=spec.get("corpus_sentences"),
-        )
-    )
-    tokenizer = train_tokenizer(texts, spec.get("vocab_size", 4000))
+    sizes = spec.get("corpus_sentences")
+    per_language = spec.get("corpus_sentences_per_language", 400)
+    return list(synthetic.corpus(languages, per_language, seed, sizes=sizes))
+
+
+def build_tokenizer(out_dir: Path, spec: dict, languages: list[str], seed: int) -> dict:
+    """Train the tokenizer on the build's corpus and save it to ``out_dir``: its own job, so the
+    tokenisation of every task can start while the model's MLM warm-up runs."""
+    tokenizer = train_tokenizer(_corpus(spec, languages, seed), spec.get("vocab_size", 4000))
+    positions = {"max_position_embeddings": 514, **spec["architecture"]}["max_position_embeddings"]
+    tokenizer.model_max_length = positions - 2
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(out_dir)
+    return {"vocab_size": len(tokenizer), "model_max_length": tokenizer.model_max_length}
+
+
+def build(
+    out_dir: Path, spec: dict, languages: list[str], seed: int, tokenizer_dir: Path | None = None
+) -> dict:
+    """Build the model for the tokenizer in ``tokenizer_dir`` (None: train it into ``out_dir``
+    first), warm it up with MLM on the same corpus and save both to ``out_dir``."""
+    import torch
+    from transformers import AutoTokenizer
+
+    if tokenizer_dir is None:
+        tokenizer_dir = out_dir
+        build_tokenizer(out_dir, spec, languages, seed)
+    texts = _corpus(spec, languages, seed)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(seed)  # the random initial weights are part of what the seed fixes
     model = build_model(tokenizer, spec["architecture"])
-    tokenizer.model_max_length = model.config.max_position_embeddings - 2
     loss = mlm_warmup(model, tokenizer, texts, spec.get("mlm_steps", 200), seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

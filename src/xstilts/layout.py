@@ -12,6 +12,7 @@ import hashlib
 import json
 
 MODEL = "resources/models/{model}/{build}"
+TOKENIZER = "resources/tokenizers/{model}/{build}"  # a built model's tokenizer, made first
 DATA = "resources/data/{task}/{data}"
 CACHE = "resources/cache/{model}/{build}/{task}/{data}/len{length}"
 

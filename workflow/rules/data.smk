@@ -2,7 +2,45 @@
 
 
 # First in the queue: every tokenize and training job of its model waits for the MLM warm-up.
+def built_tokenizer(wildcards):
+    """What a tokenisation job reads the tokenizer from: a built model's own tokenizer job
+    (so tokenising need not wait for the MLM warm-up), else the model's files."""
+    if STUDY.is_built(wildcards.model):
+        return [layout.TOKENIZER.format(**wildcards)]
+    return built_model(wildcards)
+
+
+def tokenizer_ref(wildcards):
+    if STUDY.is_built(wildcards.model):
+        return layout.TOKENIZER.format(**wildcards)
+    return STUDY.model_ref(wildcards.model)
+
+
+rule build_tokenizer:
+    output:
+        directory(layout.TOKENIZER),
+    log:
+        "logs/build_tokenizer/{model}/{build}.log",
+    benchmark:
+        "benchmarks/build_tokenizer/{model}/{build}.tsv"
+    priority: 10
+    conda:
+        SOFTWARE_ENV
+    resources:
+        **CPU_RESOURCES,
+    params:
+        spec=model_spec,
+        languages=model_languages,
+        wildcards=wildcards_json,
+    shell:
+        "xstilts build-tokenizer --spec {params.spec:q} --languages {params.languages}"
+        " --out {output} --rule build_tokenizer --wildcards {params.wildcards:q} --log {log}"
+        " > {log} 2>&1"
+
+
 rule build_model:
+    input:
+        tokenizer=layout.TOKENIZER,
     output:
         directory(layout.MODEL),
     log:
@@ -20,7 +58,7 @@ rule build_model:
         wildcards=wildcards_json,
     shell:
         "xstilts build-model --spec {params.spec:q} --languages {params.languages}"
-        " --out {output} --rule build_model --wildcards {params.wildcards:q} --log {log}"
+        " --tokenizer {input.tokenizer} --out {output} --rule build_model --wildcards {params.wildcards:q} --log {log}"
         " > {log} 2>&1"
 
 
@@ -50,7 +88,7 @@ rule prepare_data:
 rule tokenize:
     input:
         data=layout.DATA,
-        model=built_model,
+        tokenizer=built_tokenizer,
     output:
         directory(layout.CACHE),
     log:
@@ -62,7 +100,7 @@ rule tokenize:
     resources:
         **CPU_RESOURCES,
     params:
-        model_ref=model_ref,
+        model_ref=tokenizer_ref,
         max_length=lambda wildcards: wildcards.length,
         wildcards=wildcards_json,
     shell:
