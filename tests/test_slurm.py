@@ -301,7 +301,14 @@ def test_slurm_study_results(slurm_study):
         assert metrics
     # every job but `all` and the light `score` (a local rule) was a SLURM job
     assert sorted(submitted.values()) == sorted(
-        ["build_model", "aggregate", "report_tables", "analyse_volume", "train_intermediate"]
+        [
+            "build_tokenizer",
+            "build_model",
+            "aggregate",
+            "report_tables",
+            "analyse_volume",
+            "train_intermediate",
+        ]
         + ["prepare_data", "tokenize"] * 2
         + ["finetune"] * 2
     )

@@ -48,6 +48,7 @@ def cmd_build_tokenizer(args) -> None:
 
 
 def cmd_build_model(args) -> None:
+    _model_job()
     from xstilts import demo_model
 
     params = {"spec": args.spec, "languages": args.languages, "seed": args.seed}
@@ -79,10 +80,23 @@ def cmd_tokenize(args) -> None:
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
 
 
+# Packages transformers and accelerate import wherever they are installed, though a model job
+# uses none of them: read as absent (transformers checks with find_spec) they cost nothing.
+# DeepSpeed 0.3-0.5 s (unless the job trains with it); SciPy 0.3 s, imported for the
+# object-detection losses by every model's loading.
+UNUSED_BY_MODEL_JOBS = ("deepspeed", "scipy")
+
+
+def _model_job(deepspeed: bool = False) -> None:
+    """Before a model job's first import of torch or transformers."""
+    for name in UNUSED_BY_MODEL_JOBS:
+        if not (deepspeed and name == "deepspeed"):
+            sys.modules.setdefault(name, None)
+
+
 def _training_args(args, job) -> dict:
     """What every training process of a job is given (train.train / multitask.train)."""
-    if not args.deepspeed:  # accelerate and transformers import DeepSpeed wherever it is
-        sys.modules.setdefault("deepspeed", None)  # installed: it reads as absent (0.3-0.5 s)
+    _model_job(deepspeed=bool(args.deepspeed))
     gc.disable()  # until train.fit: full collections while torch & co. load cost seconds
     return {
         "encoder": args.encoder,
@@ -215,6 +229,7 @@ def cmd_score(args) -> None:
 def cmd_retrieve(args) -> None:
     """Embed and search every language of a retrieval target; write the rows ``xstilts score``
     scores (with their manifest)."""
+    _model_job()
     from xstilts import evaluate
 
     params = {

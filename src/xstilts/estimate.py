@@ -1,7 +1,7 @@
 """``xstilts estimate``: the jobs a config plans and what they cost, before anything is submitted.
 
 The job list mirrors the rules (workflow/rules/*.smk) without running Snakemake: ``download``
-per hub mirror snapshot (repository and revision), ``build_model``
+per hub mirror snapshot (repository and revision), ``build_tokenizer`` and ``build_model``
 per locally built model, ``prepare_data`` per data task, ``tokenize`` per (model, data
 task), ``train_intermediate`` per (model, trained intermediate, seed; ``multitask`` is one job
 over every registered intermediate task), ``finetune`` per (model, intermediate, fine-tuned
@@ -131,6 +131,7 @@ ASSUMPTIONS: dict = {
 TRAINING = ("train_intermediate", "train_before_target", "finetune")
 RULES = (
     "download",
+    "build_tokenizer",
     "build_model",
     "prepare_data",
     "tokenize",
@@ -177,7 +178,8 @@ def plan(study) -> list[Planned]:
     from xstilts import download
 
     jobs = [Planned("download") for _ in download.snapshots(study)]  # the hub mirror
-    jobs += [Planned("build_model", m) for m in grid["models"] if study.is_built(m)]
+    built = [m for m in grid["models"] if study.is_built(m)]
+    jobs += [Planned(rule, m) for rule in ("build_tokenizer", "build_model") for m in built]
     jobs += [Planned("prepare_data", evaluate=t) for t in study.data_tasks()]
     jobs += [
         Planned("tokenize", m, evaluate=t) for m in grid["models"] for t in study.data_tasks(m)
