@@ -29,7 +29,7 @@ from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCardData
 
-from xstilts import benchmarks, hub, registry
+from xstilts import hub, registry
 from xstilts.loaders.tatoeba import TATOEBA_LANG3
 
 datasets.disable_progress_bars()
@@ -143,6 +143,12 @@ def _conllu(path: Path) -> list[dict]:
             tokens.append(cols[1])
             tags.append(cols[3])
     return rows
+
+
+def _extras(task_name: str) -> tuple[str, ...]:
+    """The languages benchmarks add to a task (its ``extra_languages``)."""
+    task = registry.get(task_name)
+    return tuple(lang for lang in task.known_languages if lang not in task.languages)
 
 
 # --- one builder per repository: {config: {split: Dataset}} ---
@@ -434,7 +440,7 @@ def _udpos_r(data: Path) -> dict:
     rows = _conllu(data / "udpos/de_gsd-ud-test.conllu")
     order = {tag: i for i, tag in enumerate(registry.UPOS_LABELS)}
     rows = [{"tokens": r["tokens"], "pos_tags": [order[t] for t in r["pos_tags"]]} for r in rows]
-    configs = {lang: {"test": rows} for lang in registry.UDPOS_R_EXTRA}
+    configs = {lang: {"test": rows} for lang in _extras("udpos")}
     configs["en"] = {"train": rows, "dev": rows, "test": rows}
     return configs
 
@@ -488,7 +494,7 @@ def _wikiann(data: Path) -> dict:
         }
     )
     out = {}
-    for lang in registry.PANX_R_EXTRA:
+    for lang in _extras("panx"):
         splits = {}
         for split, part in (("validation", "dev"), ("test", "test"), ("train", "train")):
             sentences: dict[str, dict] = {}
@@ -518,8 +524,7 @@ def _mteb_tatoeba(data: Path) -> dict:
     eng = Path(f"{stem}.eng").read_text(encoding="utf-8").splitlines()
     rows = [{"sentence1": a, "sentence2": b} for a, b in zip(src, eng, strict=True)]
     return {
-        f"{TATOEBA_LANG3[lang]}-eng": {"test": _ds(rows, bitext)}
-        for lang in registry.TATOEBA_R_EXTRA
+        f"{TATOEBA_LANG3[lang]}-eng": {"test": _ds(rows, bitext)} for lang in _extras("tatoeba")
     }
 
 
@@ -630,20 +635,13 @@ REPOS = {
 def fixture_languages(task_name: str, data: Path = SHARED_DATA) -> tuple[str, ...]:
     """The languages of a task that the fixture mirror covers (those with a real slice, and the
     languages benchmarks add, after the registry's: XTREME-R's extras)."""
-    task = registry.get(task_name)
-    extra = [
-        lang
-        for bench in benchmarks.BENCHMARKS.values()
-        for lang in bench.languages.get(task_name, ())
-        if lang not in task.languages
-    ]
     covered = {
         "udpos": {p.name.split("_")[0] for p in (data / "udpos").glob("*-ud-test.conllu")}
-        | set(registry.UDPOS_R_EXTRA),
-        "panx": {"af", "en", *registry.PANX_R_EXTRA},
+        | set(_extras("udpos")),
+        "panx": {"af", "en", *_extras("panx")},
         "tydiqa": {"en", "ko", "sw"},
     }.get(task_name)
-    langs = (*task.languages, *dict.fromkeys(extra))
+    langs = registry.get(task_name).known_languages
     return tuple(lang for lang in langs if covered is None or lang in covered)
 
 

@@ -142,12 +142,9 @@ def value_problems(study: Study, architectures: dict | None = None) -> list[str]
 def _language_problems(study: Study) -> list[str]:
     """``data.tasks.<task>.languages``: the task's own (registry or a benchmark's), or any from
     local files."""
-    from xstilts import benchmarks
-
     out = []
     for task, override in study.config["data"].get("tasks", {}).items():
-        known = set(registry.get(task).languages)
-        known |= {x for b in benchmarks.BENCHMARKS.values() for x in b.languages.get(task, ())}
+        known = set(registry.get(task).known_languages)
         unknown = [x for x in override.get("languages", ()) if x not in known]
         if unknown and study.data_source(task)["source"] != "local":
             out.append(
