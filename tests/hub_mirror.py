@@ -610,26 +610,79 @@ def _xcopa(data: Path) -> dict:
     }
 
 
-REPOS = {
-    "nyu-mll/glue": (_glue, hub.MAIN, {}),
-    "facebook/anli": (_anli, hub.MAIN, {}),
-    "stanfordnlp/snli": (_snli, hub.MAIN, {}),
-    "rajpurkar/squad": (_squad_v1, hub.MAIN, {}),
-    "rajpurkar/squad_v2": (_squad_v2, hub.MAIN, {}),
-    "Rowan/hellaswag": (_hellaswag, hub.MAIN, {"default": "data"}),
-    "allenai/cosmos_qa": (_cosmosqa, hub.CONVERT, {}),
-    "tau/commonsense_qa": (_commonsenseqa, hub.MAIN, {"default": "data"}),
-    "facebook/xnli": (_xnli, hub.MAIN, {}),
-    "google/xtreme": (_xtreme, hub.MAIN, {}),
-    "izhx/xtreme-r-udpos": (_udpos_r, hub.MAIN, {}),
-    "unimelb-nlp/wikiann": (_wikiann, hub.CONVERT, {}),
-    "mteb/tatoeba-bitext-mining": (_mteb_tatoeba, hub.CONVERT, {}),
-    "google/xquad": (_google_xquad, hub.MAIN, {}),
-    "lighteval/siqa": (_siqa, hub.MAIN, {"default": "data"}),
-    "aps/super_glue": (_super_glue, "refs/pr/16", {}),
-    "cambridgeltl/xcopa": (_xcopa, hub.MAIN, {}),
+BUILDERS = {
+    "nyu-mll/glue": _glue,
+    "facebook/anli": _anli,
+    "stanfordnlp/snli": _snli,
+    "rajpurkar/squad": _squad_v1,
+    "rajpurkar/squad_v2": _squad_v2,
+    "Rowan/hellaswag": _hellaswag,
+    "allenai/cosmos_qa": _cosmosqa,
+    "tau/commonsense_qa": _commonsenseqa,
+    "facebook/xnli": _xnli,
+    "google/xtreme": _xtreme,
+    "izhx/xtreme-r-udpos": _udpos_r,
+    "unimelb-nlp/wikiann": _wikiann,
+    "mteb/tatoeba-bitext-mining": _mteb_tatoeba,
+    "google/xquad": _google_xquad,
+    "lighteval/siqa": _siqa,
+    "aps/super_glue": _super_glue,
+    "cambridgeltl/xcopa": _xcopa,
 }
-"""repo -> (builder from shared/data, revision written, config -> data folder if not its name)."""
+"""repo -> its rows from shared/data, with the repository's quirks; where they are written (its
+revision, each config's data folder) is the registry's ``HubSource`` declaration."""
+
+
+# --- a repository from its declaration alone: a task's records on the source's columns ---
+def _classification(task, source, records: list[dict]) -> datasets.Dataset:
+    """Records (text_a, text_b, label) as the source's columns, labels a ClassLabel of the hub's
+    names (the registry's, respelled back through ``label_map``)."""
+    cols = source.columns
+    back = {v: k for k, v in (cols.label_map or {}).items()}
+    names = [back.get(label, label) for label in task.labels]
+    features = Features(
+        {
+            cols.text_a: S,
+            **({cols.text_b: S} if cols.text_b else {}),
+            cols.label: ClassLabel(names=names),
+            **({cols.id: S} if cols.id else {}),
+        }
+    )
+    rows = [
+        {
+            cols.text_a: r["text_a"],
+            **({cols.text_b: r["text_b"]} if cols.text_b else {}),
+            cols.label: names.index(back.get(r["label"], r["label"])),
+            **({cols.id: str(i)} if cols.id else {}),
+        }
+        for i, r in enumerate(records)
+    ]
+    return _ds(rows, features)
+
+
+ROWS_BY_FORMAT = {"classification": _classification}
+
+
+def write_source(root: str | Path, task_name: str, records: dict[str, dict[str, list]]) -> Path:
+    """Write a task's (single) hub source into the mirror ``root`` as its declaration says (repo,
+    revision, config per language, data folder, split names, columns), from ``records``
+    (``{lang: {split: [record]}}``, the study's splits and record fields); returns the folder."""
+    task = registry.get(task_name)
+    (source,) = task.hub
+    configs, dirs = {}, {}
+    for lang, splits in records.items():
+        config = source.config_name(lang)
+        dirs[config] = source.folder(lang)
+        configs[config] = {
+            source.splits[split]: ROWS_BY_FORMAT[task.format](task, source, rows)
+            for split, rows in splits.items()
+        }
+    folder = hub.dataset_dir(root, source.repo, source.revision)
+    if source.revision == hub.CONVERT:
+        _write_convert(folder, configs)
+    else:
+        _write_main(folder, configs, dirs)
+    return folder
 
 
 def fixture_languages(task_name: str, data: Path = SHARED_DATA) -> tuple[str, ...]:
@@ -650,13 +703,18 @@ def build_mirror(root: str | Path, tasks=None, data: Path = SHARED_DATA) -> dict
     under ``root`` (a ``hub.mirror``); returns ``{"repo@revision": folder}``. Also writes the
     script-only ``main`` of allenai/cosmos_qa (what the hub serves there)."""
     names = registry.TASKS if tasks is None else tasks
-    repos = {source.repo for name in names for source in registry.get(name).hub}
-    unknown = repos - set(REPOS)
+    sources = [source for name in names for source in registry.get(name).hub]
+    unknown = {source.repo for source in sources} - set(BUILDERS)
     if unknown:
         raise KeyError(f"no fixture builder for hub repositories {sorted(unknown)}")
     built = {}
-    for repo in sorted(repos):
-        build, revision, dirs = REPOS[repo]
+    for repo, revision in sorted({(source.repo, source.revision) for source in sources}):
+        build = BUILDERS[repo]
+        dirs = {  # a single-config repository's data folder ("data"), as its sources declare
+            s.config: s.data_dir
+            for s in sources
+            if s.repo == repo and s.data_dir != hub.HubSource.data_dir
+        }
         folder = hub.dataset_dir(root, repo, revision)
         built[f"{repo}@{revision}"] = folder
         if folder.is_dir():  # built by an earlier call
