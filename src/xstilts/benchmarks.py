@@ -20,7 +20,7 @@ declaration's (``Task.benchmark_languages``: XTREME-R adds languages to UD-POS, 
 and XQuAD through their ``extra_languages``). XTREME-R's groups follow its paper (Table 1:
 retrieval = Tatoeba, Mewsli-X, LAReQA); its scorer puts XCOPA in an extra "multi_choice" group
 and scores LAReQA outside it (no languages listed), so the overall mean here includes LAReQA as
-the paper's does.
+the paper's does. A task file (``registry.declare``) may add a benchmark of its own (``register``).
 Imports nothing heavy: the Snakefile reads it while planning.
 """
 
@@ -232,6 +232,16 @@ XTREME_R = Benchmark(
 )
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (XTREME, XTREME_R)}
+
+
+def register(benchmark: Benchmark) -> None:
+    """Add a benchmark (a task file's, see ``registry.declare``); ValueError on a clash or a
+    member the registry does not have."""
+    if benchmark.name in BENCHMARKS:
+        raise ValueError(f"benchmark {benchmark.name!r} is already declared")
+    for task in benchmark.tasks:
+        registry.get(task)
+    BENCHMARKS[benchmark.name] = benchmark
 
 
 def get(name: str) -> Benchmark:

@@ -37,11 +37,14 @@ class ConfigError(ValueError):
 
 
 def load_schema() -> dict:
+    from xstilts import benchmarks
+
     schema = yaml.safe_load(SCHEMA.read_text())
     kinds = {
         "intermediate": registry.intermediate_choices(),
         "target": registry.target_tasks(),
         "task": sorted(registry.TASKS),
+        "benchmark": list(benchmarks.BENCHMARKS),
     }
 
     def fill(node):
@@ -97,6 +100,7 @@ def validate(config: dict, source: str = "config") -> dict:
     """A validated copy of ``config`` with schema defaults filled in; ConfigError otherwise."""
     import jsonschema
 
+    _declare_tasks(config, source)
     schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -119,6 +123,17 @@ def validate(config: dict, source: str = "config") -> dict:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"{source} is invalid ({len(problems)} problem(s)):\n{lines}")
     return config
+
+
+def _declare_tasks(config: dict, source: str) -> None:
+    """``task_files``: the study's own task declarations, run before the registry is read."""
+    files = config.get("task_files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ConfigError(f"{source}: config key 'task_files' must be a list of file paths")
+    try:
+        registry.declare(files)
+    except registry.TaskFileError as e:
+        raise ConfigError(f"{source}: config key 'task_files': {e}") from None
 
 
 # --- values a job would reject, checked before any job ---

@@ -2,13 +2,18 @@
 
 Everything else reads this module: the config schema's enums, Snakemake's wildcard constraints and
 DAG expansion, the model heads, the data loaders and the metrics, the benchmarks (each member's
-languages, with ``extra_languages``) and ``xstilts estimate`` (its sizes). Adding a task is one
-entry here. It imports nothing heavy, so the Snakefile can read it while planning.
+languages, with ``extra_languages``), ``xstilts estimate`` (its sizes) and the hub fixtures.
+Adding a task is one entry here, or, for a study's own task, one ``register`` call in a file the
+config's ``task_files`` names (``declare``). It imports nothing heavy, so the Snakefile can read
+it while planning.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from xstilts.formats.hub import (
     COLUMNS,
@@ -1006,6 +1011,44 @@ NONE = "none"
 MULTITASK = "multitask"
 MULTITASK_MLM = "multitask_mlm"
 MULTITASKS = (MULTITASK, MULTITASK_MLM)
+
+
+# Tasks of a researcher's own: Python files that call ``register`` (and, for a benchmark of
+# their own, ``xstilts.benchmarks.register``), named by the config's ``task_files``. A process
+# that ran them passes them on to its jobs in this environment variable (``declare_from_env``).
+TASK_FILES_ENV = "XSTILTS_TASK_FILES"
+_DECLARED: list[str] = []
+
+
+class TaskFileError(ValueError):
+    """A task file that fails to run or declares a name that is taken."""
+
+
+def register(task: Task) -> None:
+    """Add a task (from a task file); ValueError if its name is taken."""
+    if task.name in TASKS:
+        raise ValueError(f"task {task.name!r} is already declared")
+    TASKS[task.name] = task
+
+
+def declare(paths) -> None:
+    """Run each task file once per process (``TaskFileError`` naming a file that fails) and
+    record them in ``TASK_FILES_ENV`` for the jobs this process starts."""
+    for path in map(str, (Path(p).resolve() for p in paths)):
+        if path in _DECLARED:
+            continue
+        spec = importlib.util.spec_from_file_location(f"xstilts_task_file_{len(_DECLARED)}", path)
+        try:
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        except Exception as e:
+            raise TaskFileError(f"task file {path}: {type(e).__name__}: {e}") from e
+        _DECLARED.append(path)
+        os.environ[TASK_FILES_ENV] = os.pathsep.join(_DECLARED)
+
+
+def declare_from_env() -> None:
+    """Run the task files the parent process recorded (``declare``)."""
+    declare(p for p in os.environ.get(TASK_FILES_ENV, "").split(os.pathsep) if p)
 
 
 def get(name: str) -> Task:
