@@ -29,7 +29,7 @@ from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCardData
 
-from xstilts import benchmarks, hub, registry
+from xstilts import hub, registry
 from xstilts.loaders.tatoeba import TATOEBA_LANG3
 
 datasets.disable_progress_bars()
@@ -143,6 +143,12 @@ def _conllu(path: Path) -> list[dict]:
             tokens.append(cols[1])
             tags.append(cols[3])
     return rows
+
+
+def _extras(task_name: str) -> tuple[str, ...]:
+    """The languages benchmarks add to a task (its ``extra_languages``)."""
+    task = registry.get(task_name)
+    return tuple(lang for lang in task.known_languages if lang not in task.languages)
 
 
 # --- one builder per repository: {config: {split: Dataset}} ---
@@ -434,7 +440,7 @@ def _udpos_r(data: Path) -> dict:
     rows = _conllu(data / "udpos/de_gsd-ud-test.conllu")
     order = {tag: i for i, tag in enumerate(registry.UPOS_LABELS)}
     rows = [{"tokens": r["tokens"], "pos_tags": [order[t] for t in r["pos_tags"]]} for r in rows]
-    configs = {lang: {"test": rows} for lang in registry.UDPOS_R_EXTRA}
+    configs = {lang: {"test": rows} for lang in _extras("udpos")}
     configs["en"] = {"train": rows, "dev": rows, "test": rows}
     return configs
 
@@ -488,7 +494,7 @@ def _wikiann(data: Path) -> dict:
         }
     )
     out = {}
-    for lang in registry.PANX_R_EXTRA:
+    for lang in _extras("panx"):
         splits = {}
         for split, part in (("validation", "dev"), ("test", "test"), ("train", "train")):
             sentences: dict[str, dict] = {}
@@ -518,8 +524,7 @@ def _mteb_tatoeba(data: Path) -> dict:
     eng = Path(f"{stem}.eng").read_text(encoding="utf-8").splitlines()
     rows = [{"sentence1": a, "sentence2": b} for a, b in zip(src, eng, strict=True)]
     return {
-        f"{TATOEBA_LANG3[lang]}-eng": {"test": _ds(rows, bitext)}
-        for lang in registry.TATOEBA_R_EXTRA
+        f"{TATOEBA_LANG3[lang]}-eng": {"test": _ds(rows, bitext)} for lang in _extras("tatoeba")
     }
 
 
@@ -605,45 +610,91 @@ def _xcopa(data: Path) -> dict:
     }
 
 
-REPOS = {
-    "nyu-mll/glue": (_glue, hub.MAIN, {}),
-    "facebook/anli": (_anli, hub.MAIN, {}),
-    "stanfordnlp/snli": (_snli, hub.MAIN, {}),
-    "rajpurkar/squad": (_squad_v1, hub.MAIN, {}),
-    "rajpurkar/squad_v2": (_squad_v2, hub.MAIN, {}),
-    "Rowan/hellaswag": (_hellaswag, hub.MAIN, {"default": "data"}),
-    "allenai/cosmos_qa": (_cosmosqa, hub.CONVERT, {}),
-    "tau/commonsense_qa": (_commonsenseqa, hub.MAIN, {"default": "data"}),
-    "facebook/xnli": (_xnli, hub.MAIN, {}),
-    "google/xtreme": (_xtreme, hub.MAIN, {}),
-    "izhx/xtreme-r-udpos": (_udpos_r, hub.MAIN, {}),
-    "unimelb-nlp/wikiann": (_wikiann, hub.CONVERT, {}),
-    "mteb/tatoeba-bitext-mining": (_mteb_tatoeba, hub.CONVERT, {}),
-    "google/xquad": (_google_xquad, hub.MAIN, {}),
-    "lighteval/siqa": (_siqa, hub.MAIN, {"default": "data"}),
-    "aps/super_glue": (_super_glue, "refs/pr/16", {}),
-    "cambridgeltl/xcopa": (_xcopa, hub.MAIN, {}),
+BUILDERS = {
+    "nyu-mll/glue": _glue,
+    "facebook/anli": _anli,
+    "stanfordnlp/snli": _snli,
+    "rajpurkar/squad": _squad_v1,
+    "rajpurkar/squad_v2": _squad_v2,
+    "Rowan/hellaswag": _hellaswag,
+    "allenai/cosmos_qa": _cosmosqa,
+    "tau/commonsense_qa": _commonsenseqa,
+    "facebook/xnli": _xnli,
+    "google/xtreme": _xtreme,
+    "izhx/xtreme-r-udpos": _udpos_r,
+    "unimelb-nlp/wikiann": _wikiann,
+    "mteb/tatoeba-bitext-mining": _mteb_tatoeba,
+    "google/xquad": _google_xquad,
+    "lighteval/siqa": _siqa,
+    "aps/super_glue": _super_glue,
+    "cambridgeltl/xcopa": _xcopa,
 }
-"""repo -> (builder from shared/data, revision written, config -> data folder if not its name)."""
+"""repo -> its rows from shared/data, with the repository's quirks; where they are written (its
+revision, each config's data folder) is the registry's ``HubSource`` declaration."""
+
+
+# --- a repository from its declaration alone: a task's records on the source's columns ---
+def _classification(task, source, records: list[dict]) -> datasets.Dataset:
+    """Records (text_a, text_b, label) as the source's columns, labels a ClassLabel of the hub's
+    names (the registry's, respelled back through ``label_map``)."""
+    cols = source.columns
+    back = {v: k for k, v in (cols.label_map or {}).items()}
+    names = [back.get(label, label) for label in task.labels]
+    features = Features(
+        {
+            cols.text_a: S,
+            **({cols.text_b: S} if cols.text_b else {}),
+            cols.label: ClassLabel(names=names),
+            **({cols.id: S} if cols.id else {}),
+        }
+    )
+    rows = [
+        {
+            cols.text_a: r["text_a"],
+            **({cols.text_b: r["text_b"]} if cols.text_b else {}),
+            cols.label: names.index(back.get(r["label"], r["label"])),
+            **({cols.id: str(i)} if cols.id else {}),
+        }
+        for i, r in enumerate(records)
+    ]
+    return _ds(rows, features)
+
+
+ROWS_BY_FORMAT = {"classification": _classification}
+
+
+def write_source(root: str | Path, task_name: str, records: dict[str, dict[str, list]]) -> Path:
+    """Write a task's (single) hub source into the mirror ``root`` as its declaration says (repo,
+    revision, config per language, data folder, split names, columns), from ``records``
+    (``{lang: {split: [record]}}``, the study's splits and record fields); returns the folder."""
+    task = registry.get(task_name)
+    (source,) = task.hub
+    configs, dirs = {}, {}
+    for lang, splits in records.items():
+        config = source.config_name(lang)
+        dirs[config] = source.folder(lang)
+        configs[config] = {
+            source.splits[split]: ROWS_BY_FORMAT[task.format](task, source, rows)
+            for split, rows in splits.items()
+        }
+    folder = hub.dataset_dir(root, source.repo, source.revision)
+    if source.revision == hub.CONVERT:
+        _write_convert(folder, configs)
+    else:
+        _write_main(folder, configs, dirs)
+    return folder
 
 
 def fixture_languages(task_name: str, data: Path = SHARED_DATA) -> tuple[str, ...]:
     """The languages of a task that the fixture mirror covers (those with a real slice, and the
     languages benchmarks add, after the registry's: XTREME-R's extras)."""
-    task = registry.get(task_name)
-    extra = [
-        lang
-        for bench in benchmarks.BENCHMARKS.values()
-        for lang in bench.languages.get(task_name, ())
-        if lang not in task.languages
-    ]
     covered = {
         "udpos": {p.name.split("_")[0] for p in (data / "udpos").glob("*-ud-test.conllu")}
-        | set(registry.UDPOS_R_EXTRA),
-        "panx": {"af", "en", *registry.PANX_R_EXTRA},
+        | set(_extras("udpos")),
+        "panx": {"af", "en", *_extras("panx")},
         "tydiqa": {"en", "ko", "sw"},
     }.get(task_name)
-    langs = (*task.languages, *dict.fromkeys(extra))
+    langs = registry.get(task_name).known_languages
     return tuple(lang for lang in langs if covered is None or lang in covered)
 
 
@@ -652,13 +703,18 @@ def build_mirror(root: str | Path, tasks=None, data: Path = SHARED_DATA) -> dict
     under ``root`` (a ``hub.mirror``); returns ``{"repo@revision": folder}``. Also writes the
     script-only ``main`` of allenai/cosmos_qa (what the hub serves there)."""
     names = registry.TASKS if tasks is None else tasks
-    repos = {source.repo for name in names for source in registry.get(name).hub}
-    unknown = repos - set(REPOS)
+    sources = [source for name in names for source in registry.get(name).hub]
+    unknown = {source.repo for source in sources} - set(BUILDERS)
     if unknown:
         raise KeyError(f"no fixture builder for hub repositories {sorted(unknown)}")
     built = {}
-    for repo in sorted(repos):
-        build, revision, dirs = REPOS[repo]
+    for repo, revision in sorted({(source.repo, source.revision) for source in sources}):
+        build = BUILDERS[repo]
+        dirs = {  # a single-config repository's data folder ("data"), as its sources declare
+            s.config: s.data_dir
+            for s in sources
+            if s.repo == repo and s.data_dir != hub.HubSource.data_dir
+        }
         folder = hub.dataset_dir(root, repo, revision)
         built[f"{repo}@{revision}"] = folder
         if folder.is_dir():  # built by an earlier call

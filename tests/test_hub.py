@@ -66,7 +66,7 @@ def _rewrite(folder: Path, config: str, split: str, fn) -> None:
 def test_every_registry_hub_source_has_a_fixture(mirror):
     """A hub source the registry declares without a fixture config fails here."""
     for name in HUB_TASKS:
-        task = data.restrict(registry.get(name), fixture_languages(name))
+        task = registry.restrict(registry.get(name), fixture_languages(name))
         used = []
         for split, lang in data.wanted_splits(task):
             for source in hub.sources_for(task.hub, lang):
@@ -133,7 +133,7 @@ def test_registry_columns_and_labels_follow_hub_schemas(mirror):
 @pytest.mark.parametrize("name", HUB_TASKS)
 def test_every_hub_task_prepares_from_the_mirror(mirror, tmp_path, name):
     info = data.prepare(name, _spec(mirror, name), tmp_path / name)
-    task = data.restrict(registry.get(name), fixture_languages(name))
+    task = registry.restrict(registry.get(name), fixture_languages(name))
     assert info["splits_missing"] == []
     assert set(info["rows"]) == {data.split_name(*s) for s in data.wanted_splits(task)}
     assert all(n > 0 for n in info["rows"].values())
@@ -201,7 +201,7 @@ def test_izhx_tag_outside_the_declared_order_is_an_error_naming_file_and_row(mir
     rows = pq.read_table(path).to_pylist()
     rows[2]["pos_tags"][0] = len(registry.UPOS_LABELS)
     pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(path)), path)
-    task = data.restrict(registry.get("udpos"), ["en", "lt"])
+    task = registry.restrict(registry.get("udpos"), ["en", "lt"])
     spec = _spec(tmp_path / "mirror", "udpos", languages=["en", "lt"])
     shutil.copytree(
         hub.dataset_dir(mirror, "google/xtreme", hub.MAIN),
@@ -332,7 +332,7 @@ def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_p
     google/xtreme; a mirror without the extra repository fails naming it, for that language."""
     izhx = hub.dataset_dir(mirror, "izhx/xtreme-r-udpos", hub.MAIN)
     rows = data.load_hub(
-        data.restrict(registry.get("udpos"), ["en", "de", "lt"]), _spec(mirror, "udpos")
+        registry.restrict(registry.get("udpos"), ["en", "de", "lt"]), _spec(mirror, "udpos")
     )
     lt = datasets.Dataset.from_parquet(str(izhx / "lt" / "test.parquet"))
     assert [r["tokens"] for r in rows["test.lt"]] == lt["tokens"]
@@ -342,14 +342,14 @@ def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_p
     de = datasets.Dataset.from_parquet(str(next(xtreme.glob("udpos.German/test-*.parquet"))))
     assert [r["tokens"] for r in rows["test.de"]] == de["tokens"]
     assert "validation.lt" not in rows and "validation.lt" in data.declared_gaps(
-        data.restrict(registry.get("udpos"), ["en", "lt"])
+        registry.restrict(registry.get("udpos"), ["en", "lt"])
     )
     reqs = {r.repo: r.allow_patterns for r in hub.requirements("panx", ["en", "af", "pl"])}
     assert reqs["unimelb-nlp/wikiann"] == ("pl/test/*.parquet", "pl/validation/*.parquet")
     assert "PAN-X.pl/*" not in reqs["google/xtreme"] and "PAN-X.af/*" in reqs["google/xtreme"]
     _copy(mirror, tmp_path, "google/xtreme")
     spec = _spec(tmp_path / "mirror", "panx")
-    task = data.restrict(registry.get("panx"), ["en", "af"])
+    task = registry.restrict(registry.get("panx"), ["en", "af"])
     assert set(data.load_hub(task, spec)) == {
         "train.en",
         "validation.en",
@@ -360,9 +360,9 @@ def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_p
     with pytest.raises(
         DataFormatError, match=r"unimelb-nlp/wikiann@refs/convert/parquet config 'pl'"
     ):
-        data.load_hub(data.restrict(registry.get("panx"), ["en", "pl"]), spec)
+        data.load_hub(registry.restrict(registry.get("panx"), ["en", "pl"]), spec)
     with pytest.raises(DataFormatError, match=r"languages \['xx'\] are not the task's"):
-        data.restrict(registry.get("panx"), ["en", "xx"])
+        registry.restrict(registry.get("panx"), ["en", "xx"])
 
 
 def test_multiple_choice_templates_and_squad_pairs_from_the_mirror(mirror):
@@ -420,7 +420,7 @@ def test_a_mirror_with_only_the_configs_a_grid_needs_loads(mirror, tmp_path):
     shutil.rmtree(folder / first)
     spec = _spec(tmp_path / "mirror", "pawsx", languages=["en", "ko"])
     assert first not in ("PAWS-X.en", "PAWS-X.ko")
-    rows = data.load_hub(data.restrict(registry.get("pawsx"), ["en", "ko"]), spec)
+    rows = data.load_hub(registry.restrict(registry.get("pawsx"), ["en", "ko"]), spec)
     assert len(rows["test.ko"]) == 200
 
 

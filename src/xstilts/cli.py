@@ -453,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(command="run", func=cmd_run, snakemake=argv[1:])
     else:
         args = parser().parse_args(argv)
+    from xstilts import registry
+
+    registry.declare_from_env()  # the study's own tasks (config ``task_files``)
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(

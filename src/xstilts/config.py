@@ -37,11 +37,14 @@ class ConfigError(ValueError):
 
 
 def load_schema() -> dict:
+    from xstilts import benchmarks
+
     schema = yaml.safe_load(SCHEMA.read_text())
     kinds = {
         "intermediate": registry.intermediate_choices(),
         "target": registry.target_tasks(),
         "task": sorted(registry.TASKS),
+        "benchmark": list(benchmarks.BENCHMARKS),
     }
 
     def fill(node):
@@ -97,6 +100,7 @@ def validate(config: dict, source: str = "config") -> dict:
     """A validated copy of ``config`` with schema defaults filled in; ConfigError otherwise."""
     import jsonschema
 
+    _declare_tasks(config, source)
     schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -121,6 +125,17 @@ def validate(config: dict, source: str = "config") -> dict:
     return config
 
 
+def _declare_tasks(config: dict, source: str) -> None:
+    """``task_files``: the study's own task declarations, run before the registry is read."""
+    files = config.get("task_files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ConfigError(f"{source}: config key 'task_files' must be a list of file paths")
+    try:
+        registry.declare(files)
+    except registry.TaskFileError as e:
+        raise ConfigError(f"{source}: config key 'task_files': {e}") from None
+
+
 # --- values a job would reject, checked before any job ---
 ROBERTA_FAMILY = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")  # positions offset 2
 PATTERN_SLOTS = ("lang", "lang3")
@@ -142,12 +157,9 @@ def value_problems(study: Study, architectures: dict | None = None) -> list[str]
 def _language_problems(study: Study) -> list[str]:
     """``data.tasks.<task>.languages``: the task's own (registry or a benchmark's), or any from
     local files."""
-    from xstilts import benchmarks
-
     out = []
     for task, override in study.config["data"].get("tasks", {}).items():
-        known = set(registry.get(task).languages)
-        known |= {x for b in benchmarks.BENCHMARKS.values() for x in b.languages.get(task, ())}
+        known = set(registry.get(task).known_languages)
         unknown = [x for x in override.get("languages", ()) if x not in known]
         if unknown and study.data_source(task)["source"] != "local":
             out.append(

@@ -9,8 +9,9 @@ target, seed; training and predicting every language in one job) or ``retrieve``
 intermediate, retrieval target, seed), each with its ``score``, and ``aggregate`` and
 ``report_tables`` per model.
 
-Cost model (every number below is a default of ``ASSUMPTIONS``; ``--assumptions FILE`` overrides
-any of them, and all are printed):
+Cost model (every number below is a default of ``ASSUMPTIONS`` or, for a task's sizes, of its
+registry declaration (``defaults``); ``--assumptions FILE`` overrides any of them, and all are
+printed):
 
 - Model size: parameters of known hub ids (xlm-roberta-base 270M, large 560M, xl 3.5B, xxl 10.7B),
   else ``12 * layers * hidden^2 + vocab * hidden`` from a built model's architecture, else
@@ -18,20 +19,21 @@ any of them, and all are printed):
   hub id to a count (weights on disk); ``non_embedding_params`` likewise to the parameters that
   cost FLOPs (the embedding table is a lookup: ~45% of XLM-R Large; ``12 * layers * hidden^2``
   for a built model; else the total).
-- Training examples: the task's English training set (REFERENCE.md; a target trains on its
-  ``train_task``'s data: XNLI on MNLI, XQuAD and MLQA on SQuAD v1.1); ``data.synthetic.train_size``
-  for synthetic data; capped by ``max_train_examples``. Tasks missing from the table are assumed to
-  have ``default_train_examples`` (reported).
-- Tokens per example: ``mean_tokens`` by task name, else by format (sub-word tokens after dynamic
-  padding; a multiple-choice example counts all its choices, a span-QA example one window).
+- Training examples: the task's English training set (its ``train_examples``; a target trains
+  on its ``train_task``'s data: XNLI on MNLI, XQuAD and MLQA on SQuAD v1.1);
+  ``data.synthetic.train_size`` for synthetic data; capped by ``max_train_examples``. Tasks
+  without a size are assumed to have ``default_train_examples`` (reported).
+- Tokens per example: ``mean_tokens`` by task name (the task's), else by format (sub-word tokens
+  after dynamic padding; a multiple-choice example counts all its choices, a span-QA example one
+  window).
 - Training tokens: examples x tokens x epochs, or ``max_steps`` x batch size x tokens when
   ``max_steps`` > 0 (hyper-parameters as the config resolves them: ``Study.hparams``). Multi-task
   training is the sum of its members under the multi-task hyper-parameters (members share
   ``max_steps`` in proportion to their size); the MLM batches of ``multitask_mlm`` are not counted.
 - FLOPs: training 6 x non-embedding params x tokens x ``training_overhead`` (checkpoint-selection
   evaluations, saving); evaluation 2 x non-embedding params x tokens of
-  ``eval_sequences_per_language`` (approximate test-set sizes; both sides of a retrieval pair) in
-  every language of the target.
+  ``eval_sequences_per_language`` (the tasks' ``eval_examples``, approximate test-set sizes; both
+  sides of a retrieval pair) in every language of the target.
 - Throughput: ``gpu_peak_tflops`` (dense bf16/fp16 tensor peak) x ``mfu`` achieved per GPU, per
   task format: short sequences (NLI steps of ~1.6k tokens) are bound by kernel launches, not by
   the tensor cores, so classification and tagging reach far less of the peak than span QA or
@@ -81,25 +83,6 @@ ASSUMPTIONS: dict = {
         "xlm-roberta-xxl": 9.7e9,
     },
     "default_model_params": 560e6,
-    "train_examples": {
-        "mnli": 392_702,
-        "qqp": 363_846,
-        "squad_v1": 87_599,
-        "squad_v2": 130_319,
-        "hellaswag": 39_905,
-        "cosmosqa": 25_262,
-        "commonsenseqa": 9_741,
-        "ccg": 39_604,
-        "anli_plus": 162_865 + 550_152 + 392_702,
-        "sst2": 67_349,
-        "pawsx": 49_401,
-        "udpos": 12_543,
-        "panx": 20_000,
-        "tydiqa": 3_696,
-        "siqa": 33_410,
-        "copa": 400,
-        "squad_v1_retrieval": 87_599,
-    },
     "default_train_examples": 50_000,
     "mean_tokens": {
         "classification": 50,
@@ -108,18 +91,6 @@ ASSUMPTIONS: dict = {
         "multiple_choice": 250,
         "retrieval": 32,
         "dual_encoder": 220,  # a question and its sentence + paragraph (LAReQA's pairs)
-        "mewslix": 100,  # a mention's sentence and an entity description
-    },
-    "eval_sequences_per_language": {
-        "xnli": 5_010,
-        "pawsx": 2_000,
-        "udpos": 1_500,
-        "panx": 7_000,
-        "xquad": 1_250,
-        "mlqa": 5_000,
-        "tydiqa": 600,
-        "bucc": 660_000,
-        "tatoeba": 2_000,
     },
     "default_eval_sequences": 5_000,
     "training_overhead": 1.1,
@@ -233,17 +204,30 @@ def _target_jobs(study, model: str, target: str) -> list[Planned]:
     return [*before, Planned("finetune", model, train, evaluate=target), Planned("score", model)]
 
 
+def defaults() -> dict:
+    """``ASSUMPTIONS`` with the sizes each task declares (``registry.Task``): ``train_examples``,
+    ``eval_sequences_per_language`` and task entries of ``mean_tokens``."""
+    from xstilts import registry
+
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in ASSUMPTIONS.items()}
+    tasks = [t for t in registry.TASKS.values() if registry.english_base(t.name) == t.name]
+    out["train_examples"] = {t.name: t.train_examples for t in tasks if t.train_examples}
+    out["mean_tokens"].update({t.name: t.mean_tokens for t in tasks if t.mean_tokens})
+    out["eval_sequences_per_language"] = {t.name: t.eval_examples for t in tasks if t.eval_examples}
+    return out
+
+
 def load_assumptions(path: str | Path | None) -> dict:
     """The defaults, with a YAML file's values over them (mappings merged key by key)."""
     import yaml
 
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in ASSUMPTIONS.items()}
+    out = defaults()
     if path is None:
         return out
     override = yaml.safe_load(Path(path).read_text()) or {}
-    unknown = sorted(set(override) - set(ASSUMPTIONS))
+    unknown = sorted(set(override) - set(out))
     if unknown:
-        raise ValueError(f"{path}: unknown assumption(s) {unknown}; known: {sorted(ASSUMPTIONS)}")
+        raise ValueError(f"{path}: unknown assumption(s) {unknown}; known: {sorted(out)}")
     for key, value in override.items():
         both = isinstance(out[key], dict) and isinstance(value, dict)
         out[key] = {**out[key], **value} if both else value

@@ -128,7 +128,7 @@ def requirements(task_name: str, languages=None) -> list[HubFiles]:
     ``languages`` (the config's benchmark's; None: the registry's)."""
     from xstilts import data, registry
 
-    task = data.restrict(registry.get(task_name), languages)
+    task = registry.restrict(registry.get(task_name), languages)
     patterns: dict[tuple[str, str], set[str]] = {}
     for split, lang in data.wanted_splits(task):
         for source in sources_for(task.hub, lang):

@@ -218,7 +218,7 @@ def _hub_task_problems(study, task_name: str, spec: dict) -> list[Problem]:
     from xstilts import data, hub
     from xstilts.loaders import DataFormatError
 
-    task = data.restrict(registry.get(task_name), spec.get("languages"))
+    task = registry.restrict(registry.get(task_name), spec.get("languages"))
     out: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="xstilts-preflight-") as cache:
         for split, lang in data.wanted_splits(task):
@@ -288,7 +288,7 @@ def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
     languages of the task."""
     from xstilts import data
 
-    task = data.restrict(registry.get(task_name), spec.get("languages"), local=True)
+    task = registry.restrict(registry.get(task_name), spec.get("languages"), local=True)
     root = Path(spec["root"])
     key = f"data.tasks.{task_name}.root" if task_name == "ccg" else "data.root"
     if not root.is_dir():

@@ -1,13 +1,19 @@
 """The task registry: every task of the study declared once.
 
 Everything else reads this module: the config schema's enums, Snakemake's wildcard constraints and
-DAG expansion, the model heads, the data loaders and the metrics. Adding a task is one entry here.
-It imports nothing heavy, so the Snakefile can read it while planning.
+DAG expansion, the model heads, the data loaders and the metrics, the benchmarks (each member's
+languages, with ``extra_languages``), ``xstilts estimate`` (its sizes) and the hub fixtures.
+Adding a task is one entry here, or, for a study's own task, one ``register`` call in a file the
+config's ``task_files`` names (``declare``). It imports nothing heavy, so the Snakefile can read
+it while planning.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from xstilts.formats.hub import (
     COLUMNS,
@@ -20,6 +26,7 @@ from xstilts.formats.hub import (
 )
 from xstilts.hub import CONVERT, HubSource
 from xstilts.loaders.conllu import MULTIWORD
+from xstilts.loaders.errors import DataFormatError
 
 FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval", "dual_encoder")
 
@@ -61,11 +68,12 @@ TATOEBA_LANGS = tuple(
 )
 
 # XTREME-R's extra languages (google-research/xtreme evaluate.py XTREME_R_TASK2LANGS), read from
-# their own hub repositories (docs/hub.md, "XTREME-R's extra languages")
-UDPOS_R_EXTRA = tuple("lt pl uk wo ro".split())
-PANX_R_EXTRA = tuple("qu pl uk az lt pa gu ro".split())
-XQUAD_R_EXTRA = ("ro",)
-TATOEBA_R_EXTRA = tuple("az lt pl uk ro".split())
+# their own hub repositories (docs/hub.md, "XTREME-R's extra languages"): each task's
+# ``extra_languages`` and the hub source that serves them
+_UDPOS_R = tuple("lt pl uk wo ro".split())
+_PANX_R = tuple("qu pl uk az lt pa gu ro".split())
+_XQUAD_R = ("ro",)
+_TATOEBA_R = tuple("az lt pl uk ro".split())
 
 
 UDPOS_LANG_NAMES = dict(
@@ -183,6 +191,11 @@ class Task:
     splits the data do not have (anything else missing is an error); ``gold`` says where labelled
     evaluation files come from when a copy has them stripped. Hyper-parameters are defaults the
     config may override.
+
+    ``extra_languages`` maps a benchmark to the languages it scores beyond ``languages``
+    (XTREME-R's extras), after them. ``train_examples`` (the English training set),
+    ``eval_examples`` (a test set, per language) and ``mean_tokens`` (sub-word tokens per
+    example, else the format's) are the sizes ``xstilts estimate`` assumes (None: its default).
     """
 
     name: str
@@ -203,6 +216,10 @@ class Task:
     multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"
     pooled: bool = False
     in_multitask: bool = True  # part of the study's nine-task multi-task mixture
+    extra_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    train_examples: int | None = None
+    eval_examples: int | None = None
+    mean_tokens: int | None = None
     hub: tuple[HubSource, ...] = ()
     local: dict = field(default_factory=dict)
     gaps: tuple[Gap, ...] = ()
@@ -226,9 +243,21 @@ class Task:
         for gap in self.gaps:
             if gap.split not in ("train", "validation", "test"):
                 raise ValueError(f"{where}: gap split {gap.split!r}")
-            extra = {lang for source in self.hub for lang in source.languages}
-            if bad := set(gap.languages) - set(self.languages) - extra:
+            if bad := set(gap.languages) - set(self.known_languages):
                 raise ValueError(f"{where}: gap languages {sorted(bad)} are not the task's")
+        for source in self.hub:
+            if bad := set(source.languages) - set(self.known_languages):
+                raise ValueError(f"{where}: hub {source.repo} languages {sorted(bad)} unknown")
+
+    def benchmark_languages(self, benchmark: str) -> tuple[str, ...]:
+        """The languages ``benchmark`` scores the task in: its own, then the benchmark's extras."""
+        return self.languages + self.extra_languages.get(benchmark, ())
+
+    @property
+    def known_languages(self) -> tuple[str, ...]:
+        """The task's languages, then every benchmark's extras."""
+        extras = (lang for langs in self.extra_languages.values() for lang in langs)
+        return tuple(dict.fromkeys((*self.languages, *extras)))
 
     def declared_gap(self, split: str, lang: str) -> str | None:
         """Why ``split`` of ``lang`` is declared absent (None: it is not)."""
@@ -256,6 +285,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=NLI_LABELS,
+        train_examples=392_702,
         hub=(_glue("mnli", _NLI_IDX, validation="validation_matched"),),
         local={
             "loader": "mnli_jsonl",
@@ -270,6 +300,7 @@ _TASKS = (
         role="intermediate",
         metrics=QA,
         max_length=384,
+        train_examples=87_599,
         hub=(
             HubSource(
                 "rajpurkar/squad",
@@ -292,6 +323,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=NLI_LABELS,
+        train_examples=162_865 + 550_152 + 392_702,
         hub=(
             *(
                 HubSource(
@@ -329,6 +361,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy", "f1"),
         labels=("0", "1"),
+        train_examples=363_846,
         hub=(
             _glue("qqp", ClassificationColumns("question1", "question2", id="idx", label_map=_QQP)),
         ),
@@ -341,6 +374,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("0", "1"),
+        train_examples=67_349,
         hub=(_glue("sst2", ClassificationColumns("sentence", id="idx", label_map=_SST2)),),
         local={"loader": "sst2_tsv", "train": "SST-2/train.tsv", "validation": "SST-2/dev.tsv"},
         in_multitask=False,
@@ -353,6 +387,7 @@ _TASKS = (
         metrics=QA,
         null_answers=True,
         max_length=384,
+        train_examples=130_319,
         hub=(
             HubSource(
                 "rajpurkar/squad_v2",
@@ -374,6 +409,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("0", "1", "2", "3"),
+        train_examples=39_905,
         hub=(
             HubSource(
                 "Rowan/hellaswag",
@@ -404,6 +440,7 @@ _TASKS = (
         metrics=("accuracy",),
         labels=("0", "1", "2", "3"),
         # script-only on main (cosmos_qa.py): read from the parquet-converter branch
+        train_examples=25_262,
         hub=(
             HubSource(
                 "allenai/cosmos_qa",
@@ -434,6 +471,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=("A", "B", "C", "D", "E"),
+        train_examples=9_741,
         hub=(
             HubSource(
                 "tau/commonsense_qa",
@@ -463,6 +501,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=(),  # the supertag inventory is read off the training data
+        train_examples=39_604,
         local={
             "loader": "ccgbank_auto",
             "train": [
@@ -485,6 +524,7 @@ _TASKS = (
         learning_rate=3e-5,
         in_multitask=False,
         # allenai/social_i_qa is script-only: its parquet mirror (docs/hub.md)
+        train_examples=33_410,
         hub=(
             HubSource(
                 "lighteval/siqa",
@@ -516,6 +556,7 @@ _TASKS = (
         epochs=5,
         learning_rate=3e-5,
         in_multitask=False,
+        train_examples=400,
         hub=(
             HubSource(
                 "aps/super_glue",
@@ -543,6 +584,7 @@ _TASKS = (
         batch_size=16,
         learning_rate=2e-5,
         # the answer-less questions of no sentence are skipped, as XTREME-R (dropped, counted)
+        train_examples=87_599,
         hub=(
             HubSource(
                 "rajpurkar/squad",
@@ -571,6 +613,7 @@ _TASKS = (
         labels=NLI_LABELS,
         train_task="mnli",
         epochs=2,
+        eval_examples=5_010,
         hub=(
             HubSource(
                 "facebook/xnli", "{lang}", _XNLI, {"validation": "validation", "test": "test"}
@@ -596,6 +639,8 @@ _TASKS = (
         labels=("0", "1"),
         train_task="pawsx",
         epochs=5,
+        train_examples=49_401,
+        eval_examples=2_000,
         hub=(_xtreme("PAWS-X.{lang}", ClassificationColumns("sentence1", "sentence2")),),
         local={
             "loader": "xtreme_pair_tsv",
@@ -620,6 +665,9 @@ _TASKS = (
         tag_scheme="full_tag",
         multiword="fused",  # XTREME's conversion (docs/hub.md, "UD-POS multiword tokens")
         epochs=10,
+        extra_languages={"xtreme-r": _UDPOS_R},
+        train_examples=12_543,
+        eval_examples=1_500,
         hub=(
             _xtreme(
                 "udpos.{lang_name}",
@@ -635,14 +683,14 @@ _TASKS = (
                 "{lang}",
                 TaggingColumns(tags="pos_tags", tag_names=UPOS_LABELS),
                 {"test": "test"},
-                languages=UDPOS_R_EXTRA,
+                languages=_UDPOS_R,
                 unverified="its configs for lt/pl/uk/wo/ro, its columns (tokens, pos_tags) and "
                 "their type (integer tags are read in the declared UPOS order)",
             ),
         ),
         gaps=(
             Gap("validation", ("kk", "th", "tl", "yo"), "UD v2.5 has no dev data for it"),
-            Gap("validation", UDPOS_R_EXTRA, "XTREME-R's UD v2.7 extras: test sets only"),
+            Gap("validation", _UDPOS_R, "XTREME-R's UD v2.7 extras: test sets only"),
         ),
         local={
             "loader": "conllu",
@@ -666,6 +714,9 @@ _TASKS = (
         train_task="panx",
         tag_scheme="iob2",
         epochs=10,
+        extra_languages={"xtreme-r": _PANX_R},
+        train_examples=20_000,
+        eval_examples=7_000,
         hub=(
             _xtreme("PAN-X.{lang}", TaggingColumns(tags="ner_tags")),
             # WikiANN's configs: the same Rahimi splits and tag order (docs/hub.md)
@@ -675,7 +726,7 @@ _TASKS = (
                 TaggingColumns(tags="ner_tags"),
                 _EVAL,
                 revision=CONVERT,
-                languages=PANX_R_EXTRA,
+                languages=_PANX_R,
                 unverified="the layout of main (read from refs/convert/parquet)",
             ),
         ),
@@ -702,6 +753,8 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
+        extra_languages={"xtreme-r": _XQUAD_R},
+        eval_examples=1_250,
         hub=(
             _xtreme("XQuAD.{lang}", SpanQAColumns(title=None), splits={"test": "validation"}),
             HubSource(
@@ -709,7 +762,7 @@ _TASKS = (
                 "xquad.{lang}",
                 SpanQAColumns(title=None),
                 {"test": "validation"},
-                languages=XQUAD_R_EXTRA,
+                languages=_XQUAD_R,
             ),
         ),
         gaps=(Gap("validation", (), _ONE_SPLIT.format(select="SQuAD v1.1 dev")),),
@@ -727,6 +780,7 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
+        eval_examples=5_000,
         hub=(_xtreme("MLQA.{lang}.{lang}", SpanQAColumns(), splits=_EVAL),),
         local={
             "loader": "squad_json",
@@ -749,6 +803,8 @@ _TASKS = (
         max_length=384,
         epochs=2,
         batch_size=16,
+        train_examples=3_696,
+        eval_examples=600,
         hub=(
             _xtreme(
                 "tydiqa",
@@ -783,6 +839,7 @@ _TASKS = (
         metrics=("f1",),
         languages=BUCC_LANGS,
         max_length=512,
+        eval_examples=660_000,
         local={
             "loader": "bucc",
             "validation": "bucc2018/{lang}-en.dev.gold",
@@ -801,6 +858,8 @@ _TASKS = (
         metrics=("accuracy",),
         languages=TATOEBA_LANGS,
         max_length=512,
+        extra_languages={"xtreme-r": _TATOEBA_R},
+        eval_examples=2_000,
         hub=(
             _xtreme("tatoeba.{lang3}", RetrievalColumns(), splits={"test": "validation"}),
             HubSource(
@@ -809,7 +868,7 @@ _TASKS = (
                 RetrievalColumns(source="sentence1", target="sentence2"),
                 {"test": "test"},
                 revision=CONVERT,
-                languages=TATOEBA_R_EXTRA,
+                languages=_TATOEBA_R,
                 unverified="the JSON layout of main (read from refs/convert/parquet)",
             ),
         ),
@@ -871,6 +930,7 @@ _TASKS = (
         epochs=2,
         batch_size=64,
         learning_rate=2e-5,
+        mean_tokens=100,  # a mention's sentence and an entity description
         local={
             "loader": "mewslix",
             "candidates": "mewslix/candidate_set_entities.jsonl",
@@ -953,12 +1013,75 @@ MULTITASK_MLM = "multitask_mlm"
 MULTITASKS = (MULTITASK, MULTITASK_MLM)
 
 
+# Tasks of a researcher's own: Python files that call ``register`` (and, for a benchmark of
+# their own, ``xstilts.benchmarks.register``), named by the config's ``task_files``. A process
+# that ran them passes them on to its jobs in this environment variable (``declare_from_env``).
+TASK_FILES_ENV = "XSTILTS_TASK_FILES"
+_DECLARED: list[str] = []
+
+
+class TaskFileError(ValueError):
+    """A task file that fails to run or declares a name that is taken."""
+
+
+def register(task: Task) -> None:
+    """Add a task (from a task file); ValueError if its name is taken."""
+    if task.name in TASKS:
+        raise ValueError(f"task {task.name!r} is already declared")
+    TASKS[task.name] = task
+
+
+def declare(paths) -> None:
+    """Run each task file once per process (``TaskFileError`` naming a file that fails) and
+    record them in ``TASK_FILES_ENV`` for the jobs this process starts."""
+    for path in map(str, (Path(p).resolve() for p in paths)):
+        if path in _DECLARED:
+            continue
+        spec = importlib.util.spec_from_file_location(f"xstilts_task_file_{len(_DECLARED)}", path)
+        try:
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        except Exception as e:
+            raise TaskFileError(f"task file {path}: {type(e).__name__}: {e}") from e
+        _DECLARED.append(path)
+        os.environ[TASK_FILES_ENV] = os.pathsep.join(_DECLARED)
+
+
+def declare_from_env() -> None:
+    """Run the task files the parent process recorded (``declare``)."""
+    declare(p for p in os.environ.get(TASK_FILES_ENV, "").split(os.pathsep) if p)
+
+
 def get(name: str) -> Task:
     """The task called ``name``; a KeyError that lists the known tasks otherwise."""
     try:
         return TASKS[name]
     except KeyError:
         raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}") from None
+
+
+def restrict(task: Task, languages, local: bool = False) -> Task:
+    """The task in ``languages`` (None: its own): some of its own (smoke runs, tests, a study's
+    own data), those a benchmark adds (``extra_languages``, after its own) and, from ``local``
+    files, any other (after those)."""
+    if not languages:
+        return task
+    extra = [lang for lang in task.known_languages if lang not in task.languages]
+    unknown = sorted(set(languages) - set(task.known_languages))
+    if unknown and local:
+        extra += [lang for lang in languages if lang in unknown]
+    elif unknown:
+        raise DataFormatError(
+            f"task {task.name}: languages {unknown} are not the task's "
+            f"({', '.join(task.languages)}) nor a benchmark's ({', '.join(extra) or 'none'}); "
+            f"a language of your own needs local files (data.tasks.{task.name}.source: local)"
+        )
+    keep = tuple(lang for lang in (*task.languages, *dict.fromkeys(extra)) if lang in languages)
+    gaps = tuple(
+        replace(g, languages=tuple(x for x in g.languages if x in keep))
+        for g in task.gaps
+        if not g.languages or set(g.languages) & set(keep)
+    )
+    return replace(task, languages=keep, gaps=gaps)
 
 
 def intermediate_tasks() -> list[str]:
