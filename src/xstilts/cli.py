@@ -286,12 +286,6 @@ def cmd_run(args) -> None:
     os.execvp(exe, [exe, *args.snakemake])
 
 
-def cmd_bench(args) -> None:
-    from xstilts import bench
-
-    bench.main(args)
-
-
 def _add_train_arguments(p) -> None:
     p.add_argument("--encoder", required=True)
     p.add_argument("--task", required=True)
@@ -396,10 +390,6 @@ def parser() -> argparse.ArgumentParser:
     # `xstilts run ARGS...`: main() hands ARGS to Snakemake unparsed (listed here for --help)
     sub.add_parser("run", help="snakemake ARGS..., its config files checked first")
 
-    p = sub.add_parser("bench", help="throughput and overhead benchmarks")
-    p.add_argument("--quick", action="store_true")
-    p.set_defaults(func=cmd_bench)
-
     audit.register(sub)  # explain, verify
     download.register(sub)
     preflight.register(sub)
@@ -407,7 +397,7 @@ def parser() -> argparse.ArgumentParser:
     estimate.register(sub)
     report.register(sub)
     status.register(sub)
-    tools = ("check-config", "run", "bench", "explain", "verify", "estimate", "preflight", "status")
+    tools = ("check-config", "run", "explain", "verify", "estimate", "preflight", "status")
     for name, p in sub.choices.items():
         if name not in tools:
             _add_provenance(p)
