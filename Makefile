@@ -70,13 +70,13 @@ plan: install
 lint: install
 	ruff check src tests tools
 	ruff format --check src tests tools
-	snakefmt --check Snakefile workflow/rules
+	snakefmt --check workflow
 	snakemake --lint --configfile config/demo.yaml
 
 format: install
 	ruff format src tests tools
 	ruff check --fix src tests tools
-	snakefmt Snakefile workflow/rules
+	snakefmt workflow
 
 clean:
 	rm -rf results resources logs benchmarks checkpoints .snakemake

@@ -276,14 +276,23 @@ def configfiles(argv: list[str]) -> list[str]:
 
 def cmd_run(args) -> None:
     """Snakemake, after checking its config files: Snakemake reads them before the workflow
-    starts, so a missing file is a traceback and a YAML error names no file or line there."""
+    starts, so a missing file is a traceback and a YAML error names no file or line there.
+    Without a Snakefile here (Snakemake's ``Snakefile`` or ``workflow/Snakefile``) or on the
+    command line, it runs the installed package's workflow."""
+    from importlib import resources
+
     from xstilts import config
 
     for path in configfiles(args.snakemake):
         config.read_yaml(path)
+    argv = args.snakemake
+    named = any(a in ("-s", "--snakefile") or a.startswith("--snakefile=") for a in argv)
+    here = ("Snakefile", "snakefile", "workflow/Snakefile", "workflow/snakefile")  # Snakemake's
+    if not named and not any(Path(f).is_file() for f in here):
+        argv = ["--snakefile", str(resources.files("xstilts.workflow") / "Snakefile"), *argv]
     beside = Path(sys.executable).with_name("snakemake")  # this environment's Snakemake
     exe = str(beside) if beside.is_file() else "snakemake"
-    os.execvp(exe, [exe, *args.snakemake])
+    os.execvp(exe, [exe, *argv])
 
 
 def _add_train_arguments(p) -> None:
