@@ -52,13 +52,13 @@ test: install
 	pytest -q -n 2 --dist loadfile --durations=15 tests/test_slurm.py tests
 
 bench: install
-	xstilts bench
+	python tools/bench.py
 
 # On a machine with a CUDA GPU and the GPU environment (workflow/envs/xstilts-gpu.yaml, or
 # `pip install -e ".[gpu]"`): train, evaluate, retrieve on the GPU; XLM-R Large tokens/s and MFU.
 # Runs in the current Python environment; exits non-zero, saying so, without a GPU.
 gpu-check:
-	DS_ACCELERATOR=cuda python -m xstilts.gpu_check
+	DS_ACCELERATOR=cuda python tools/gpu_check.py
 
 # The paper's grid: preflight (models, data, values; problems are listed, the plan still shows),
 # then the job counts. `make plan CONFIG=my-study.yaml` for another study.
@@ -68,15 +68,15 @@ plan: install
 	snakemake -n --configfile $(CONFIG) --quiet rules
 
 lint: install
-	ruff check src tests
-	ruff format --check src tests
-	snakefmt --check Snakefile workflow/rules
+	ruff check src tests tools
+	ruff format --check src tests tools
+	snakefmt --check workflow
 	snakemake --lint --configfile config/demo.yaml
 
 format: install
-	ruff format src tests
-	ruff check --fix src tests
-	snakefmt Snakefile workflow/rules
+	ruff format src tests tools
+	ruff check --fix src tests tools
+	snakefmt workflow
 
 clean:
 	rm -rf results resources logs benchmarks checkpoints .snakemake

@@ -117,7 +117,7 @@ def snakemake(
     """Run Snakemake on ``repo``'s workflow in ``workdir`` with the environment ``env`` (default:
     this one); its jobs import the package from ``repo/src``. ``prefix`` goes before the command
     (``("unshare", "-n")``)."""
-    cmd = [*prefix, "snakemake", "-s", str(repo / "Snakefile")]
+    cmd = [*prefix, "snakemake", "-s", str(repo / "workflow" / "Snakefile")]
     cmd += ["--cores", str(cores)] if cores else []
     cmd += args  # --configfile last: it takes every argument that follows
     cmd += ["--configfile", configfile] if configfile else []

@@ -57,7 +57,7 @@ def test_a_key_written_twice_in_a_config_names_file_line_and_key(tmp_path: Path)
 
 def _snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("snakemake")
-    cmd = [str(exe), "-n", "--snakefile", str(ROOT / "Snakefile"), *args]
+    cmd = [str(exe), "-n", "--snakefile", str(ROOT / "workflow" / "Snakefile"), *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

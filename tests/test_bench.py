@@ -1,17 +1,20 @@
-"""``xstilts bench``: interleaved runs, min/median/max and padded-token limits in the table, the
+"""``tools/bench.py``: interleaved runs, min/median/max and padded-token limits in the table, the
 demo's fixed-cost share (the full bench is ``make bench``; here a ``--quick`` smoke run)."""
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 
-from xstilts import bench
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+import bench  # noqa: E402
 
 
 def test_quick_bench_prints_and_writes_ratios(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    bench.main(argparse.Namespace(quick=True))
+    bench.main(["--quick"])
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "benchmarks" / "bench.json").read_text())
     assert not list((tmp_path / "benchmarks").glob("*.tmp"))

@@ -203,7 +203,9 @@ def test_peak_checkpoint_disk_follows_the_concurrent_jobs():
     assert peak(None)[0] == min(estimate.profile_jobs(), 10 + 77)  # 10 intermediate + 77 finetune
     assert (
         estimate.profile_jobs()
-        == yaml.safe_load((REPO / "profiles" / "slurm" / "config.v8+.yaml").read_text())["jobs"]
+        == yaml.safe_load(
+            (REPO / "workflow" / "profiles" / "slurm" / "config.v8+.yaml").read_text()
+        )["jobs"]
     )
 
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from conftest import REPO, snakemake, tiny_study_config
 
-PROFILE = REPO / "profiles" / "slurm"
+PROFILE = REPO / "workflow" / "profiles" / "slurm"
 CI_DIR = REPO / ".ci"
 SLURMCTLD_LOG = Path("/var/log/slurm/slurmctld.log")
 E2E_TIMEOUT_S = 480  # the run takes about 3 minutes on 2 cores
@@ -80,7 +80,7 @@ def job_resources(dry_run_output: str) -> dict[str, list[dict]]:
 def test_profile_named_slurm_resolves_from_the_repository_root():
     """`snakemake --profile slurm` looks in ./slurm: the committed link points at the profile."""
     link = REPO / "slurm"
-    assert link.is_symlink() and os.readlink(link) == "profiles/slurm"
+    assert link.is_symlink() and os.readlink(link) == "workflow/profiles/slurm"
     assert link.resolve() == PROFILE.resolve()
     profile = yaml.safe_load((PROFILE / "config.v8+.yaml").read_text())
     assert profile["executor"] == "slurm"
@@ -258,7 +258,7 @@ def slurm_study(slurm, tmp_path_factory):
     cmd = [
         "snakemake",
         "-s",
-        str(REPO / "Snakefile"),
+        str(REPO / "workflow" / "Snakefile"),
         "--profile",
         str(PROFILE),
         "--configfile",
@@ -382,7 +382,7 @@ def slurm_failed_cell(slurm_study):
     for arrow in (workdir / "resources" / "cache" / "tiny").glob("*/xnli/**/*.arrow"):
         arrow.write_bytes(b"not an arrow file\n")
     target = "results/tiny/tiny/none/xnli/seed1/predictions"
-    cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
+    cmd = ["snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--profile", str(PROFILE),
            "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
            "--slurm-init-seconds-before-status-checks", "2", "--retries", "0",
            "--forcerun", "finetune", "--allowed-rules", "finetune", "--", target]  # fmt: skip
@@ -470,7 +470,7 @@ def slurm_limits(slurm, tmp_path_factory):
     # data and tokenisation (19 short jobs) run locally first: only training goes through SLURM
     snakemake(workdir, "--omit-from", "train_intermediate", *targets, **_killed_after(600))
     e = dict(env(), OMP_NUM_THREADS="1", XSTILTS_TEST_STEP_DELAY="1")  # 40+ s of training
-    cmd = ["snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE),
+    cmd = ["snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--profile", str(PROFILE),
            "--configfile", "tiny.yaml", "--slurm-status-command", "squeue",
            "--slurm-init-seconds-before-status-checks", "2", "--retries", "5", "--verbose",
            *targets]  # fmt: skip

@@ -53,7 +53,7 @@ def test_a_folder_from_before_studies_gets_a_clear_message(tmp_path: Path) -> No
     (tmp_path / "results/tiny/scores.parquet").write_bytes(b"")
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(_study()))
     run = subprocess.run(
-        ["snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", "s.yaml"],
+        ["snakemake", "-n", "-s", str(REPO / "workflow" / "Snakefile"), "--configfile", "s.yaml"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

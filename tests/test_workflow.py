@@ -27,7 +27,6 @@ def study(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("study")
     repo = workdir / "repo"
     repo.mkdir()
-    shutil.copy(REPO / "Snakefile", repo / "Snakefile")
     for folder in ("workflow", "config", "src/xstilts"):
         shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     config = tiny_study_config(keep_target_models=False)

@@ -301,20 +301,23 @@ def configfiles(argv: list[str]) -> list[str]:
 
 def cmd_run(args) -> None:
     """Snakemake, after checking its config files: Snakemake reads them before the workflow
-    starts, so a missing file is a traceback and a YAML error names no file or line there."""
+    starts, so a missing file is a traceback and a YAML error names no file or line there.
+    Without a Snakefile here (Snakemake's ``Snakefile`` or ``workflow/Snakefile``) or on the
+    command line, it runs the installed package's workflow."""
+    from importlib import resources
+
     from xstilts import config
 
     for path in configfiles(args.snakemake):
         config.read_yaml(path)
+    argv = args.snakemake
+    named = any(a in ("-s", "--snakefile") or a.startswith("--snakefile=") for a in argv)
+    here = ("Snakefile", "snakefile", "workflow/Snakefile", "workflow/snakefile")  # Snakemake's
+    if not named and not any(Path(f).is_file() for f in here):
+        argv = ["--snakefile", str(resources.files("xstilts.workflow") / "Snakefile"), *argv]
     beside = Path(sys.executable).with_name("snakemake")  # this environment's Snakemake
     exe = str(beside) if beside.is_file() else "snakemake"
-    os.execvp(exe, [exe, *args.snakemake])
-
-
-def cmd_bench(args) -> None:
-    from xstilts import bench
-
-    bench.main(args)
+    os.execvp(exe, [exe, *argv])
 
 
 def _add_train_arguments(p) -> None:
@@ -429,10 +432,6 @@ def parser() -> argparse.ArgumentParser:
     # `xstilts run ARGS...`: main() hands ARGS to Snakemake unparsed (listed here for --help)
     sub.add_parser("run", help="snakemake ARGS..., its config files checked first")
 
-    p = sub.add_parser("bench", help="throughput and overhead benchmarks")
-    p.add_argument("--quick", action="store_true")
-    p.set_defaults(func=cmd_bench)
-
     audit.register(sub)  # explain, verify
     download.register(sub)
     preflight.register(sub)
@@ -440,7 +439,7 @@ def parser() -> argparse.ArgumentParser:
     estimate.register(sub)
     report.register(sub)
     status.register(sub)
-    tools = ("check-config", "run", "bench", "explain", "verify", "estimate", "preflight", "status")
+    tools = ("check-config", "run", "explain", "verify", "estimate", "preflight", "status")
     for name, p in sub.choices.items():
         if name not in tools:
             _add_provenance(p)

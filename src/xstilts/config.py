@@ -8,13 +8,14 @@ from __future__ import annotations
 import copy
 import re
 import string
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from xstilts import layout, registry
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = resources.files("xstilts.workflow") / "schemas" / "config.schema.yaml"
 
 # Defaults of jiant's XTREME recipe (REFERENCE.md); the registry and the config override them.
 BASE_HPARAMS = {

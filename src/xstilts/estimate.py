@@ -438,9 +438,11 @@ def _disk(
 
 def profile_jobs() -> int:
     """How many jobs the SLURM profile runs at once (its ``jobs:``)."""
+    from importlib import resources
+
     import yaml
 
-    path = Path(__file__).resolve().parents[2] / "profiles" / "slurm" / "config.v8+.yaml"
+    path = resources.files("xstilts.workflow") / "profiles" / "slurm" / "config.v8+.yaml"
     return int(yaml.safe_load(path.read_text())["jobs"])
 
 

@@ -33,10 +33,10 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
+from importlib import resources
 
 MARGIN_ENV = "XSTILTS_SAVE_MARGIN_S"  # read by xstilts.preemption.Deadline
-DEEPSPEED_DIR = Path(__file__).resolve().parents[2] / "workflow" / "deepspeed"
+DEEPSPEED_DIR = resources.files("xstilts.workflow") / "deepspeed"
 DEEPSPEED_CONFIGS = {2: "zero2.json", 3: "zero3.json"}
 
 

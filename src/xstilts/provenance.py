@@ -39,7 +39,8 @@ PACKAGES = (
     "numpy",
     "snakemake",
 )
-REPO = Path(__file__).resolve().parents[2]
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parents[1]  # the checkout (src layout); an installed package has none
 LOCKS = REPO / "locks"  # `make lock`: one pinned requirements file per environment
 
 
@@ -69,7 +70,21 @@ def manifest_path(output: str | Path) -> Path:
     return output / layout.MANIFEST if output.is_dir() else output.parent / layout.MANIFEST
 
 
+def code_hash() -> str:
+    """sha256 of the installed package's files (its workflow included), bytecode left out."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(f"{path.relative_to(PACKAGE).as_posix()} {sha256_file(path)}\n".encode())
+    return h.hexdigest()
+
+
 def _git() -> dict:
+    """The checkout's commit and dirty flag; an installed package (no checkout) is named by
+    ``code``, the hash of its files."""
+    if not (REPO / ".git").exists():
+        return {"commit": None, "dirty": None, "code": code_hash()}
+
     def run(*args):
         return subprocess.run(
             ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10

@@ -12,7 +12,7 @@ CSV, Markdown and HTML for people) and ``figures/`` (PNG and PDF, see ``xstilts.
 * ``per_language`` (Parquet, long) and ``per_language_{target}`` (rows intermediate, columns
   language): per-language scores, mean over seeds.
 * ``reproduction``: the run's test scores beside the published XLM-R Large and X-STILTs numbers
-  (``xstilts/data/published.yaml``, on XTREME): only the tasks scored over the same languages,
+  (``xstilts/facts/published.yaml``, on XTREME): only the tasks scored over the same languages,
   and the groups when the study's benchmark is the published one.
 
 Confidence intervals are percentile bootstraps of mean-over-seeds(intermediate) minus
@@ -70,7 +70,7 @@ def published() -> dict:
 
     import yaml
 
-    return yaml.safe_load((resources.files("xstilts") / "data" / "published.yaml").read_text())
+    return yaml.safe_load((resources.files("xstilts") / "facts" / "published.yaml").read_text())
 
 
 # --- per-example statistics ---

@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-
 from snakemake.exceptions import WorkflowError
 
 from xstilts import download, layout, registry
@@ -26,7 +24,7 @@ try:
     for _file in workflow.configfiles:  # Snakemake's own reading keeps the last of a repeated key
         read_yaml(_file)
     if not config:
-        config.update(load(Path(workflow.basedir) / "config" / "config.yaml"))
+        config.update(load(Path("config") / "config.yaml"))  # the working directory's
     if workflow.configfiles:
         config.setdefault("study", Path(workflow.configfiles[-1]).stem)
     STUDY = Study(validate(config, source=_config_source()))
@@ -251,8 +249,9 @@ def scorer_code(wildcards):
     """sha256 of the code that scores a target's predictions: a changed metric re-runs
     ``score`` (its params change), never the fine-tuning."""
     import hashlib
+    from importlib import resources
 
-    src = Path(workflow.basedir) / "src" / "xstilts"
+    src = resources.files("xstilts")
     fmt = registry.get(wildcards.target).format
     files = [src / "score.py", src / "formats" / f"{fmt}.py", *sorted(src.glob("metrics/*.py"))]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()

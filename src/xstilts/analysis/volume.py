@@ -1,8 +1,8 @@
 """Zero-shot score and gain per language against pretraining volume and distance from English.
 
-The volume of a language is its CC-100 size (``data/cc100.yaml``, millions of tokens) or, for a
+The volume of a language is its CC-100 size (``facts/cc100.yaml``, millions of tokens) or, for a
 model built here, the sentences of its own MLM corpus (``analysis.volume.source: corpus``); the
-distance is URIEL's syntactic distance from English (``data/uriel_distance.yaml``). Languages
+distance is URIEL's syntactic distance from English (``facts/uriel_distance.yaml``). Languages
 absent from the pretraining data (or from URIEL) are kept in the table, flagged, and left out of
 the statistics. Per (model, target, intermediate) and quantity (zero-shot score of ``none``, gain
 over ``none``): Spearman's rho with volume and with distance (bootstrap over languages), and the
@@ -22,7 +22,7 @@ from xstilts.analysis import examples
 def _package_yaml(name: str) -> dict:
     import yaml
 
-    return yaml.safe_load((resources.files("xstilts") / "data" / name).read_text())
+    return yaml.safe_load((resources.files("xstilts") / "facts" / name).read_text())
 
 
 def cc100() -> dict:

@@ -200,7 +200,7 @@ def measure_speed(peak_tflops: float | None, steps: int = 10) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m xstilts.gpu_check", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python tools/gpu_check.py", description=__doc__)
     ap.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak (TFLOP/s)")
     ap.add_argument("--out", type=Path, help="write the speed figures here (JSON)")
     ns = ap.parse_args(argv)

@@ -1,4 +1,4 @@
-"""``xstilts bench``: the project's speed choices against what the peers do by default.
+"""``make bench``: the project's speed choices against what the peers do by default.
 
 Every comparison interleaves the two ways (A, B, A, B, ...) over ``repeats`` repetitions, so
 drift of the machine touches both alike, and prints min/median/max of each; the ratio is of the
@@ -41,7 +41,7 @@ import numpy as np
 
 from xstilts import config, formats, loaders, registry, synthetic
 
-BESIDE = Path(__file__).resolve().parents[3] / "shared" / "data"  # a development checkout's
+BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data"  # a development checkout's
 DATA = Path(os.environ.get("XSTILTS_BENCH_DATA", BESIDE))
 OUTPUT = Path("benchmarks") / "bench.json"
 THREADS = 2
@@ -597,14 +597,20 @@ def _other_load(before: tuple[float, float], elapsed: float) -> float:
     return max(0.0, machine - own) / (elapsed * (os.cpu_count() or 1))
 
 
-def main(args) -> None:
-    """Run the benchmark (``args.quick``: smaller sizes), print the table, write the JSON."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark (``--quick``: smaller sizes), print the table, write the JSON."""
+    import argparse
+
     import torch
+
+    ap = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    args = ap.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
     torch.set_num_threads(THREADS)
     print(
-        f"xstilts bench{' --quick' if args.quick else ''}: {os.cpu_count()} CPUs, "
+        f"bench{' --quick' if args.quick else ''}: {os.cpu_count()} CPUs, "
         f"torch threads {torch.get_num_threads()}"
     )
     cpu_before, start = _cpu_seconds(), time.perf_counter()
@@ -630,3 +636,7 @@ def main(args) -> None:
     }
     write_json(OUTPUT, report)
     print(f"written {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()
