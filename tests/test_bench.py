@@ -22,7 +22,7 @@ def test_quick_bench_prints_and_writes_ratios(tmp_path, monkeypatch, capsys):
     assert "project min / median / max | plain min / median / max | ratio" in out
     assert "padded-token limit" in out
     rows = [r for r in report["rows"] if r["ratio"] is not None]
-    assert len(rows) == 6  # training x2, span QA, tagging, retrieval, fixed cost
+    assert len(rows) == 7  # training x2, span QA, tagging, retrieval, fixed cost x2
     for row in report["rows"]:
         low, mid, high = row["project"]
         assert 0 < low <= mid <= high
@@ -47,15 +47,16 @@ def test_ways_are_interleaved():
 
 def test_demo_fixed_share_reads_snakemake_benchmarks(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    for rule, name, seconds in (
-        ("finetune", "a", 10.0),
-        ("finetune", "b", 6.0),
-        ("score", "c", 0.2),
+    for folder, name, seconds in (
+        ("demo/finetune", "a", 10.0),  # the study's own jobs: benchmarks/{study}/{rule}/
+        ("tokenize", "b", 6.0),  # shared ones: benchmarks/{rule}/
+        ("demo/score", "c", 0.2),
+        ("other/finetune", "d", 50.0),  # another study's
     ):
-        path = tmp_path / rule / "m" / f"{name}.tsv"
+        path = tmp_path / folder / "m" / f"{name}.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + f"{seconds}\t0:00:10\t1\t1\t1\t1\t0\t0\t50\t1\n")
-    share = bench.demo_fixed_share(tmp_path, heavy=4.0, light=0.5)
+    share = bench.demo_fixed_share(tmp_path, "demo", heavy=4.0, light=0.5)
     # fixed: 4 + 4 (model jobs) + 0.2 (a light job, at most its own time) of 16.2 job-s
     assert "3 jobs, 16 job-s, of which fixed costs ~8 job-s (51%)" in share
-    assert bench.demo_fixed_share(tmp_path / "none", 4.0, 0.5) is None
+    assert bench.demo_fixed_share(tmp_path / "none", "demo", 4.0, 0.5) is None
