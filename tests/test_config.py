@@ -11,17 +11,19 @@ from conftest import REPO, snakemake, tiny_study_config
 
 from xstilts import config as cfg
 from xstilts import registry
+from xstilts.errors import ConfigError
+from xstilts.study import Study
 
 
 def _error(config: dict) -> str:
-    with pytest.raises(cfg.ConfigError) as e:
+    with pytest.raises(ConfigError) as e:
         cfg.validate(config)
     return str(e.value)
 
 
 @pytest.mark.parametrize("path", ["config/demo.yaml", "config/config.yaml"])
 def test_shipped_configs_validate(path):
-    study = cfg.Study(cfg.load(REPO / path))
+    study = Study(cfg.load(REPO / path))
     assert study.grid["seeds"]
 
 
@@ -68,11 +70,11 @@ def test_grid_model_must_be_defined():
 def test_defaults_filled_and_hparams_layered():
     c = tiny_study_config()
     c["hparams"]["tasks"] = {"xnli": {"epochs": 7}}
-    study = cfg.Study(cfg.validate(c))
+    study = Study(cfg.validate(c))
     assert study.config["data"]["max_eval_examples"] is None  # schema default
     hp = study.hparams("target", "xnli")
-    assert hp["epochs"] == 7 and hp["learning_rate"] == 1e-3  # task over all over registry
-    assert study.hparams("intermediate", "mnli")["epochs"] == registry.get("mnli").epochs
+    assert hp.epochs == 7 and hp.learning_rate == 1e-3  # task over all over registry
+    assert study.hparams("intermediate", "mnli").epochs == registry.get("mnli").epochs
     original = copy.deepcopy(c)
     cfg.validate(c)
     assert c == original  # validation does not mutate its input
@@ -156,7 +158,7 @@ def test_hub_model_resolves_to_its_mirror_snapshot():
     c["models"] = {"xlmr": {"hub": "FacebookAI/xlm-roberta-base", "revision": "refs/pr/3"}}
     c["grid"]["models"] = ["xlmr"]
     c["hub"] = {"mirror": "/m"}
-    study = cfg.Study(cfg.validate(c))
+    study = Study(cfg.validate(c))
     assert study.model_ref("xlmr") == "/m/models/FacebookAI/xlm-roberta-base/refs--pr--3"
     c["models"]["xlmr"].pop("revision")
-    assert cfg.Study(cfg.validate(c)).model_ref("xlmr").endswith("xlm-roberta-base/main")
+    assert Study(cfg.validate(c)).model_ref("xlmr").endswith("xlm-roberta-base/main")

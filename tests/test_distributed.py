@@ -236,7 +236,7 @@ def test_deepspeed_bf16_encoder_is_saved_in_fp32(tiny_model, caches, tmp_path):
 
     (tmp_path / "worker.py").write_text(BF16_WORKER)
     spec = dict(run=str(tmp_path), encoder=str(tiny_model), train=str(caches / "mnli"),
-                hp={**HP, "max_steps": 6})  # fmt: skip
+                hp=HP.replace(max_steps=6))  # fmt: skip
     env = dict(os.environ, DS_ACCELERATOR="cpu", RANK="0", LOCAL_RANK="0", WORLD_SIZE="1",
                MASTER_ADDR="127.0.0.1", MASTER_PORT="29571")  # fmt: skip
     run = subprocess.run(

@@ -18,7 +18,7 @@ import torch
 from conftest import tiny_hparams
 
 from xstilts import data, features, preemption, train
-from xstilts.config import ConfigError
+from xstilts.errors import ConfigError
 
 HP = tiny_hparams(
     max_steps=40,  # 64 examples / 8 = 8 steps per epoch: 5 epochs, resumed mid-epoch

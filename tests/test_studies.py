@@ -123,7 +123,8 @@ def _rows(path: Path) -> list[dict]:
 
 def test_preflight_of_local_data_looks_only_for_the_studys_languages(tmp_path: Path) -> None:
     from xstilts import preflight
-    from xstilts.config import Study, validate
+    from xstilts.config import validate
+    from xstilts.study import Study
 
     _panx_files(tmp_path, ["en", "de"])
     config = tiny_study_config()

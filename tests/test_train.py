@@ -95,7 +95,7 @@ def test_a_job_keeps_only_the_newest_checkpoint_and_the_best(
         train.train(
             encoder=str(tiny_model), task_name="xnli", train_cache=caches / "cache" / "mnli",
             select_cache=caches / "cache" / "xnli", out_dir=tmp_path / "out", checkpoint_dir=ckpt,
-            hp={**HP, "max_steps": 200}, seed=1, encoder_only=False, fingerprint="disk",
+            hp=HP.replace(max_steps=200), seed=1, encoder_only=False, fingerprint="disk",
         )  # fmt: skip
     stop = ckpt / f"checkpoint-{e.value.step}"
     state = json.loads((stop / "trainer_state.json").read_text())

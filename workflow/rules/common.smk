@@ -11,9 +11,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 
-from xstilts import download, layout, registry
+from xstilts import download, layout, registry, scorer_code
 from xstilts import report as xreport
-from xstilts.config import ConfigError, Study, load, read_yaml, validate
+from xstilts.config import load, read_yaml, validate
+from xstilts.errors import ConfigError
+from xstilts.study import Study
 
 
 def _config_source():
@@ -190,17 +192,8 @@ def multitask_spec(wildcards):
     return f"--multitask {shlex.quote(as_json(STUDY.multitask_spec(wildcards.inter)))}"
 
 
-RUNTIME_KEYS = ("dataloader_workers", "torch_compile")  # per-model, read by training_arguments
-
-
-def _with_runtime(hp, wildcards):
-    """The task's hyper-parameters and the model's run-time settings, for the training job."""
-    model = STUDY.model(wildcards.model)
-    return as_json({**hp, **{k: model[k] for k in RUNTIME_KEYS if model.get(k)}})
-
-
 def intermediate_hparams(wildcards):
-    return _with_runtime(STUDY.hparams("intermediate", wildcards.inter, wildcards.model), wildcards)
+    return STUDY.hparams("intermediate", wildcards.inter, wildcards.model).to_json()
 
 
 def target_train_cache(wildcards):
@@ -231,7 +224,7 @@ def target_data(wildcards):
 
 
 def target_hparams(wildcards):
-    return _with_runtime(STUDY.hparams("target", wildcards.target, wildcards.model), wildcards)
+    return STUDY.hparams("target", wildcards.target, wildcards.model).to_json()
 
 
 # The fine-tuning job's outputs: predictions per language (with their manifest), and the model
@@ -247,15 +240,8 @@ def target_model_option(wildcards):
     return f"--out {paths.TARGET_MODEL.format(**wildcards)}"
 
 
-def scorer_code(wildcards):
-    """sha256 of the code that scores a target's predictions: a changed metric re-runs
-    ``score`` (its params change), never the fine-tuning."""
-    import hashlib
-
-    src = Path(workflow.basedir) / "src" / "xstilts"
-    fmt = registry.get(wildcards.target).format
-    files = [src / "score.py", src / "formats" / f"{fmt}.py", *sorted(src.glob("metrics/*.py"))]
-    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+def scorer(wildcards):
+    return scorer_code.digest(wildcards.target)
 
 
 def model_metrics(wildcards):
@@ -272,11 +258,11 @@ def model_metrics(wildcards):
 
 
 def model_gpus(wildcards):
-    return STUDY.model(wildcards.model).get("gpus", 1)
+    return STUDY.model(wildcards.model)["gpus"]
 
 
 def zero_stage(wildcards):
-    return STUDY.model(wildcards.model).get("zero_stage", 2)
+    return STUDY.model(wildcards.model)["zero_stage"]
 
 
 def micro_batch(wildcards):
@@ -422,10 +408,10 @@ def throughput_caches(wildcards):
 
 
 def throughput_options(wildcards):
-    t = STUDY.config.get("analysis", {}).get("throughput", {})
+    t = STUDY.config["analysis"]["throughput"]
     return (
-        f"--batch-size {t.get('batch_size', 32)} --batches {t.get('batches', 20)}"
-        f" --warmup-batches {t.get('warmup_batches', 3)}"
+        f"--batch-size {t['batch_size']} --batches {t['batches']}"
+        f" --warmup-batches {t['warmup_batches']}"
     )
 
 
@@ -434,22 +420,13 @@ def _before_model(wildcards, stage):
     return paths.BEFORE_MODEL.format(**{**dict(wildcards.items()), "stage": stage})
 
 
-def _previous_stage(wildcards, stage):
-    """The stage before ``stage`` (None: the first starts from the intermediate encoder)."""
-    stages = STUDY.train_before(wildcards.target)
-    if stage is None:  # the target's own training comes after the last stage
-        return stages[-1] if stages else None
-    i = stages.index(stage)
-    return stages[i - 1] if i else None
-
-
 def before_encoder(wildcards):
-    previous = _previous_stage(wildcards, wildcards.stage)
+    previous = STUDY.stage_before(wildcards.target, wildcards.stage)
     return _before_model(wildcards, previous) if previous else encoder(wildcards)
 
 
 def before_encoder_input(wildcards):
-    previous = _previous_stage(wildcards, wildcards.stage)
+    previous = STUDY.stage_before(wildcards.target, wildcards.stage)
     return [_before_model(wildcards, previous)] if previous else encoder_input(wildcards)
 
 
@@ -458,15 +435,15 @@ def before_cache(wildcards):
 
 
 def before_hparams(wildcards):
-    return _with_runtime(STUDY.hparams("target", wildcards.stage, wildcards.model), wildcards)
+    return STUDY.hparams("target", wildcards.stage, wildcards.model).to_json()
 
 
 def target_encoder(wildcards):
     """What a target's fine-tuning starts from: its last earlier stage, or the encoder."""
-    last = _previous_stage(wildcards, None)
+    last = STUDY.stage_before(wildcards.target, None)
     return _before_model(wildcards, last) if last else encoder(wildcards)
 
 
 def target_encoder_input(wildcards):
-    last = _previous_stage(wildcards, None)
+    last = STUDY.stage_before(wildcards.target, None)
     return [_before_model(wildcards, last)] if last else encoder_input(wildcards)
