@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 
 import pytest
@@ -12,6 +13,7 @@ from conftest import REPO, snakemake, tiny_study_config
 from xstilts import config as cfg
 from xstilts import registry
 from xstilts.errors import ConfigError
+from xstilts.hparams import RUNTIME_KEYS, HParams
 from xstilts.study import Study
 
 
@@ -162,3 +164,24 @@ def test_hub_model_resolves_to_its_mirror_snapshot():
     assert study.model_ref("xlmr") == "/m/models/FacebookAI/xlm-roberta-base/refs--pr--3"
     c["models"]["xlmr"].pop("revision")
     assert Study(cfg.validate(c)).model_ref("xlmr").endswith("xlm-roberta-base/main")
+
+
+def test_hparams_declared_once_and_carried_as_json():
+    """The schema checks exactly HParams' training fields and declares no default of its own;
+    the run-time keys come from the model; the JSON a rule passes reads back equal."""
+    schema = cfg.load_schema()["$defs"]["hparams"]["properties"]
+    fields = {f.name for f in dataclasses.fields(HParams)}
+    assert (
+        set(schema) | set(RUNTIME_KEYS) | {k for k in fields if k.startswith("language_")} == fields
+    )
+    assert not any("default" in spec for spec in schema.values())
+    assert registry.get("mnli").learning_rate == HParams.learning_rate
+    c = tiny_study_config()
+    c["models"]["tiny"].update(dataloader_workers=2, torch_compile=True)
+    study = Study(cfg.validate(c))
+    hp = study.hparams("target", "xnli", "tiny")
+    assert (hp.dataloader_workers, hp.torch_compile) == (2, True)
+    assert study.hparams("target", "xnli").dataloader_workers == HParams.dataloader_workers
+    assert HParams.from_json(hp.to_json()) == hp
+    c["hparams"]["all"]["warmup"] = 0.1  # unknown: refused at validation, naming the key
+    assert "hparams.all" in _error(c) and "'warmup'" in _error(c)
