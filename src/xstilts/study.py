@@ -8,6 +8,18 @@ from pathlib import Path
 from xstilts import layout, registry
 from xstilts.hparams import RUNTIME_KEYS, HParams
 
+# what the follow-up analyses read of the config (``Study.analysis_config``)
+ANALYSIS_SECTIONS = (
+    "study",
+    "grid",
+    "data",
+    "benchmark",
+    "target_training",
+    "multilingual",
+    "analysis",
+)
+ANALYSIS_MODEL_KEYS = ("build", "parameters")
+
 DEFAULT_STUDY = "config"  # the study of config/config.yaml, Snakemake's config when none is named
 
 
@@ -26,6 +38,16 @@ class Study:
     def path(self, pattern: str, **wildcards) -> str:
         """A path of this study's layout (``layout``), with ``wildcards`` filled in."""
         return layout.in_study(pattern, self.name).format(**wildcards)
+
+    def analysis_config(self) -> dict:
+        """The part of the config the follow-up analyses read (the ``analyse`` rules' parameter:
+        a change anywhere else, ``cluster`` or ``hparams``, re-runs no analysis)."""
+        out = {k: self.config[k] for k in ANALYSIS_SECTIONS if k in self.config}
+        out["models"] = {
+            name: {k: spec[k] for k in ANALYSIS_MODEL_KEYS if k in spec}
+            for name, spec in self.config["models"].items()
+        }
+        return out
 
     # --- models ---
     def model(self, name: str) -> dict:
