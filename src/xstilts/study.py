@@ -229,6 +229,22 @@ class Study:
         return stages[i - 1] if i else None
 
     # --- data ---
+    def declared_gaps(self) -> list[str]:
+        """One line per split the registry declares absent from the grid's data (in the
+        languages the study uses)."""
+        lines = []
+        for name in self.data_tasks():
+            used = self.task_languages(name)
+            for gap in registry.get(name).gaps:
+                langs = [lang for lang in gap.languages if lang in used]
+                if gap.languages and not langs:
+                    continue
+                lines.append(
+                    f"{name}: no {gap.split} split for {', '.join(langs) or 'any language'} "
+                    f"(declared in the registry: {gap.reason})"
+                )
+        return lines
+
     def data_source(self, task: str) -> dict:
         data = self.config["data"]
         override = data.get("tasks", {}).get(task, {})
@@ -246,8 +262,7 @@ class Study:
         if self.task_languages(task) != registry.get(task).languages:
             spec["languages"] = list(self.task_languages(task))
         if spec["source"] == "synthetic":
-            spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
-            spec["synthetic"].setdefault("seed", 0)
+            spec["synthetic"] = data["synthetic"]
         return spec
 
     # --- training ---
