@@ -185,3 +185,12 @@ def test_hparams_declared_once_and_carried_as_json():
     assert HParams.from_json(hp.to_json()) == hp
     c["hparams"]["all"]["warmup"] = 0.1  # unknown: refused at validation, naming the key
     assert "hparams.all" in _error(c) and "'warmup'" in _error(c)
+
+
+def test_save_margin_must_precede_the_warning_signal():
+    c = tiny_study_config()
+    c["cluster"] = {"save_margin_min": 10, "signal_margin_min": 10}
+    msg = _error(c)
+    assert "'cluster.save_margin_min' (10 min)" in msg and "'cluster.signal_margin_min'" in msg
+    c["cluster"] = {"save_margin_min": 11.5, "signal_margin_min": 10}
+    cfg.validate(c)

@@ -122,7 +122,10 @@ def value_problems(study: Study, architectures: dict | None = None) -> list[str]
     what was expected. ``architectures`` (model name -> its ``config.json``, as read from the
     mirror by preflight) adds the checks that need the model's own configuration."""
     problems = (
-        _pattern_problems(study.config) + _language_problems(study) + _checkpoint_problems(study)
+        _pattern_problems(study.config)
+        + _language_problems(study)
+        + _checkpoint_problems(study)
+        + _margin_problems(study.config)
     )
     for model in study.grid["models"]:
         arch = {**study.declared_architecture(model), **(architectures or {}).get(model, {})}
@@ -193,6 +196,23 @@ def _checkpoint_problems(study: Study) -> list[str]:
                 "picked on the selection set must be an evaluated one)"
             )
     return out
+
+
+SIGNAL_RESOLUTION_S = 60  # SLURM may send --signal up to this much earlier than asked
+
+
+def _margin_problems(config: dict) -> list[str]:
+    """A training job saves before SLURM's warning signal, which ends the batch shell."""
+    cluster = config["cluster"]
+    save = int(cluster["save_margin_min"] * 60)
+    signal = int(cluster["signal_margin_min"] * 60)
+    if save >= signal + SIGNAL_RESOLUTION_S:
+        return []
+    return [
+        f"config key 'cluster.save_margin_min' ({save / 60:g} min) must exceed "
+        f"'cluster.signal_margin_min' ({signal / 60:g} min) by at least "
+        f"{SIGNAL_RESOLUTION_S} s: SLURM may send the warning signal that much early"
+    ]
 
 
 def _architecture_problems(study: Study, model: str, arch: dict) -> list[str]:
