@@ -59,13 +59,12 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
-def tiny_hparams(**overrides) -> dict:
-    """The registry's base hyper-parameters at a tiny model's scale (learning rate 1e-3, batch 8,
-    64 tokens), with ``overrides``."""
-    from xstilts import config
+def tiny_hparams(**overrides):
+    """The default hyper-parameters (``HParams``) at a tiny model's scale (learning rate 1e-3,
+    batch 8, 64 tokens), with ``overrides``."""
+    from xstilts.hparams import HParams
 
-    return {**config.BASE_HPARAMS, "learning_rate": 1e-3, "batch_size": 8, "max_length": 64,
-            **overrides}  # fmt: skip
+    return HParams(**{"learning_rate": 1e-3, "batch_size": 8, "max_length": 64, **overrides})
 
 
 def tiny_study_config(**overrides) -> dict:

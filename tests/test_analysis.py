@@ -17,6 +17,8 @@ from conftest import REPO, snakemake, tiny_study_config
 
 from xstilts import analysis, config, registry
 from xstilts.analysis import volume
+from xstilts.errors import ConfigError
+from xstilts.study import Study
 
 SIZES = {"m-base": 2.7e8, "m-large": 5.6e8, "m-xl": 3.5e9}
 INTERS = ["none", "mnli", "mnli@translate-train-de"]
@@ -98,7 +100,7 @@ def _analyse(tmp_path, name, study, extra=()):
            json.dumps(study), "--scores", *scores, *extra, "--out", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for f in analysis.files(name, config.Study(study)):
+    for f in analysis.files(name, Study(study)):
         assert (out / f).is_file(), f
     manifest = json.loads((out / "manifest.json").read_text())
     assert {i["path"] for i in manifest["inputs"]} >= set(scores)
@@ -180,7 +182,7 @@ def test_throughput_pareto_and_smallest_within(tmp_path):
 
 
 def test_per_model_grid_and_hparams():
-    study = config.Study(
+    study = Study(
         _study(
             grid={
                 "models": list(SIZES),
@@ -201,11 +203,11 @@ def test_per_model_grid_and_hparams():
         "seeds": [1],
     }
     assert study.trained_intermediates("m-base") == ["mnli", "mnli@translate-train-de"]
-    assert study.hparams("target", "xnli", "m-xl")["learning_rate"] == 5e-6
-    assert study.hparams("target", "xnli", "m-xl")["batch_size"] == 8
-    assert study.hparams("target", "xnli", "m-base")["learning_rate"] == 2e-5
+    assert study.hparams("target", "xnli", "m-xl").learning_rate == 5e-6
+    assert study.hparams("target", "xnli", "m-xl").batch_size == 8
+    assert study.hparams("target", "xnli", "m-base").learning_rate == 2e-5
     assert analysis.common_targets(study) == ["xnli", "tatoeba"]
-    with pytest.raises(config.ConfigError, match="grid.per_model.m-xl.intermediate"):
+    with pytest.raises(ConfigError, match="grid.per_model.m-xl.intermediate"):
         _study(
             grid={
                 "models": list(SIZES),
@@ -215,7 +217,7 @@ def test_per_model_grid_and_hparams():
                 "per_model": {"m-xl": {"intermediate": ["qqp"]}},
             }
         )
-    with pytest.raises(config.ConfigError, match="hparams.models.m-nope"):
+    with pytest.raises(ConfigError, match="hparams.models.m-nope"):
         _study(hparams={"models": {"m-nope": {"all": {"batch_size": 8}}}})
 
 
@@ -225,21 +227,19 @@ def test_per_model_grid_and_hparams():
 )
 def test_multilingual_budget_matches(budget, key, value):
     inters = ["none", "mnli", "mnli@translate-train", "mnli@translate-train-de", "qqp"]
-    study = config.Study(
+    study = Study(
         _study(
             grid={"models": ["m-base"], "intermediate": inters, "targets": ["xnli"], "seeds": [1]},
             multilingual={"budget": budget, budget: value},
             hparams={"tasks": {"mnli": {"max_steps": 1000}}},
         )
     )
-    budgets = {i: study.hparams("intermediate", i, "m-base")[key] for i in inters[1:4]}
+    budgets = {i: getattr(study.hparams("intermediate", i, "m-base"), key) for i in inters[1:4]}
     assert set(budgets.values()) == {value}  # English, mixed and one-language variants alike
-    assert study.hparams("intermediate", "qqp")[key] != value  # not a variant: untouched
+    assert getattr(study.hparams("intermediate", "qqp"), key) != value  # not a variant: untouched
     if budget == "steps":  # no example cap left to make the variants differ
-        assert {study.hparams("intermediate", i)["max_train_examples"] for i in inters[1:4]} == {
-            None
-        }
-    with pytest.raises(config.ConfigError, match="multilingual.budget"):
+        assert {study.hparams("intermediate", i).max_train_examples for i in inters[1:4]} == {None}
+    with pytest.raises(ConfigError, match="multilingual.budget"):
         _study(multilingual={"budget": budget})
 
 
@@ -250,7 +250,7 @@ def test_one_language_variant_data(tmp_path):
     task = registry.get("mnli@translate-train-de")
     assert task.languages == ("de",) and registry.english_base(task.name) == "mnli"
     assert "mnli@translate-train-de" in registry.multilingual_variants("mnli")
-    spec = config.Study(config.validate(tiny_study_config())).data_source("mnli")
+    spec = Study(config.validate(tiny_study_config())).data_source("mnli")
     spec["synthetic"]["train_size"] = 30
     info = data.prepare(task.name, {**spec, "source": "synthetic"}, tmp_path / "d")
     assert sorted(info["rows"]) == ["train.de", "validation.en"]
@@ -279,7 +279,7 @@ def test_throughput_measure_on_a_real_encoder(tmp_path, tiny_model):
 def test_plans_and_demo_declare_every_analysis():
     """The demo config turns on every analysis; the XTREME-R config plans them too."""
     for name in ("demo.yaml", "xtreme-r.yaml"):
-        study = config.Study(config.load(REPO / "config" / name))
+        study = Study(config.load(REPO / "config" / name))
         assert [n for n in analysis.ANALYSES if analysis.applicable(n, study)] == list(
             analysis.ANALYSES
         ), name
@@ -315,7 +315,7 @@ def test_workflow_runs_every_analysis(tmp_path):
     )
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(tmp_path, configfile="tiny.yaml", timeout=1500)
-    study = config.Study(config.validate(cfg))
+    study = Study(config.validate(cfg))
     manifests = {
         json.loads(p.read_text())["run_id"] for p in (tmp_path / "results").rglob("manifest.json")
     }

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from xstilts import aggregate, data, provenance, registry
-from xstilts.config import ConfigError, read_yaml
+from xstilts.config import read_yaml
+from xstilts.errors import ConfigError
 from xstilts.loaders import DataFormatError, load_hellaswag, load_xtreme_pair_tsv
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,8 @@ import pytest
 
 from xstilts import aggregate, benchmarks, config, registry, report
 from xstilts.benchmarks import BenchmarkError
+from xstilts.errors import ConfigError
+from xstilts.study import Study
 
 XTREME, XTREME_R = benchmarks.get("xtreme"), benchmarks.get("xtreme-r")
 
@@ -135,30 +137,30 @@ def _demo(**changes) -> dict:
 
 
 def test_config_benchmark_sets_languages_and_members():
-    study = config.Study(config.validate(_demo()))
+    study = Study(config.validate(_demo()))
     assert study.benchmark() is XTREME
     assert "languages" not in study.data_source("udpos")  # the registry's = XTREME's
     cfg = _demo(benchmark="xtreme-r")
     cfg["grid"] = {**cfg["grid"], "targets": ["xnli", "udpos", "xcopa"]}
-    study = config.Study(config.validate(cfg))
+    study = Study(config.validate(cfg))
     assert study.data_source("udpos")["languages"] == list(XTREME_R.task_languages("udpos"))
     assert "languages" not in study.data_source("mnli")  # not a benchmark task
     assert {"siqa", "copa", "xcopa"} <= set(study.data_tasks())  # SIQa, then COPA
     assert study.train_before("xcopa") == ("siqa",)
     cfg["target_training"] = {"xcopa": []}  # COPA alone
-    study = config.Study(config.validate(cfg))
+    study = Study(config.validate(cfg))
     assert study.train_before("xcopa") == () and "siqa" not in study.data_tasks()
     # a target outside the benchmark keeps the registry's languages
-    study = config.Study(config.validate(_demo(benchmark="xtreme-r")))
+    study = Study(config.validate(_demo(benchmark="xtreme-r")))
     assert "languages" not in study.data_source("pawsx")
     # LAReQA and Mewsli-X have no hub copy: the config must read them from local files
     hub = _demo(benchmark="xtreme-r", data={"source": "hub"})
     hub["grid"] = {**hub["grid"], "targets": ["xnli", "lareqa", "mewslix"]}
-    with pytest.raises(config.ConfigError, match="lareqa, mewslix have no Hugging Face hub"):
+    with pytest.raises(ConfigError, match="lareqa, mewslix have no Hugging Face hub"):
         config.validate(hub)
     hub["data"]["tasks"] = {t: {"source": "local"} for t in ("lareqa", "mewslix")}
-    assert config.Study(config.validate(hub)).data_source("lareqa")["source"] == "local"
-    with pytest.raises(config.ConfigError, match="config key 'benchmark'"):
+    assert Study(config.validate(hub)).data_source("lareqa")["source"] == "local"
+    with pytest.raises(ConfigError, match="config key 'benchmark'"):
         config.validate(_demo(benchmark="xtreme-s"))
 
 
@@ -235,7 +237,7 @@ def test_xtreme_r_prepares_the_extra_languages(tmp_path):
         data={"source": "synthetic", "synthetic": {"train_size": 4, "eval_size": 2}},
     )
     cfg["grid"] = {**cfg["grid"], "targets": ["udpos"]}
-    spec = config.Study(config.validate(cfg)).data_source("udpos")
+    spec = Study(config.validate(cfg)).data_source("udpos")
     rows = data.prepare("udpos", spec, tmp_path / "udpos")["rows"]
     assert {f"test.{lang}" for lang in ("lt", "pl", "uk", "wo", "ro")} <= set(rows)
     assert {n for n in rows if n.startswith("test.")} == {

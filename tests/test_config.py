@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 
 import pytest
@@ -11,17 +12,20 @@ from conftest import REPO, snakemake, tiny_study_config
 
 from xstilts import config as cfg
 from xstilts import registry
+from xstilts.errors import ConfigError
+from xstilts.hparams import RUNTIME_KEYS, HParams
+from xstilts.study import Study
 
 
 def _error(config: dict) -> str:
-    with pytest.raises(cfg.ConfigError) as e:
+    with pytest.raises(ConfigError) as e:
         cfg.validate(config)
     return str(e.value)
 
 
 @pytest.mark.parametrize("path", ["config/demo.yaml", "config/config.yaml"])
 def test_shipped_configs_validate(path):
-    study = cfg.Study(cfg.load(REPO / path))
+    study = Study(cfg.load(REPO / path))
     assert study.grid["seeds"]
 
 
@@ -68,11 +72,11 @@ def test_grid_model_must_be_defined():
 def test_defaults_filled_and_hparams_layered():
     c = tiny_study_config()
     c["hparams"]["tasks"] = {"xnli": {"epochs": 7}}
-    study = cfg.Study(cfg.validate(c))
+    study = Study(cfg.validate(c))
     assert study.config["data"]["max_eval_examples"] is None  # schema default
     hp = study.hparams("target", "xnli")
-    assert hp["epochs"] == 7 and hp["learning_rate"] == 1e-3  # task over all over registry
-    assert study.hparams("intermediate", "mnli")["epochs"] == registry.get("mnli").epochs
+    assert hp.epochs == 7 and hp.learning_rate == 1e-3  # task over all over registry
+    assert study.hparams("intermediate", "mnli").epochs == registry.get("mnli").epochs
     original = copy.deepcopy(c)
     cfg.validate(c)
     assert c == original  # validation does not mutate its input
@@ -156,7 +160,37 @@ def test_hub_model_resolves_to_its_mirror_snapshot():
     c["models"] = {"xlmr": {"hub": "FacebookAI/xlm-roberta-base", "revision": "refs/pr/3"}}
     c["grid"]["models"] = ["xlmr"]
     c["hub"] = {"mirror": "/m"}
-    study = cfg.Study(cfg.validate(c))
+    study = Study(cfg.validate(c))
     assert study.model_ref("xlmr") == "/m/models/FacebookAI/xlm-roberta-base/refs--pr--3"
     c["models"]["xlmr"].pop("revision")
-    assert cfg.Study(cfg.validate(c)).model_ref("xlmr").endswith("xlm-roberta-base/main")
+    assert Study(cfg.validate(c)).model_ref("xlmr").endswith("xlm-roberta-base/main")
+
+
+def test_hparams_declared_once_and_carried_as_json():
+    """The schema checks exactly HParams' training fields and declares no default of its own;
+    the run-time keys come from the model; the JSON a rule passes reads back equal."""
+    schema = cfg.load_schema()["$defs"]["hparams"]["properties"]
+    fields = {f.name for f in dataclasses.fields(HParams)}
+    assert (
+        set(schema) | set(RUNTIME_KEYS) | {k for k in fields if k.startswith("language_")} == fields
+    )
+    assert not any("default" in spec for spec in schema.values())
+    assert registry.get("mnli").learning_rate == HParams.learning_rate
+    c = tiny_study_config()
+    c["models"]["tiny"].update(dataloader_workers=2, torch_compile=True)
+    study = Study(cfg.validate(c))
+    hp = study.hparams("target", "xnli", "tiny")
+    assert (hp.dataloader_workers, hp.torch_compile) == (2, True)
+    assert study.hparams("target", "xnli").dataloader_workers == HParams.dataloader_workers
+    assert HParams.from_json(hp.to_json()) == hp
+    c["hparams"]["all"]["warmup"] = 0.1  # unknown: refused at validation, naming the key
+    assert "hparams.all" in _error(c) and "'warmup'" in _error(c)
+
+
+def test_save_margin_must_precede_the_warning_signal():
+    c = tiny_study_config()
+    c["cluster"] = {"save_margin_min": 10, "signal_margin_min": 10}
+    msg = _error(c)
+    assert "'cluster.save_margin_min' (10 min)" in msg and "'cluster.signal_margin_min'" in msg
+    c["cluster"] = {"save_margin_min": 11.5, "signal_margin_min": 10}
+    cfg.validate(c)

@@ -46,11 +46,13 @@ def late(self):  # the second process reads the best checkpoint after the first 
     return load_best(self)
 transformers.Trainer._load_best_model = late
 from xstilts import train
+from xstilts.hparams import HParams
 a = json.loads(sys.argv[1])
 run = Path(a["run"])
 info = train.train(encoder=a["encoder"], task_name="mnli", train_cache=Path(a["train"]),
     select_cache=Path(a["select"]), out_dir=run / "model", checkpoint_dir=run / "ckpt",
-    hp=a["hp"], seed=1, encoder_only=False, fingerprint="test", deepspeed=a["deepspeed"])
+    hp=HParams.from_json(a["hp"]), seed=1, encoder_only=False, fingerprint="test",
+    deepspeed=a["deepspeed"])
 (run / f"summary{os.environ['RANK']}.json").write_text(json.dumps(info, default=str))
 """
 
@@ -72,7 +74,7 @@ def _torchrun(run: Path, tiny_model, caches, deepspeed, log: Path, delay=0.0):
         encoder=str(tiny_model),
         train=str(caches / "mnli"),
         select=str(caches / "xnli"),
-        hp=HP,
+        hp=HP.to_json(),
         deepspeed=deepspeed,
     )
     cmd = [*launch.command_prefix(2)[:3], str(run / "worker.py"), json.dumps(spec)]
@@ -219,10 +221,12 @@ import json, logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO)
 from xstilts import device, launch, train
+from xstilts.hparams import HParams
 a = json.loads(sys.argv[1])
 run = Path(a["run"])
 info = train.train(encoder=a["encoder"], task_name="mnli", train_cache=Path(a["train"]),
-    select_cache=None, out_dir=run / "encoder", checkpoint_dir=run / "ckpt", hp=a["hp"], seed=1,
+    select_cache=None, out_dir=run / "encoder", checkpoint_dir=run / "ckpt",
+    hp=HParams.from_json(a["hp"]), seed=1,
     encoder_only=True, fingerprint="bf16", deepspeed=launch.deepspeed_config(2),
     placement=device.Placement("cpu", True))
 (run / "summary.json").write_text(json.dumps(info, default=str))
@@ -236,7 +240,7 @@ def test_deepspeed_bf16_encoder_is_saved_in_fp32(tiny_model, caches, tmp_path):
 
     (tmp_path / "worker.py").write_text(BF16_WORKER)
     spec = dict(run=str(tmp_path), encoder=str(tiny_model), train=str(caches / "mnli"),
-                hp={**HP, "max_steps": 6})  # fmt: skip
+                hp=HP.replace(max_steps=6).to_json())  # fmt: skip
     env = dict(os.environ, DS_ACCELERATOR="cpu", RANK="0", LOCAL_RANK="0", WORLD_SIZE="1",
                MASTER_ADDR="127.0.0.1", MASTER_PORT="29571")  # fmt: skip
     run = subprocess.run(

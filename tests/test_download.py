@@ -18,7 +18,8 @@ from hub_mirror import build_mirror
 from hub_server import HubStandIn, commit_of
 
 from xstilts import hub
-from xstilts.config import Study, load
+from xstilts.config import load
+from xstilts.study import Study
 
 MODEL_REPO = "xstilts-test/tiny-xlmr"
 CLOSED = "http://127.0.0.1:9"  # nothing listens there: any connection attempt fails at once

@@ -13,16 +13,17 @@ import yaml
 from conftest import REPO, planned
 
 from xstilts import config, estimate, registry
+from xstilts.study import Study
 
 PAPER = REPO / "config" / "config.yaml"
 
 
-def study(seeds: list[int] | None = None, path=PAPER) -> config.Study:
+def study(seeds: list[int] | None = None, path=PAPER) -> Study:
     raw = yaml.safe_load(path.read_text())
     if seeds is not None:
         raw = copy.deepcopy(raw)
         raw["grid"]["seeds"] = seeds
-    return config.Study(config.validate(raw))
+    return Study(config.validate(raw))
 
 
 def dry_run(configfile, workdir) -> dict[str, int]:
@@ -109,7 +110,7 @@ def test_unknown_sizes_are_assumed_and_said():
     assert "unknown size: mnli: assumed 50,000 training examples" in out
     raw = yaml.safe_load(PAPER.read_text())
     raw["models"]["xlmr-large"]["hub"] = "someone/custom-encoder"
-    custom = config.Study(config.validate(raw))
+    custom = Study(config.validate(raw))
     assert "unknown model size for xlmr-large" in estimate.report(custom, a, "A100", "custom")
 
 
@@ -130,7 +131,7 @@ def test_training_tokens_follow_epochs_or_max_steps():
     assert cost.train_tokens(mnli) == 392_702 * 50 * 3
     raw = yaml.safe_load(PAPER.read_text())
     raw["hparams"] = {"intermediate": {"max_steps": 1000}}
-    capped = estimate.CostModel(config.Study(config.validate(raw)), cost.a, "A100")
+    capped = estimate.CostModel(Study(config.validate(raw)), cost.a, "A100")
     assert capped.train_tokens(mnli) == 1000 * 32 * 50
 
 
@@ -139,15 +140,13 @@ def test_translated_variants_count_every_language_and_the_cap():
     raw["multilingual"] = {"budget": "none"}
     mixed, german = "mnli@translate-train", "mnli@translate-train-de"
     languages = len(registry.get(mixed).languages)
-    cost = estimate.CostModel(
-        config.Study(config.validate(raw)), estimate.load_assumptions(None), "A100"
-    )
+    cost = estimate.CostModel(Study(config.validate(raw)), estimate.load_assumptions(None), "A100")
     assert cost.examples(german) == 392_702 and cost.examples(mixed) == languages * 392_702
     assert not cost.notes  # both sizes are known, not assumed
     every = cost.train_tokens(((mixed, "intermediate", mixed),))
     assert every == languages * 392_702 * 50 * 3  # every example of each language, 3 epochs
     raw["multitask"]["cap"] = 100_000  # the sampler's cap: at most 100k examples a language
-    capped = estimate.CostModel(config.Study(config.validate(raw)), cost.a, "A100")
+    capped = estimate.CostModel(Study(config.validate(raw)), cost.a, "A100")
     assert capped.train_tokens(((mixed, "intermediate", mixed),)) == languages * 100_000 * 50 * 3
     assert capped.train_tokens(((german, "intermediate", german),)) == 392_702 * 50 * 3
 
@@ -161,7 +160,7 @@ def test_flops_count_non_embedding_parameters_at_the_formats_mfu():
     assert cost.gpu_hours(mnli) == pytest.approx(seconds / 3600)
     squad = estimate.Planned("finetune", "xlmr-large", (("squad_v1", "target", "xquad"),), "xquad")
     hp = study().hparams("target", "xquad")
-    train = 6 * 303e6 * 87_599 * hp["epochs"] * 200 * 1.1
+    train = 6 * 303e6 * 87_599 * hp.epochs * 200 * 1.1
     predict = 2 * 303e6 * cost.eval_tokens("xquad")
     assert cost.gpu_hours(squad) == pytest.approx((train + predict) / (312e12 * 0.25) / 3600)
 

@@ -9,6 +9,8 @@ import pytest
 from conftest import tiny_hparams
 
 from xstilts import config, data, features, registry, train
+from xstilts.errors import ConfigError
+from xstilts.study import Study
 
 # The slices hold dev sets only: they stand in for the training files here.
 LOCAL = {
@@ -93,9 +95,9 @@ def test_ccg_without_ccgbank_fails_before_any_job(tmp_path):
     c = tiny_study_config()
     c["grid"]["intermediate"] = ["none", "ccg"]
     c["data"] = {"source": "local", "root": str(tmp_path)}
-    with pytest.raises(config.ConfigError, match="LDC2005T13.*data.tasks.ccg.root"):
+    with pytest.raises(ConfigError, match="LDC2005T13.*data.tasks.ccg.root"):
         config.validate(c)
     c["data"]["tasks"] = {"ccg": {"source": "local", "root": str(tmp_path / "nope")}}
     config.validate(c)  # a path is named: the prepare job checks it exists
     with pytest.raises(data.DataFormatError, match="LDC2005T13"):
-        data.prepare("ccg", config.Study(config.validate(c)).data_source("ccg"), tmp_path / "o")
+        data.prepare("ccg", Study(config.validate(c)).data_source("ccg"), tmp_path / "o")

@@ -7,16 +7,16 @@ import pytest
 from conftest import tiny_hparams, tiny_study_config
 
 from xstilts import config, sampling, train
+from xstilts.hparams import HParams
+from xstilts.study import Study
 
 VARIANTS = ["mnli", "mnli@translate-train-de", "mnli@translate-train"]
 SIZES = {"de": 100, "fr": 50, "sw": 10}
 
 
-def _study(**overrides) -> config.Study:
+def _study(**overrides) -> Study:
     grid = {"models": ["tiny"], "intermediate": ["none", *VARIANTS, "qqp"], "targets": ["xnli"]}
-    return config.Study(
-        config.validate(tiny_study_config(grid={**grid, "seeds": [1]}, **overrides))
-    )
+    return Study(config.validate(tiny_study_config(grid={**grid, "seeds": [1]}, **overrides)))
 
 
 @pytest.mark.parametrize(
@@ -28,17 +28,18 @@ def test_english_one_language_and_mixed_share_the_budget(budget, key, value):
         multitask={"sampling": "temperature", "temperature": 3.0, "cap": 40},
     )
     hps = {t: study.hparams("intermediate", t) for t in VARIANTS}
-    assert {hp[key] for hp in hps.values()} == {value}
-    assert hps["mnli@translate-train"] == {
-        **hps["mnli"],
-        "language_sampling": "temperature",
-        "language_temperature": 3.0,
-        "language_cap": 40,
-    }
+    assert {getattr(hp, key) for hp in hps.values()} == {value}
+    assert hps["mnli@translate-train"] == hps["mnli"].replace(
+        language_sampling="temperature", language_temperature=3.0, language_cap=40
+    )
     # nothing changes for any other task: their jobs keep their parameters
     assert hps["mnli@translate-train-de"] == hps["mnli"]
-    assert not any(k.startswith("language_") for k in study.hparams("intermediate", "qqp"))
-    assert not any(k.startswith("language_") for k in study.hparams("target", "xnli"))
+    for hp in (study.hparams("intermediate", "qqp"), study.hparams("target", "xnli")):
+        assert (hp.language_sampling, hp.language_temperature, hp.language_cap) == (
+            HParams.language_sampling,
+            HParams.language_temperature,
+            HParams.language_cap,
+        )
 
 
 @pytest.mark.parametrize(
@@ -72,22 +73,22 @@ def test_draws_are_seeded_passes_without_repeats():
 
 
 def test_language_plan_budget_and_fallbacks():
-    hp = dict(config.BASE_HPARAMS, batch_size=8, language_sampling="uniform")
-    plan = train.language_plan(SIZES, {**hp, "max_train_examples": 60}, seed=3)
+    hp = HParams(batch_size=8, language_sampling="uniform")
+    plan = train.language_plan(SIZES, hp.replace(max_train_examples=60), seed=3)
     assert {k: len(v) for k, v in plan.items()} == {"de": 20, "fr": 20, "sw": 20}
     assert sorted(plan["sw"]) == sorted(list(range(10)) * 2)  # sw cycles through two passes
-    assert plan == train.language_plan(SIZES, {**hp, "max_train_examples": 60}, seed=3)
-    steps = train.language_plan(SIZES, {**hp, "max_steps": 6}, seed=3)  # 6 x 8 examples
+    assert plan == train.language_plan(SIZES, hp.replace(max_train_examples=60), seed=3)
+    steps = train.language_plan(SIZES, hp.replace(max_steps=6), seed=3)  # 6 x 8 examples
     assert {k: len(v) for k, v in steps.items()} == {"de": 16, "fr": 16, "sw": 16}
     no_budget = train.language_plan(SIZES, hp, seed=3)
     assert {k: len(v) for k, v in no_budget.items()} == {"de": 54, "fr": 53, "sw": 53}
     capped = train.language_plan(
-        SIZES, {**hp, "language_sampling": "proportional", "language_cap": 20}, 3
+        SIZES, hp.replace(language_sampling="proportional", language_cap=20), 3
     )
     assert {k: len(v) for k, v in capped.items()} == {"de": 20, "fr": 20, "sw": 10}
     # today's plain concatenation: one language, or every example in proportion
-    assert train.language_plan({"de": 100}, {**hp, "max_train_examples": 60}, 3) is None
-    assert train.language_plan(SIZES, {**hp, "language_sampling": "proportional"}, 3) is None
+    assert train.language_plan({"de": 100}, hp.replace(max_train_examples=60), 3) is None
+    assert train.language_plan(SIZES, hp.replace(language_sampling="proportional"), 3) is None
 
 
 def test_mixed_variant_trains_on_the_sampled_languages(tiny_model, tmp_path):

@@ -102,8 +102,10 @@ import json, logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 from xstilts import multitask
+from xstilts.hparams import HParams
 a = json.loads(sys.argv[1])
 info = multitask.train(**{**a, "caches": {k: Path(v) for k, v in a["caches"].items()},
+    "hp": HParams.from_json(a["hp"]),
     "out_dir": Path(a["out_dir"]), "checkpoint_dir": Path(a["checkpoint_dir"])})
 Path(a["out_dir"], "summary.json").write_text(json.dumps(info))
 """
@@ -162,7 +164,8 @@ def test_multitask_killed_ten_times_resumes_to_the_uninterrupted_weights(tiny_mo
     run.mkdir()
     (run / "runner.py").write_text(RUNNER)
     ckpt, out = run / "ckpt", run / "encoder"
-    arg = json.dumps({**job, "out_dir": str(out), "checkpoint_dir": str(ckpt)})
+    paths = {"out_dir": str(out), "checkpoint_dir": str(ckpt)}
+    arg = json.dumps({**job, "hp": KILL_HP.to_json(), **paths})
     env = dict(os.environ, XSTILTS_TEST_STEP_DELAY="0.1")
     rng = random.Random(7)
     kinds = [signal.SIGKILL, signal.SIGTERM, signal.SIGUSR1] * 3 + [signal.SIGKILL]

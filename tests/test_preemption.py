@@ -18,7 +18,8 @@ import torch
 from conftest import tiny_hparams
 
 from xstilts import data, features, preemption, train
-from xstilts.config import ConfigError
+from xstilts.errors import ConfigError
+from xstilts.hparams import HParams
 
 HP = tiny_hparams(
     max_steps=40,  # 64 examples / 8 = 8 steps per epoch: 5 epochs, resumed mid-epoch
@@ -70,7 +71,7 @@ def _cli(tiny_model, cache, run: Path, log: Path, delay: float) -> subprocess.Po
     script = run / "runner.py"
     script.write_text(RUNNER)
     cmd = [sys.executable, str(script), "train", "--encoder", str(tiny_model), "--task", "mnli"]
-    cmd += ["--train-cache", str(cache), "--hparams", json.dumps(HP), "--seed", str(SEED)]
+    cmd += ["--train-cache", str(cache), "--hparams", HP.to_json(), "--seed", str(SEED)]
     cmd += ["--checkpoints", str(run / "ckpt"), "--out", str(run / "model")]
     env = dict(os.environ, XSTILTS_TEST_STEP_DELAY=str(delay), TOKENIZERS_PARALLELISM="false")
     return subprocess.Popen(
@@ -244,11 +245,11 @@ def test_callback_saves_and_stops_then_raises_exit_75_after_the_save():
 
 
 def test_checkpoint_steps():
-    assert train.checkpoint_steps(dict(eval_steps=10), select=True) == 10
-    assert train.checkpoint_steps(dict(eval_steps=10, checkpoint_steps=30), select=True) == 30
-    assert train.checkpoint_steps(dict(eval_steps=10, checkpoint_steps=7), select=False) == 7
+    assert train.checkpoint_steps(HParams(eval_steps=10), select=True) == 10
+    assert train.checkpoint_steps(HParams(eval_steps=10, checkpoint_steps=30), select=True) == 30
+    assert train.checkpoint_steps(HParams(eval_steps=10, checkpoint_steps=7), select=False) == 7
     with pytest.raises(ConfigError, match="multiple of eval_steps"):
-        train.checkpoint_steps(dict(eval_steps=10, checkpoint_steps=15), select=True)
+        train.checkpoint_steps(HParams(eval_steps=10, checkpoint_steps=15), select=True)
 
 
 def test_mean_train_loss_is_the_same_whatever_the_log_intervals():
@@ -262,7 +263,7 @@ def test_batching_keeps_the_effective_batch(monkeypatch):
     for world, micro, expected in [(1, None, (32, 1)), (1, 8, (8, 4)), (4, None, (8, 1)),
                                    (4, 4, (4, 2)), (2, None, (16, 1))]:  # fmt: skip
         monkeypatch.setenv("WORLD_SIZE", str(world))
-        m, accum = train._batching({"batch_size": 32}, micro)
+        m, accum = train._batching(HParams(batch_size=32), micro)
         assert (m, accum) == expected and m * accum * world == 32
 
 

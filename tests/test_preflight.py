@@ -134,6 +134,7 @@ def test_udpos_read_unlike_xtreme_warns(tmp_path, data, warned):
     """UD-POS counts in XTREME's structured-prediction group: data that keep the subtokens of
     multiword tokens (the hub's copy, or the config's choice) are compared with a warning."""
     from xstilts import config, preflight
+    from xstilts.study import Study
 
     raw = {
         "models": {"tiny": {"hub": MODEL_REPO, "gpus": 0}},
@@ -142,7 +143,7 @@ def test_udpos_read_unlike_xtreme_warns(tmp_path, data, warned):
         "hub": {"mirror": str(tmp_path / "mirror")},
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
-    study = config.Study(config.load(tmp_path / "c.yaml"))
+    study = Study(config.load(tmp_path / "c.yaml"))
     warnings = preflight._multiword_warnings(study, "udpos", study.data_source("udpos"))
     assert warnings == [] if warned is None else len(warnings) == 1 and warned in warnings[0]
     assert preflight._multiword_warnings(study, "panx", study.data_source("panx")) == []

@@ -54,9 +54,10 @@ def _mid_run(root):
 
 def test_status_mid_run_says_what_runs_what_failed_and_why(tmp_path):
     from xstilts import config as cfg
+    from xstilts.study import Study
 
     config = _mid_run(tmp_path)
-    report = status.collect(cfg.Study(cfg.validate(config)), tmp_path, use_slurm=False)
+    report = status.collect(Study(cfg.validate(config)), tmp_path, use_slurm=False)
     cells = {c["inter"]: c for c in report["cells"]}
     failed, running = cells["none"], cells["mnli"]
     assert failed["state"] == "failed" and failed["retried"]
@@ -96,12 +97,13 @@ def test_a_model_trained_before_the_target_counts_once_fine_tuning_is_done(tmp_p
     """XCOPA's model trains on SIQa first; that model is a temporary output, deleted when the
     fine-tuning job ends: the cell then waits on scoring, not on the deleted model."""
     from xstilts import config as cfg
+    from xstilts.study import Study
 
     config = tiny_study_config(
         grid={"models": ["tiny"], "intermediate": ["none"], "targets": ["xcopa"], "seeds": [1]},
         study="tiny",
     )
-    study = cfg.Study(cfg.validate(config))
+    study = Study(cfg.validate(config))
     (tmp_path / "results/tiny/tiny/none/xcopa/seed1/predictions").mkdir(parents=True)
     (cell,) = status.collect(study, tmp_path, use_slurm=False)["cells"]
     assert cell["state"] == "waiting" and cell["waiting_on"] == "score/tiny/none/xcopa/seed1"

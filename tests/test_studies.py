@@ -123,7 +123,8 @@ def _rows(path: Path) -> list[dict]:
 
 def test_preflight_of_local_data_looks_only_for_the_studys_languages(tmp_path: Path) -> None:
     from xstilts import preflight
-    from xstilts.config import Study, validate
+    from xstilts.config import validate
+    from xstilts.study import Study
 
     _panx_files(tmp_path, ["en", "de"])
     config = tiny_study_config()
@@ -135,3 +136,38 @@ def test_preflight_of_local_data_looks_only_for_the_studys_languages(tmp_path: P
     problems = [p.what for p in preflight._local_task_problems("panx", spec)]
     # fo's two files are missing, and nothing is asked of the 38 languages the study leaves out
     assert len(problems) == 2 and all("fo" in p for p in problems), problems
+
+
+def test_the_analyses_read_no_cluster_or_training_setting() -> None:
+    """The analyse rules' parameter is ``Study.analysis_config``: a cluster or hyper-parameter
+    edit leaves it as it is, and the analyses plan the same files from it."""
+    from xstilts import analysis
+    from xstilts.config import load, validate
+    from xstilts.study import Study
+
+    for name in ("demo", "config"):
+        raw = load(REPO / "config" / f"{name}.yaml")
+        study, hp = Study(raw), raw.get("hparams", {})
+        edited = {
+            **raw,
+            "cluster": {**raw["cluster"], "account": "another"},
+            "hparams": {**hp, "all": {**hp.get("all", {}), "learning_rate": 3e-5}},
+        }
+        assert Study(validate(edited)).analysis_config() == study.analysis_config()
+        own = Study(study.analysis_config())
+        for n in analysis.ANALYSES:
+            assert analysis.applicable(n, own) == analysis.applicable(n, study)
+            if analysis.applicable(n, study):
+                assert analysis.files(n, own) == analysis.files(n, study)
+        built = [m for m in study.grid["models"] if study.is_built(m)]
+        assert [own.model_ref(m) for m in built] == [study.model_ref(m) for m in built]
+
+
+def test_a_cluster_edit_re_runs_no_analysis(tmp_path: Path) -> None:
+    config = _study(train_size=48)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--configfile", "s.yaml")
+    assert (tmp_path / "results/s/analysis/volume/manifest.json").is_file()
+    config["cluster"] = {"account": "another"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(config))
+    assert planned(tmp_path, "s.yaml") == {}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import tiny_hparams
+from conftest import REPO, tiny_hparams
 
 from xstilts import data, features, train
 from xstilts.registry import get
@@ -95,7 +95,7 @@ def test_a_job_keeps_only_the_newest_checkpoint_and_the_best(
         train.train(
             encoder=str(tiny_model), task_name="xnli", train_cache=caches / "cache" / "mnli",
             select_cache=caches / "cache" / "xnli", out_dir=tmp_path / "out", checkpoint_dir=ckpt,
-            hp={**HP, "max_steps": 200}, seed=1, encoder_only=False, fingerprint="disk",
+            hp=HP.replace(max_steps=200), seed=1, encoder_only=False, fingerprint="disk",
         )  # fmt: skip
     stop = ckpt / f"checkpoint-{e.value.step}"
     state = json.loads((stop / "trainer_state.json").read_text())
@@ -136,3 +136,39 @@ def test_a_training_job_leaves_its_curves_and_logs_its_progress(
     events.Reload()
     assert [e.step for e in events.Scalars("loss")] == [2, 3]
     assert events.Scalars("eval_accuracy")[0].value == pytest.approx(selected["eval_accuracy"])
+
+
+# TrainingArguments of demo cells as they were before HParams (micro-batch 4, selection on):
+# (model, phase, task) -> (learning rate, epochs, max_steps, best-checkpoint metric)
+DEMO_ARGS = {
+    ("tiny-xlmr", "intermediate", "mnli"): (1e-3, 3.0, 100, "accuracy"),
+    ("tiny-xlmr", "intermediate", "multitask"): (1e-3, 3.0, 100, "loss"),
+    ("tiny-xlmr-s", "intermediate", "mnli@translate-train-de"): (3e-3, 3.0, 100, "accuracy"),
+    ("tiny-xlmr", "target", "xquad"): (1e-3, 2, 60, "loss"),
+    ("tiny-xlmr", "target", "udpos"): (1e-3, 10, 60, "accuracy"),
+    ("tiny-xlmr-s", "target", "xcopa"): (3e-3, 5, 60, "accuracy"),
+}
+
+
+@pytest.mark.parametrize("cell", DEMO_ARGS)
+def test_demo_cells_reach_the_trainer_unchanged(cell, tmp_path):
+    from xstilts import config, formats, registry
+    from xstilts.study import Study
+
+    model, phase, task = cell
+    hp = Study(config.load(REPO / "config" / "demo.yaml")).hparams(phase, task, model)
+    fmt = formats.get(registry.get(task).format) if task in registry.TASKS else None
+    args = train.training_arguments(hp, tmp_path, 3, True, fmt, micro_batch=4)
+    lr, epochs, steps, metric = DEMO_ARGS[cell]
+    got = (args.learning_rate, args.num_train_epochs, args.max_steps, args.metric_for_best_model)
+    assert got == (lr, epochs, steps, metric)
+    assert type(args.num_train_epochs) is type(epochs)
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (4, 4)
+    assert (args.eval_steps, args.save_steps, args.logging_steps) == (20, 20, 20)
+    assert (args.warmup_steps, args.weight_decay, args.max_grad_norm, args.adam_epsilon) == (
+        0.1,
+        0.0,
+        1.0,
+        1e-8,
+    )
+    assert (args.dataloader_num_workers, args.torch_compile) == (0, False)

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xstilts import config, formats, loaders, registry, synthetic
+from xstilts import formats, loaders, registry, synthetic
+from xstilts.hparams import HParams
 
 BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data"  # a development checkout's
 DATA = Path(os.environ.get("XSTILTS_BENCH_DATA", BESIDE))
@@ -259,9 +260,7 @@ def _train_seconds(
 
     from xstilts import train
 
-    hp = dict(
-        config.BASE_HPARAMS, batch_size=batch, max_steps=steps, learning_rate=1e-4, eval_steps=steps
-    )
+    hp = HParams(batch_size=batch, max_steps=steps, learning_rate=1e-4, eval_steps=steps)
     with tempfile.TemporaryDirectory() as out:
         args = train.training_arguments(hp, Path(out), 0, False, formats.get(task.format))
         args = dataclasses.replace(args, train_sampling_strategy=strategy, save_strategy="no")

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from xstilts.hparams import HParams
+
 # dense bf16 tensor-core peak (TFLOP/s) by GPU name; others: --peak-tflops
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
 XLMR_LARGE = dict(
@@ -42,19 +44,14 @@ TINY = {
     "mlm_steps": 5,
     "corpus_sentences_per_language": 40,
 }
-HP = dict(
+HP = HParams(
     learning_rate=1e-3,
     epochs=1,
     max_steps=20,
     batch_size=16,
     max_length=64,
-    warmup_ratio=0.1,
-    weight_decay=0.0,
-    max_grad_norm=1.0,
-    adam_epsilon=1e-8,
     eval_steps=10,
     early_stopping_patience=3,
-    max_train_examples=None,
 )
 
 
@@ -107,7 +104,7 @@ def check_steps(work: Path) -> None:
         )
 
     summary = _on_gpu("training (Trainer)", lambda: fit("trained"))
-    assert summary["global_step"] == HP["max_steps"], summary
+    assert summary["global_step"] == HP.max_steps, summary
     metrics = _on_gpu(
         "evaluation",
         lambda: evaluate.evaluate(

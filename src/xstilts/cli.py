@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from xstilts import audit, curves, download, estimate, layout, preflight, provenance, report, status
 from xstilts.analysis import commands as analysis_commands
-from xstilts.config import ConfigError
+from xstilts.errors import ConfigError
+from xstilts.hparams import HParams
 from xstilts.loaders import DataFormatError
 from xstilts.provenance import Job, staged
 
@@ -31,6 +33,13 @@ def _json(text: str) -> dict:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise argparse.ArgumentTypeError(f"not valid JSON ({e}): {text[:200]}") from e
+
+
+def _hparams(text: str) -> HParams:
+    try:
+        return HParams.from_json(text)
+    except (json.JSONDecodeError, TypeError) as e:
+        raise argparse.ArgumentTypeError(f"not HParams JSON ({e}): {text[:200]}") from e
 
 
 def _job(args, params: dict, inputs: list, embed: tuple = ()) -> Job:
@@ -122,7 +131,7 @@ def cmd_train(args) -> None:
     select = [args.select_cache] if args.select_cache else []
     params = {
         "task": args.task,
-        "hparams": args.hparams,
+        "hparams": dataclasses.asdict(args.hparams),
         "seed": args.seed,
         "encoder_only": args.encoder_only,
         "multitask": args.multitask,
@@ -175,7 +184,7 @@ def cmd_finetune(args) -> None:
 
     params = {
         "task": args.task,
-        "hparams": args.hparams,
+        "hparams": dataclasses.asdict(args.hparams),
         "seed": args.seed,
         "batch_size": args.batch_size,
     }
@@ -274,9 +283,10 @@ def cmd_aggregate(args) -> None:
 # --- tools ---
 def cmd_check_config(args) -> None:
     from xstilts import config
+    from xstilts.study import Study
 
     for path in args.configfile:
-        study = config.Study(config.load(path))
+        study = Study(config.load(path))
         print(
             f"{path}: ok ({len(study.grid['models'])} model(s), "
             f"{len(study.grid['intermediate'])} intermediate, {len(study.grid['targets'])} "
@@ -324,7 +334,7 @@ def _add_train_arguments(p) -> None:
     p.add_argument("--encoder", required=True)
     p.add_argument("--task", required=True)
     p.add_argument("--train-cache", nargs="+", required=True, help="one cache per task")
-    p.add_argument("--hparams", type=_json, required=True)
+    p.add_argument("--hparams", type=_hparams, required=True, help="HParams as JSON")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--micro-batch", type=int)
     p.add_argument("--deepspeed", help="DeepSpeed config file")

@@ -1,4 +1,5 @@
-"""Load, validate and resolve a study config (light imports only: the Snakefile uses it to plan).
+"""Load and validate a study config (light imports only: the Snakefile uses it to plan); the
+``Study`` (``xstilts.study``) answers the questions asked of a valid one.
 
 Validation happens before any job runs and names the offending key and what was expected.
 """
@@ -6,35 +7,17 @@ Validation happens before any job runs and names the offending key and what was 
 from __future__ import annotations
 
 import copy
-import re
 import string
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from xstilts import layout, registry
+from xstilts import registry
+from xstilts.errors import ConfigError
+from xstilts.study import Study
 
 SCHEMA = resources.files("xstilts.workflow") / "schemas" / "config.schema.yaml"
-
-# Defaults of jiant's XTREME recipe (REFERENCE.md); the registry and the config override them.
-BASE_HPARAMS = {
-    "learning_rate": 1e-5,
-    "epochs": 3.0,
-    "max_steps": -1,
-    "batch_size": 32,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.0,
-    "max_grad_norm": 1.0,
-    "adam_epsilon": 1e-8,
-    "eval_steps": 1000,
-    "early_stopping_patience": 30,
-    "max_train_examples": None,
-}
-
-
-class ConfigError(ValueError):
-    """A config that does not match the schema or the registry."""
 
 
 def load_schema() -> dict:
@@ -86,7 +69,8 @@ def _describe(error) -> str:
 
 
 def _apply_defaults(node: dict, schema: dict) -> None:
-    """Fill schema defaults in, creating absent objects whose members have defaults."""
+    """Fill schema defaults in, creating absent objects whose members have defaults; in every
+    entry of a mapping of objects (``models.<name>``), its own members' defaults only."""
     for name, sub in schema.get("properties", {}).items():
         if name not in node:
             if "default" in sub:
@@ -95,6 +79,13 @@ def _apply_defaults(node: dict, schema: dict) -> None:
                 node[name] = {}
         if isinstance(node.get(name), dict):
             _apply_defaults(node[name], sub)
+    entry = schema.get("additionalProperties")
+    if isinstance(entry, dict) and "properties" in entry:
+        defaults = {k: v["default"] for k, v in entry["properties"].items() if "default" in v}
+        for name, value in node.items():
+            if name not in schema.get("properties", {}) and isinstance(value, dict):
+                for key, default in defaults.items():
+                    value.setdefault(key, copy.deepcopy(default))
 
 
 def validate(config: dict, source: str = "config") -> dict:
@@ -147,7 +138,10 @@ def value_problems(study: Study, architectures: dict | None = None) -> list[str]
     what was expected. ``architectures`` (model name -> its ``config.json``, as read from the
     mirror by preflight) adds the checks that need the model's own configuration."""
     problems = (
-        _pattern_problems(study.config) + _language_problems(study) + _checkpoint_problems(study)
+        _pattern_problems(study.config)
+        + _language_problems(study)
+        + _checkpoint_problems(study)
+        + _margin_problems(study.config)
     )
     for model in study.grid["models"]:
         arch = {**study.declared_architecture(model), **(architectures or {}).get(model, {})}
@@ -207,14 +201,31 @@ def _checkpoint_problems(study: Study) -> list[str]:
     out = []
     for phase, task in jobs:
         hp = study.hparams(phase, task)
-        steps = hp.get("checkpoint_steps")
-        if steps and steps % hp["eval_steps"]:
+        steps = hp.checkpoint_steps
+        if steps and steps % hp.eval_steps:
             out.append(
                 f"config key 'hparams' ({phase} {task}): checkpoint_steps {steps} is not a "
-                f"multiple of eval_steps {hp['eval_steps']}; expected a multiple (the checkpoint "
+                f"multiple of eval_steps {hp.eval_steps}; expected a multiple (the checkpoint "
                 "picked on the selection set must be an evaluated one)"
             )
     return out
+
+
+SIGNAL_RESOLUTION_S = 60  # SLURM may send --signal up to this much earlier than asked
+
+
+def _margin_problems(config: dict) -> list[str]:
+    """A training job saves before SLURM's warning signal, which ends the batch shell."""
+    cluster = config["cluster"]
+    save = int(cluster["save_margin_min"] * 60)
+    signal = int(cluster["signal_margin_min"] * 60)
+    if save >= signal + SIGNAL_RESOLUTION_S:
+        return []
+    return [
+        f"config key 'cluster.save_margin_min' ({save / 60:g} min) must exceed "
+        f"'cluster.signal_margin_min' ({signal / 60:g} min) by at least "
+        f"{SIGNAL_RESOLUTION_S} s: SLURM may send the warning signal that much early"
+    ]
 
 
 def _architecture_problems(study: Study, model: str, arch: dict) -> list[str]:
@@ -230,7 +241,7 @@ def _architecture_problems(study: Study, model: str, arch: dict) -> list[str]:
         offset = 2 if arch.get("model_type", "xlm-roberta") in ROBERTA_FAMILY else 0
         limit = arch["max_position_embeddings"] - offset
         for task in study.data_tasks():
-            length = study.hparams(registry.get(task).role, task)["max_length"]
+            length = study.hparams(registry.get(task).role, task).max_length
             if length > limit:
                 out.append(
                     f"config key 'hparams' (max_length of {task}): {length} is longer than "
@@ -348,258 +359,3 @@ def read_yaml(path: str | Path) -> dict:
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
     return data or {}
-
-
-DEFAULT_STUDY = "config"  # the study of config/config.yaml, Snakemake's config when none is named
-
-
-class Study:
-    """A validated config with the questions the workflow asks of it."""
-
-    def __init__(self, config: dict):
-        self.config = config
-        self.grid = config["grid"]
-
-    @property
-    def name(self) -> str:
-        """The study's name (``study``): its results live under ``results/{name}/``."""
-        return self.config.get("study", DEFAULT_STUDY)
-
-    def path(self, pattern: str, **wildcards) -> str:
-        """A path of this study's layout (``layout``), with ``wildcards`` filled in."""
-        return layout.in_study(pattern, self.name).format(**wildcards)
-
-    # --- models ---
-    def model(self, name: str) -> dict:
-        return self.config["models"][name]
-
-    def build_key(self, model: str) -> str:
-        """The key of a model's own files: a built model's spec and languages (what its
-        tokenizer and weights are made from), or the hub id, revision or path it is read from."""
-        spec = self.model(model)
-        if "build" in spec:
-            return layout.key({"build": spec["build"], "languages": self.languages(model)})
-        return layout.key({k: spec.get(k) for k in ("hub", "revision")})
-
-    def data_key(self, task: str) -> str:
-        """The key of a task's prepared data: everything ``prepare-data`` reads it with."""
-        return layout.key(self.data_source(task))
-
-    def data_dir(self, task: str) -> str:
-        return layout.DATA.format(task=task, data=self.data_key(task))
-
-    def max_length(self, model: str, task: str) -> int:
-        """The tokeniser's maximum length of a task for a model."""
-        t = registry.get(task)
-        if t.format == "retrieval":  # embedded, never trained: no training hyper-parameter applies
-            return t.max_length
-        return self.hparams(t.role, task, model)["max_length"]
-
-    def cache(self, model: str, task: str) -> str:
-        """The tokenised cache of a task's prepared data for a model."""
-        return layout.CACHE.format(
-            model=model,
-            build=self.build_key(model),
-            task=task,
-            data=self.data_key(task),
-            length=self.max_length(model, task),
-        )
-
-    def is_built(self, model: str) -> bool:
-        return "build" in self.model(model)
-
-    def model_ref(self, model: str) -> str:
-        """The folder the pretrained encoder is loaded from: the built model, the mirror's
-        snapshot of the hub id at its revision, or a local path given as ``hub``."""
-        spec = self.model(model)
-        if "build" in spec:
-            return layout.MODEL.format(model=model, build=self.build_key(model))
-        hub_model = self.hub_model(model)
-        if hub_model is None:
-            return spec["hub"]
-        from xstilts import hub
-
-        return str(hub.model_dir(self.mirror, *hub_model))
-
-    @property
-    def mirror(self) -> str:
-        return self.config["hub"]["mirror"]
-
-    def hub_model(self, model: str) -> tuple[str, str] | None:
-        """(hub id, revision) of a model read from the hub; None if built or a local path."""
-        spec = self.model(model)
-        ref = spec.get("hub")
-        if ref is None or ref.startswith(("/", ".", "~")) or Path(ref).expanduser().is_dir():
-            return None
-        return ref, spec.get("revision", "main")
-
-    def declared_architecture(self, model: str) -> dict:
-        """What the config itself says of a model's shape (the rest is in its config.json)."""
-        spec = self.model(model)
-        if "build" in spec:
-            return {"max_position_embeddings": 514, **spec["build"]["architecture"]}
-        if spec.get("num_hidden_layers"):
-            return {"num_hidden_layers": spec["num_hidden_layers"]}
-        return {}
-
-    def encoder(self, model: str, inter: str, seed: int | str) -> str:
-        """Where the target phase loads its encoder from (the pretrained model for ``none``)."""
-        if inter == registry.NONE:
-            return self.model_ref(model)
-        return self.path(layout.ENCODER, model=model, inter=inter, seed=seed)
-
-    def parameters(self, model: str) -> float | None:
-        """The configured parameter count (None: count it from a built model's weights)."""
-        return self.model(model).get("parameters")
-
-    def retrieval_layer(self, model: str) -> int | None:
-        """The hidden layer retrieval pools for ``model`` (None: 14/24 of its depth)."""
-        return self.model(model).get("retrieval_layer", self.config["retrieval"]["layer"])
-
-    # --- grid ---
-    def trained_intermediates(self, model: str | None = None) -> list[str]:
-        inters = self.model_grid(model)["intermediate"] if model else self.grid["intermediate"]
-        return [i for i in inters if i != registry.NONE]
-
-    def report_rules(self) -> list[tuple[str, list[str], list[str]]]:
-        """(rule name, models, targets) of the per-model reports: one rule per distinct target
-        set, ``report_tables`` for the first model's, ``report_tables_<model>`` for another's (the
-        model's name with ``_`` for every character a rule name cannot hold)."""
-        groups: dict[tuple, list[str]] = {}
-        for model in self.grid["models"]:
-            groups.setdefault(tuple(self.model_grid(model)["targets"]), []).append(model)
-        return [
-            (
-                "report_tables" if i == 0 else "report_tables_" + re.sub(r"\W", "_", models[0]),
-                models,
-                list(targets),
-            )
-            for i, (targets, models) in enumerate(groups.items())
-        ]
-
-    def model_grid(self, model: str) -> dict:
-        """The intermediates, targets and seeds run with ``model`` (``grid.per_model``)."""
-        sub = self.grid.get("per_model", {}).get(model, {})
-        return {
-            axis: sub.get(axis, self.grid[axis]) for axis in ("intermediate", "targets", "seeds")
-        }
-
-    def data_tasks(self, model: str | None = None) -> list[str]:
-        """Every task whose data the grid (or one model's grid) needs."""
-        tasks = set()
-        for inter in self.trained_intermediates(model):
-            tasks |= set(self.intermediate_members(inter))
-        for target in self.model_grid(model)["targets"] if model else self.grid["targets"]:
-            tasks |= set(registry.data_tasks(target)) | set(self.train_before(target))
-        return sorted(tasks)
-
-    def intermediate_members(self, inter: str) -> list[str]:
-        """The tasks an intermediate job trains on (the study's nine for multi-task)."""
-        return registry.multitask_members() if inter in registry.MULTITASKS else [inter]
-
-    def multitask_spec(self, inter: str) -> dict:
-        """Sampling (and, for ``multitask_mlm``, MLM corpus) settings of a multi-task job."""
-        mt = self.config["multitask"]
-        spec = {"sampling": {k: mt[k] for k in ("sampling", "temperature", "cap")}, "mlm": None}
-        if inter == registry.MULTITASK_MLM:
-            spec["mlm"] = {**mt["mlm"], "languages": self.languages()}
-        return spec
-
-    def languages(self, model: str | None = None) -> list[str]:
-        """Every language the grid's (or one model's) tasks touch, English first: a model built
-        here is pretrained on the languages of its own cells."""
-        langs = {lang for t in self.data_tasks(model) for lang in self.task_languages(t)}
-        return ["en", *sorted(langs - {"en"})]
-
-    # --- benchmark ---
-    def benchmark(self):
-        """The benchmark definition (``benchmarks.Benchmark``) the config scores against."""
-        from xstilts import benchmarks
-
-        return benchmarks.get(self.config["benchmark"])
-
-    def task_languages(self, task: str) -> tuple[str, ...]:
-        """A task's languages: the study's own (``data.tasks.<task>.languages``), else the
-        benchmark's set for its tasks, the registry's otherwise."""
-        own = self.config["data"].get("tasks", {}).get(task, {}).get("languages")
-        return tuple(own) if own else self.benchmark().languages_of(task)
-
-    def subset(self) -> dict[str, list[str]]:
-        """The targets the study has other languages of than its benchmark scores: their
-        matrix cells are over the study's languages, and no benchmark score counts them."""
-        bench = self.benchmark()
-        return {
-            t: list(self.task_languages(t))
-            for t in self.grid["targets"]
-            if self.task_languages(t) != bench.languages_of(t)
-        }
-
-    def train_before(self, target: str) -> tuple[str, ...]:
-        """Tasks a target's model is trained on before its training task (``target_training``)."""
-        own = self.config.get("target_training", {})
-        return tuple(own.get(target, registry.get(target).train_before))
-
-    # --- data ---
-    def data_source(self, task: str) -> dict:
-        data = self.config["data"]
-        override = data.get("tasks", {}).get(task, {})
-        spec = {
-            "source": override.get("source", data["source"]),
-            "root": override.get("root", data["root"]),
-            "files": override.get("files", {}),
-            "loader": override.get("loader"),
-            "multiword": override.get("multiword"),
-            "max_eval_examples": data["max_eval_examples"],
-        }
-        if spec["source"] == "hub":
-            spec["mirror"] = self.mirror
-            spec["revisions"] = self.config["hub"]["revisions"]
-        if self.task_languages(task) != registry.get(task).languages:
-            spec["languages"] = list(self.task_languages(task))
-        if spec["source"] == "synthetic":
-            spec["synthetic"] = data.get("synthetic", {"train_size": 2000, "eval_size": 100})
-            spec["synthetic"].setdefault("seed", 0)
-        return spec
-
-    # --- training ---
-    def hparams(self, phase: str, task: str, model: str | None = None) -> dict:
-        """Resolved hyper-parameters: base, registry, then config all / phase / task, then the
-        model's own (``hparams.models``), then the multilingual variants' shared budget, and for
-        a mixed translate-train variant the multi-task sampler that shares out its languages."""
-        out = dict(BASE_HPARAMS, max_length=256)
-        if task not in registry.MULTITASKS:
-            t = registry.get(task)
-            out.update(
-                learning_rate=t.learning_rate,
-                epochs=t.epochs,
-                batch_size=t.batch_size,
-                max_length=t.max_length,
-            )
-        hp = self.config.get("hparams", {})
-        for block in (hp, hp.get("models", {}).get(model, {}) if model else {}):
-            for layer in (block.get("all", {}), block.get(phase, {})):
-                out.update(layer)
-            out.update(block.get("tasks", {}).get(task, {}))
-        if phase == "intermediate":
-            out.update(self.multilingual_budget(task))
-            if task.endswith(registry.TRANSLATE_TRAIN):  # all languages mixed, as multi-task
-                mt = self.config["multitask"]
-                out.update(
-                    language_sampling=mt["sampling"],
-                    language_temperature=mt["temperature"],
-                    language_cap=mt["cap"],
-                )
-        return out
-
-    def multilingual_budget(self, task: str) -> dict:
-        """The training budget every multilingual variant of an English task shares (and the
-        English task too, when a variant of it is in the grid): equal examples or steps."""
-        ml = self.config.get("multilingual", {})
-        budget = ml.get("budget", "none")
-        base = registry.english_base(task)
-        variants = set(registry.multilingual_variants(base)) & set(self.grid["intermediate"])
-        if budget == "none" or task in registry.MULTITASKS or not variants:
-            return {}
-        if budget == "examples":
-            return {"max_train_examples": ml["examples"]}
-        return {"max_steps": ml["steps"], "max_train_examples": None}

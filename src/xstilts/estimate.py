@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xstilts import disk
+from xstilts.hparams import HParams
 
 ASSUMPTIONS: dict = {
     "gpu_peak_tflops": {"V100": 125, "A100": 312, "H100": 989, "H200": 989, "L40S": 362},
@@ -144,7 +145,7 @@ class Estimate:
 
 
 def plan(study) -> list[Planned]:
-    """Every job the workflow would run for ``study`` (an ``xstilts.config.Study``)."""
+    """Every job the workflow would run for ``study`` (an ``xstilts.Study``)."""
     grid = study.grid
     from xstilts import download
 
@@ -312,14 +313,14 @@ class CostModel:
         per_language, languages = self._language_sizes(task)
         return per_language * languages
 
-    def epoch_examples(self, task: str, hp: dict) -> float:
+    def epoch_examples(self, task: str, hp: HParams) -> float:
         """Examples an epoch of ``task`` covers under ``hp``: a mixed translate-train variant's
         languages each capped at ``language_cap`` (as ``train.language_plan`` draws them), then
         at most ``max_train_examples``."""
         per_language, languages = self._language_sizes(task)
-        cap = hp.get("language_cap") or per_language
+        cap = hp.language_cap or per_language
         n = languages * min(per_language, cap)
-        return min(n, hp["max_train_examples"] or n)
+        return min(n, hp.max_train_examples or n)
 
     def mean_tokens(self, task: str) -> float:
         from xstilts import registry
@@ -338,10 +339,10 @@ class CostModel:
         for data, phase, hp_task in train:
             hp = self.study.hparams(phase, hp_task, model)
             n = self.epoch_examples(data, hp)
-            if hp["max_steps"] > 0:
-                n = hp["max_steps"] * hp["batch_size"] * sizes[data] / total
+            if hp.max_steps > 0:
+                n = hp.max_steps * hp.batch_size * sizes[data] / total
             else:
-                n *= hp["epochs"]
+                n *= hp.epochs
             tokens[data] = n * self.mean_tokens(data)
         return tokens
 
@@ -455,10 +456,8 @@ def _hparam_lines(study) -> list[str]:
     lines = []
     for phase, task in phases:
         hp = study.hparams(phase, task)
-        length = (
-            f"max_steps {hp['max_steps']}" if hp["max_steps"] > 0 else f"{hp['epochs']:g} epochs"
-        )
-        lines.append(f"{phase} {task}: {length}, batch {hp['batch_size']}")
+        length = f"max_steps {hp.max_steps}" if hp.max_steps > 0 else f"{hp.epochs:g} epochs"
+        lines.append(f"{phase} {task}: {length}, batch {hp.batch_size}")
     return lines
 
 
@@ -553,8 +552,9 @@ def apply_measured(assumptions: dict, path: str | Path) -> tuple[dict, str | Non
 
 def cmd_estimate(args) -> None:
     from xstilts import config
+    from xstilts.study import Study
 
-    study = config.Study(config.load(args.configfile))
+    study = Study(config.load(args.configfile))
     try:
         assumptions = load_assumptions(args.assumptions)
         if args.concurrent_jobs:

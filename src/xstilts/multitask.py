@@ -22,6 +22,7 @@ import random
 from pathlib import Path
 
 from xstilts import curves, data, device
+from xstilts.hparams import HParams
 from xstilts.sampling import probabilities
 from xstilts.train import _batching, fit, load_model, training_arguments
 
@@ -180,7 +181,7 @@ def train(
     caches: dict[str, Path],
     out_dir: Path,
     checkpoint_dir: Path,
-    hp: dict,
+    hp: HParams,
     seed: int,
     fingerprint: str,
     sampling: dict,
@@ -218,16 +219,16 @@ def train(
         train_sets[name] = train.remove_columns("length")
         collators[name] = formats.get(task.format).collator(tokenizer, pad_multiple)
     if mlm_corpus:
-        train_sets[MLM] = _mlm_dataset(tokenizer, mlm_corpus, hp["max_length"])
+        train_sets[MLM] = _mlm_dataset(tokenizer, mlm_corpus, hp.max_length)
         collators[MLM] = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
     sizes = {t: len(ds) for t, ds in train_sets.items()}
     probs = mixture(sizes, mlm_share if mlm_corpus else 0.0, **sampling)
     micro, accum = _batching(hp, micro_batch)
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     per_epoch = sum(math.ceil(n / micro) for t, n in sizes.items() if t != MLM)
-    steps = hp["max_steps"] if hp["max_steps"] > 0 else math.ceil(hp["epochs"] * per_epoch / accum)
+    steps = hp.max_steps if hp.max_steps > 0 else math.ceil(hp.epochs * per_epoch / accum)
     plan = schedule(sizes, probs, micro, steps * accum * world, seed)[rank::world]
-    hp = {**hp, "max_steps": steps}
+    hp = hp.replace(max_steps=steps)
     args = training_arguments(
         hp, checkpoint_dir, seed, False, None, micro_batch, deepspeed, placement
     )  # sets up the process group under torchrun / deepspeed

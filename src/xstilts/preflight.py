@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xstilts import download, driver, registry
-from xstilts.config import ConfigError
+from xstilts.errors import ConfigError
 
 ROWS_CHECKED = 200  # rows per split read to tell a labelled split from a stripped one
 
@@ -64,10 +64,11 @@ def _gb(n: int) -> str:
 
 def preflight(config_path: str | Path, online: bool | None = None) -> Report:
     from xstilts import config
+    from xstilts.study import Study
 
     online = not download.hub_offline() if online is None else online
     try:
-        study = config.Study(config.load(config_path))
+        study = Study(config.load(config_path))
     except ConfigError as e:
         report = Report([Problem(str(e), "correct the config; the other checks need a valid one")])
         _check_driver(report)
@@ -320,10 +321,11 @@ def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
 
 def cmd_preflight(args) -> None:
     from xstilts import config
+    from xstilts.study import Study
 
     report = preflight(args.configfile, online=False if args.offline else None)
     try:
-        mirror = config.Study(config.load(args.configfile)).mirror
+        mirror = Study(config.load(args.configfile)).mirror
     except ConfigError:
         mirror = "(config invalid)"
     print(report.text(args.configfile, mirror))

@@ -24,6 +24,7 @@ from xstilts.formats.hub import (
     SpanQAColumns,
     TaggingColumns,
 )
+from xstilts.hparams import HParams
 from xstilts.hub import CONVERT, HubSource
 from xstilts.loaders.conllu import MULTIWORD
 from xstilts.loaders.errors import DataFormatError
@@ -207,10 +208,10 @@ class Task:
     train_task: str | None = None
     train_before: tuple[str, ...] = ()
     selection_task: str | None = None
-    max_length: int = 256
-    epochs: float = 3.0
-    batch_size: int = 32
-    learning_rate: float = 1e-5
+    max_length: int = HParams.max_length  # the task's own hyper-parameters (HParams' by default)
+    epochs: float = HParams.epochs
+    batch_size: int = HParams.batch_size
+    learning_rate: float = HParams.learning_rate
     null_answers: bool = False
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
     multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"

@@ -426,8 +426,9 @@ def render(report: dict) -> str:
 
 def cmd_status(args) -> None:
     from xstilts import config
+    from xstilts.study import Study
 
-    study = config.Study(config.load(args.configfile))
+    study = Study(config.load(args.configfile))
     root = Path(args.directory)
     while True:
         report = collect(study, root, use_slurm=not args.no_slurm)

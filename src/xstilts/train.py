@@ -27,7 +27,8 @@ import shutil
 from pathlib import Path
 
 from xstilts import curves, data, device, features, formats, preemption, registry, sampling
-from xstilts.config import ConfigError
+from xstilts.errors import ConfigError
+from xstilts.hparams import HParams
 
 log = logging.getLogger(__name__)
 
@@ -46,42 +47,42 @@ def load_model(encoder: str, task, **kwargs):
     return auto.from_pretrained(encoder, **formats.get(task.format).model_kwargs(task), **kwargs)
 
 
-def _batching(hp: dict, micro_batch: int | None) -> tuple[int, int]:
+def _batching(hp: HParams, micro_batch: int | None) -> tuple[int, int]:
     """(per-device batch, gradient accumulation) keeping the effective batch at the paper's:
     micro x accumulation x processes = batch_size, whatever the number of processes (GPUs)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    per_process = max(1, hp["batch_size"] // world)
+    per_process = max(1, hp.batch_size // world)
     micro = min(per_process, micro_batch or per_process)
     accum = max(1, per_process // micro)
-    if micro * accum * world != hp["batch_size"]:
+    if micro * accum * world != hp.batch_size:
         log.warning(
             "effective batch %d (micro %d x accum %d x %d processes) differs from batch_size %d",
             micro * accum * world,
             micro,
             accum,
             world,
-            hp["batch_size"],
+            hp.batch_size,
         )
     return micro, accum
 
 
-def checkpoint_steps(hp: dict, select: bool) -> int:
+def checkpoint_steps(hp: HParams, select: bool) -> int:
     """Steps between checkpoints: ``checkpoint_steps``, else ``eval_steps``.
 
     With a selection set the best checkpoint must be an evaluated one, so (as the Trainer
     requires) checkpoints then fall on a multiple of ``eval_steps``.
     """
-    steps = hp.get("checkpoint_steps") or hp["eval_steps"]
-    if select and steps % hp["eval_steps"]:
+    steps = hp.checkpoint_steps or hp.eval_steps
+    if select and steps % hp.eval_steps:
         raise ConfigError(
-            f"checkpoint_steps ({steps}) must be a multiple of eval_steps ({hp['eval_steps']})"
+            f"checkpoint_steps ({steps}) must be a multiple of eval_steps ({hp.eval_steps})"
             " when a selection set picks the best checkpoint"
         )
     return steps
 
 
 def training_arguments(
-    hp: dict,
+    hp: HParams,
     out: Path,
     seed: int,
     select: bool,
@@ -100,16 +101,16 @@ def training_arguments(
         per_device_train_batch_size=micro,
         per_device_eval_batch_size=micro * 2,
         gradient_accumulation_steps=accum,
-        learning_rate=hp["learning_rate"],
-        num_train_epochs=hp["epochs"],
-        max_steps=hp["max_steps"],
-        warmup_steps=hp["warmup_ratio"],
-        weight_decay=hp["weight_decay"],
-        max_grad_norm=hp["max_grad_norm"],
-        adam_epsilon=hp["adam_epsilon"],
+        learning_rate=hp.learning_rate,
+        num_train_epochs=hp.epochs,
+        max_steps=hp.max_steps,
+        warmup_steps=hp.warmup_ratio,
+        weight_decay=hp.weight_decay,
+        max_grad_norm=hp.max_grad_norm,
+        adam_epsilon=hp.adam_epsilon,
         lr_scheduler_type="linear",
         eval_strategy="steps" if select else "no",
-        eval_steps=hp["eval_steps"],
+        eval_steps=hp.eval_steps,
         save_strategy="steps",
         save_steps=checkpoint_steps(hp, select),
         save_total_limit=1,  # the newest, plus the best one while selection needs it
@@ -125,9 +126,9 @@ def training_arguments(
         average_tokens_across_devices=False,
         deepspeed=deepspeed,
         optim="adamw_torch_fused",  # the default here, pinned: one fused kernel per step
-        dataloader_num_workers=hp.get("dataloader_workers", 0),
-        torch_compile=bool(hp.get("torch_compile")) and placement.cuda,
-        logging_steps=max(1, min(50, hp["eval_steps"])),
+        dataloader_num_workers=hp.dataloader_workers,
+        torch_compile=hp.torch_compile and placement.cuda,
+        logging_steps=max(1, min(50, hp.eval_steps)),
         report_to=[],
         disable_tqdm=True,
     )
@@ -381,7 +382,7 @@ def mean_train_loss(log_history: list[dict]) -> float | None:
     return total / steps if steps else None
 
 
-def language_plan(sizes: dict[str, int], hp: dict, seed: int) -> dict[str, list[int]] | None:
+def language_plan(sizes: dict[str, int], hp: HParams, seed: int) -> dict[str, list[int]] | None:
     """The examples (indices per language) a mixed translate-train variant trains on; None for
     a single language, and for every example of each language in proportion (no budget, no cap).
 
@@ -390,12 +391,12 @@ def language_plan(sizes: dict[str, int], hp: dict, seed: int) -> dict[str, list[
     (``language_sampling``, ``language_temperature``, ``language_cap``, from the config's
     ``multitask`` block), its examples drawn in seeded passes (:func:`sampling.draw`).
     """
-    how, cap = hp.get("language_sampling", "proportional"), hp.get("language_cap")
-    steps = hp.get("max_steps", -1)
-    total = hp.get("max_train_examples") or (steps * hp["batch_size"] if steps > 0 else None)
+    how, cap = hp.language_sampling, hp.language_cap
+    steps = hp.max_steps
+    total = hp.max_train_examples or (steps * hp.batch_size if steps > 0 else None)
     if len(sizes) < 2 or (how == "proportional" and not cap and not total):
         return None
-    probs = sampling.probabilities(sizes, how, hp.get("language_temperature", 2.0), cap)
+    probs = sampling.probabilities(sizes, how, hp.language_temperature, cap)
     total = total or sum(min(n, cap) if cap else n for n in sizes.values())
     counts = sampling.language_counts(probs, total)
     return {lang: sampling.draw(n, counts[lang], f"{seed}:{lang}") for lang, n in sizes.items()}
@@ -420,7 +421,7 @@ def train(
     select_cache: Path | None,
     out_dir: Path,
     checkpoint_dir: Path,
-    hp: dict,
+    hp: HParams,
     seed: int,
     encoder_only: bool,
     fingerprint: str,
@@ -448,9 +449,9 @@ def train(
     plan = language_plan({k: len(v) for k, v in languages.items()}, hp, seed)
     if plan is None:  # English, one translated language, or all languages' every example
         train_ds = datasets.concatenate_datasets(list(languages.values()))
-        if hp.get("max_train_examples"):
+        if hp.max_train_examples:
             train_ds = train_ds.shuffle(seed=seed).select(
-                range(min(len(train_ds), hp["max_train_examples"]))
+                range(min(len(train_ds), hp.max_train_examples))
             )
     else:
         train_ds = datasets.concatenate_datasets(
@@ -475,7 +476,7 @@ def train(
 
     callbacks = []
     if select_ds is not None:
-        callbacks.append(EarlyStoppingCallback(hp["early_stopping_patience"]))
+        callbacks.append(EarlyStoppingCallback(hp.early_stopping_patience))
     trainer, summary = fit(
         args=args,
         build_model=lambda: load_model(encoder, task),

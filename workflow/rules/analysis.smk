@@ -47,7 +47,7 @@ for _name in ANALYSES:
             **CPU_RESOURCES,
         params:
             name=_name,
-            study=as_json(STUDY.config),
+            study=as_json(STUDY.analysis_config()),
             out=output_folder,
             wildcards=as_json({"name": _name}),
         shell:

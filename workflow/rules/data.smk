@@ -2,20 +2,6 @@
 
 
 # First in the queue: every tokenize and training job of its model waits for the MLM warm-up.
-def built_tokenizer(wildcards):
-    """What a tokenisation job reads the tokenizer from: a built model's own tokenizer job
-    (so tokenising need not wait for the MLM warm-up), else the model's files."""
-    if STUDY.is_built(wildcards.model):
-        return [layout.TOKENIZER.format(**wildcards)]
-    return built_model(wildcards)
-
-
-def tokenizer_ref(wildcards):
-    if STUDY.is_built(wildcards.model):
-        return layout.TOKENIZER.format(**wildcards)
-    return STUDY.model_ref(wildcards.model)
-
-
 rule build_tokenizer:
     output:
         directory(layout.TOKENIZER),

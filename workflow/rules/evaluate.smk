@@ -18,7 +18,7 @@ rule score:
     resources:
         **CPU_RESOURCES,
     params:
-        scorer=scorer_code,
+        scorer=scorer,
         wildcards=wildcards_json,
     shell:
         "xstilts score --task {wildcards.target} --predictions {input}"

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 
 def cmd_analyse(args) -> None:
     from xstilts.analysis import model_size, multilingual, throughput, volume
-    from xstilts.config import Study
+    from xstilts.study import Study
 
     study = Study(args.study)
     params = {"name": args.name, "analysis": study.config.get("analysis", {})}
