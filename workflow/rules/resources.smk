@@ -12,22 +12,16 @@
 # Batch size per GPU and the ZeRO stage shape the training launch, not the allocation.
 import math
 
-# Used when the per-model table or the cluster section leaves a value out.
+# The `cluster:` section's defaults are the schema's (workflow/schemas/config.schema.yaml), and
+# its checks (the save margin before SLURM's warning signal) run when the config is validated.
+# Used when the per-model table leaves a value out:
 DEFAULT_GPU_MEM_GB = 32  # host memory per GPU of a training job
-DEFAULT_CPU_MEM_GB = 8  # memory of a job that uses no GPU
 DEFAULT_TRAIN_RUNTIME_H = 24
 EVAL_RUNTIME_FRACTION = 0.25  # evaluation: this share of the training time, at least an hour
-DEFAULT_CPUS_PER_GPU = 8
-DEFAULT_CPU_RUNTIME_H = 2
-# A training job saves a checkpoint and exits (code 75) this long before its time limit; SLURM's
-# warning signal to the batch shell (second line of defence) comes later, closer to the limit:
-# it ends the batch shell, and so the job, whose processes then get SIGTERM (and save).
-DEFAULT_SAVE_MARGIN_MIN = 15
-DEFAULT_SIGNAL_MARGIN_MIN = 10
 
 
 def _cluster(key, default=None):
-    value = (STUDY.config.get("cluster") or {}).get(key)
+    value = STUDY.config["cluster"][key]
     return default if value is None else value
 
 
@@ -40,7 +34,7 @@ def _minutes(hours, attempt=1):
 
 
 def _model_gpus(model):
-    return int(STUDY.model(model).get("gpus", 1))
+    return int(STUDY.model(model)["gpus"])
 
 
 def _gpus(wildcards):
@@ -94,7 +88,7 @@ def eval_runtime(wildcards, attempt):
 
 
 def cpus_per_gpu(wildcards):
-    return _cluster("cpus_per_gpu", DEFAULT_CPUS_PER_GPU) if _is_gpu_job(wildcards) else None
+    return _cluster("cpus_per_gpu") if _is_gpu_job(wildcards) else None
 
 
 def one_node(wildcards):
@@ -104,7 +98,7 @@ def one_node(wildcards):
 
 # --- site values ----------------------------------------------------------------------------------
 def cpu_mem_gb():
-    return _cluster("cpu_mem_gb", DEFAULT_CPU_MEM_GB)
+    return _cluster("cpu_mem_gb")
 
 
 def cpu_mem_mb(wildcards):
@@ -112,7 +106,7 @@ def cpu_mem_mb(wildcards):
 
 
 def cpu_runtime(wildcards, attempt):
-    return _minutes(_cluster("cpu_runtime_h", DEFAULT_CPU_RUNTIME_H), attempt)
+    return _minutes(_cluster("cpu_runtime_h"), attempt)
 
 
 def slurm_account(wildcards):
@@ -134,25 +128,14 @@ def gpu_model(wildcards):
     return _cluster("gpu_model") if _is_gpu_job(wildcards) else None
 
 
-SIGNAL_RESOLUTION_S = 60  # SLURM may send --signal up to this much earlier than asked
-
-
 def save_margin_s(wildcards):
     """Seconds before the time limit at which a training job saves and exits (the launcher's
-    `--save-margin-s`). It must come before SLURM's warning signal, which ends the batch shell."""
-    save = int(_cluster("save_margin_min", DEFAULT_SAVE_MARGIN_MIN) * 60)
-    signal = signal_margin_s()
-    if save < signal + SIGNAL_RESOLUTION_S:
-        raise ValueError(
-            f"config key 'cluster.save_margin_min' ({save / 60:g} min) must exceed "
-            f"'cluster.signal_margin_min' ({signal / 60:g} min) by at least "
-            f"{SIGNAL_RESOLUTION_S} s: SLURM may send the warning signal that much early"
-        )
-    return save
+    `--save-margin-s`), before SLURM's warning signal ends the batch shell."""
+    return int(_cluster("save_margin_min") * 60)
 
 
 def signal_margin_s():
-    return int(_cluster("signal_margin_min", DEFAULT_SIGNAL_MARGIN_MIN) * 60)
+    return int(_cluster("signal_margin_min") * 60)
 
 
 def train_slurm_extra(wildcards):
