@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from xstilts.formats.hub import (
+from xstilts.formats.columns import (
     COLUMNS,
     ClassificationColumns,
     DualEncoderColumns,
