@@ -152,15 +152,17 @@ def predict_retrieval(
     splits: dict[str, list[dict]] = {}
     for lang in task.languages:
         dev, test = (prepared.get(split_name(s, lang)) for s in ("validation", "test"))
-        if task.name == "bucc" and (dev is None or test is None):
+        if task.mined_pairs and (dev is None or test is None):
             missing = "validation (sample) split" if dev is None else "test split"
-            raise ValueError(f"bucc {lang}: no {missing} in {cache_dir}. {task.gold}".strip())
+            raise ValueError(
+                f"{task_name} {lang}: no {missing} in {cache_dir}. {task.gold}".strip()
+            )
         if dev is None and test is None:
             raise ValueError(f"{task_name} {lang}: no evaluation split in {cache_dir}")
         for split, rows in (("validation", dev), ("test", test)):
             if rows is None:
                 continue
-            if task.name == "bucc":
+            if task.mined_pairs:
                 predicted = retrieval.predict_bucc(
                     model, tokenizer, retrieval.bucc_corpus(rows), layer, **opts
                 )

@@ -294,13 +294,9 @@ def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
 
     task = data.restrict(registry.get(task_name), spec.get("languages"), local=True)
     root = Path(spec["root"])
-    key = f"data.tasks.{task_name}.root" if task_name == "ccg" else "data.root"
+    key = f"data.tasks.{task_name}.root" if task.licence else "data.root"
     if not root.is_dir():
-        fix = f"point {key} at the folder holding the original files"
-        if task_name == "ccg":
-            from xstilts.loaders.ccgbank import CCGBANK_HELP
-
-            fix = CCGBANK_HELP
+        fix = task.licence or f"point {key} at the folder holding the original files"
         return [Problem(f"task {task_name} (source: local): {root} is not a folder", fix)]
     files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
     gaps = declared_gaps(task)

@@ -10,7 +10,6 @@ from xstilts import record_checks
 from xstilts.formats import dual_encoder
 from xstilts.formats.retrieval import bucc_rows
 from xstilts.loaders import LOADERS, TATOEBA_LANG3, DataFormatError, load_bucc, load_tatoeba_pair
-from xstilts.loaders.ccgbank import CCGBANK_HELP
 from xstilts.splits import SPLITS, parse_split, split_name, wanted_splits
 
 
@@ -37,9 +36,9 @@ def _read(loader: str, path: Path, lang: str, multiword: str | None = None) -> l
     ``multiword`` is how CoNLL-U multiword tokens are read (the task's, or the config's)."""
     if loader == "conllu" and multiword:
         return LOADERS[loader](path, multiword=multiword)
-    if loader == "bucc":  # {lang}-en.{split}.gold beside .{lang} and .en
+    if loader == "bucc_pairs":  # {lang}-en.{split}.gold beside .{lang} and .en
         return bucc_rows(load_bucc(path.with_suffix(f".{lang}"), path.with_suffix(".en"), path))
-    if loader == "tatoeba":  # tatoeba.{lang3}-eng.{lang3} beside .eng
+    if loader == "tatoeba_txt":  # tatoeba.{lang3}-eng.{lang3} beside .eng
         return load_tatoeba_pair(path, path.with_suffix(".eng"))
     if loader == "xquad_r":  # candidate ids carry the language
         return LOADERS[loader](path, lang)
@@ -87,8 +86,8 @@ def split_ranking(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
 def _check_root(task, root: Path) -> None:
     if root.is_dir():
         return
-    key = f"data.tasks.{task.name}.root" if task.name == "ccg" else "data.root"
-    extra = f" {CCGBANK_HELP}" if task.name == "ccg" else ""
+    key = f"data.tasks.{task.name}.root" if task.licence else "data.root"
+    extra = f" {task.licence}" if task.licence else ""
     raise DataFormatError(
         f"{root} is not a folder (task {task.name}, source: local); point {key} at the folder "
         f"holding the original files.{extra}"

@@ -17,7 +17,7 @@ def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
         return synthetic.span_qa(lang, n, seed)
     if task.format == "multiple_choice":
         return synthetic.multiple_choice(lang, n, seed, task.num_labels)
-    if task.name == "bucc":
+    if task.mined_pairs:
         return bucc_rows(synthetic.bitext(lang, n, seed))
     if task.format == "retrieval":
         return synthetic.parallel(lang, n, seed)
@@ -27,7 +27,7 @@ def _synthetic(task, n: int, lang: str, seed: int) -> list[dict]:
 def _synthetic_ranking(task, cfg: dict) -> dict[str, list[dict]]:
     """Retrieval queries per (split, language) and, for a target, each language's candidates.
     Mewsli-X has one gold entity per mention, LAReQA the answer in every language."""
-    one = task.name == "mewslix"
+    one = task.one_gold
     out, items = {}, {}
     for split, lang in wanted_splits(task, validation_languages=False):
         n = cfg["train_size"] if split == "train" else cfg["eval_size"]

@@ -19,6 +19,7 @@ from xstilts.formats.columns import (
     TaggingColumns,
 )
 from xstilts.hub import CONVERT, HubSource
+from xstilts.loaders.ccgbank import CCGBANK_HELP
 from xstilts.loaders.conllu import MULTIWORD
 
 FORMATS = ("classification", "tagging", "span_qa", "multiple_choice", "retrieval", "dual_encoder")
@@ -181,8 +182,14 @@ class Task:
     mean over the evaluation examples of all its languages (each language's mean weighted by its
     example count), as XTREME's LAReQA scorer averages over all questions. ``gaps`` declares
     splits the data do not have (anything else missing is an error); ``gold`` says where labelled
-    evaluation files come from when a copy has them stripped. Hyper-parameters are defaults the
-    config may override.
+    evaluation files come from when a copy has them stripped. What a format varies per task is
+    declared here: ``null_answers`` (span QA: unanswerable questions, SQuAD v2.0),
+    ``normalise_by_language`` (span QA: answers normalised as MLQA's scorer does, per language),
+    ``mined_pairs`` (retrieval: candidate pairs mined over two corpora and scored at the threshold
+    tuned on the dev split, BUCC), ``one_gold`` (dual encoder: one relevant candidate per query,
+    Mewsli-X's entity, not one per language), ``licence`` (licensed data, read only from its own
+    local root ``data.tasks.<task>.root``: how to obtain it, CCGbank). Hyper-parameters are
+    defaults the config may override.
     """
 
     name: str
@@ -199,6 +206,10 @@ class Task:
     batch_size: int = 32
     learning_rate: float = 1e-5
     null_answers: bool = False
+    normalise_by_language: bool = False
+    mined_pairs: bool = False
+    one_gold: bool = False
+    licence: str = ""
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
     multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"
     pooled: bool = False
@@ -391,7 +402,7 @@ _TASKS = (
             ),
         ),
         local={
-            "loader": "hellaswag",
+            "loader": "hellaswag_jsonl",
             "train": "hellaswag/hellaswag_train.jsonl",
             "validation": "hellaswag/hellaswag_val.jsonl",
         },
@@ -422,7 +433,7 @@ _TASKS = (
             ),
         ),
         local={
-            "loader": "cosmosqa",
+            "loader": "cosmosqa_csv",
             "train": "cosmosqa/train.csv",
             "validation": "cosmosqa/valid.csv",
         },
@@ -451,7 +462,7 @@ _TASKS = (
             ),
         ),
         local={
-            "loader": "commonsenseqa",
+            "loader": "commonsenseqa_jsonl",
             "train": "commonsenseqa/train_rand_split.jsonl",
             "validation": "commonsenseqa/dev_rand_split.jsonl",
         },
@@ -463,6 +474,7 @@ _TASKS = (
         role="intermediate",
         metrics=("accuracy",),
         labels=(),  # the supertag inventory is read off the training data
+        licence=CCGBANK_HELP,
         local={
             "loader": "ccgbank_auto",
             "train": [
@@ -722,6 +734,7 @@ _TASKS = (
         format="span_qa",
         role="target",
         metrics=QA,
+        normalise_by_language=True,
         languages=MLQA_LANGS,
         train_task="squad_v1",
         max_length=384,
@@ -781,10 +794,11 @@ _TASKS = (
         format="retrieval",
         role="target",
         metrics=("f1",),
+        mined_pairs=True,
         languages=BUCC_LANGS,
         max_length=512,
         local={
-            "loader": "bucc",
+            "loader": "bucc_pairs",
             "validation": "bucc2018/{lang}-en.dev.gold",
             "test": "bucc2018/{lang}-en.test.gold",
         },
@@ -813,7 +827,7 @@ _TASKS = (
                 unverified="the JSON layout of main (read from refs/convert/parquet)",
             ),
         ),
-        local={"loader": "tatoeba", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
+        local={"loader": "tatoeba_txt", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
         description="Tatoeba sentence retrieval, xx to en (LASER test sets)",
     ),
     Task(
@@ -866,13 +880,14 @@ _TASKS = (
         format="dual_encoder",
         role="target",
         metrics=("map@20",),
+        one_gold=True,
         languages=MEWSLIX_LANGS,
         train_task="mewslix",
         epochs=2,
         batch_size=64,
         learning_rate=2e-5,
         local={
-            "loader": "mewslix",
+            "loader": "mewslix_jsonl",
             "candidates": "mewslix/candidate_set_entities.jsonl",
             "train": "mewslix/wikipedia_pairs-train.jsonl",
             "validation": "mewslix/wikinews_mentions/dev-{lang}.jsonl",

@@ -279,11 +279,11 @@ def language_metrics(task, lang: str, splits: dict[str, list[dict]]) -> dict[str
     """``{split: metrics}`` of one language. BUCC: the test split's precision, recall and F1
     (%) at the threshold that maximises F1 on the dev (validation) split; never a dev score in
     place of the test score. Tatoeba: accuracy per split."""
-    if task.name != "bucc":
+    if not task.mined_pairs:
         return {split: metrics(rows, task, lang) for split, rows in splits.items()}
     missing = [s for s in ("validation", "test") if s not in splits]
     if missing:
-        raise ValueError(f"bucc {lang}: no {' or '.join(missing)} predictions to score")
+        raise ValueError(f"{task.name} {lang}: no {' or '.join(missing)} predictions to score")
     dev, test = splits["validation"], splits["test"]
     threshold = best_threshold(_candidates(dev), _gold(dev))
     return {"test": bucc_scores(_candidates(test), _gold(test), threshold)}
