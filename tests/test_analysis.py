@@ -245,14 +245,14 @@ def test_multilingual_budget_matches(budget, key, value):
 
 def test_one_language_variant_data(tmp_path):
     """The one-language variant prepares that language's training data and English validation."""
-    from xstilts import data
+    from xstilts.prepare import prepare
 
     task = registry.get("mnli@translate-train-de")
     assert task.languages == ("de",) and registry.english_base(task.name) == "mnli"
     assert "mnli@translate-train-de" in registry.multilingual_variants("mnli")
     spec = Study(config.validate(tiny_study_config())).data_source("mnli")
     spec["synthetic"]["train_size"] = 30
-    info = data.prepare(task.name, {**spec, "source": "synthetic"}, tmp_path / "d")
+    info = prepare(task.name, {**spec, "source": "synthetic"}, tmp_path / "d")
     assert sorted(info["rows"]) == ["train.de", "validation.en"]
     assert info["rows"]["train.de"] == 30
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import aggregate, data, provenance, registry
+from xstilts import aggregate, provenance, record_checks, registry
 from xstilts.config import read_yaml
 from xstilts.errors import ConfigError
 from xstilts.loaders import DataFormatError, load_hellaswag, load_xtreme_pair_tsv
@@ -36,8 +36,8 @@ def test_prepare_data_checks_a_choice_label_whatever_the_loader(tmp_path: Path) 
     task = registry.get("hellaswag")
     row = {"id": "x", "context": "c", "question": "q", "choices": ["a", "b"], "label": 2}
     with pytest.raises(DataFormatError, match=r"where: label 2 is out of range for its 2 choices"):
-        data._check_choice(task, row, "where")
-    data._check_choice(task, {**row, "label": -1}, "where")  # an unlabelled test row
+        record_checks.check_choice(task, row, "where")
+    record_checks.check_choice(task, {**row, "label": -1}, "where")  # an unlabelled test row
 
 
 def test_bom_at_the_start_of_a_tsv_names_the_file(tmp_path: Path) -> None:

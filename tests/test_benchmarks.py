@@ -230,7 +230,7 @@ def test_scores_table_names_its_benchmark(tmp_path):
 
 
 def test_xtreme_r_prepares_the_extra_languages(tmp_path):
-    from xstilts import data
+    from xstilts.prepare import prepare
 
     cfg = _demo(
         benchmark="xtreme-r",
@@ -238,7 +238,7 @@ def test_xtreme_r_prepares_the_extra_languages(tmp_path):
     )
     cfg["grid"] = {**cfg["grid"], "targets": ["udpos"]}
     spec = Study(config.validate(cfg)).data_source("udpos")
-    rows = data.prepare("udpos", spec, tmp_path / "udpos")["rows"]
+    rows = prepare("udpos", spec, tmp_path / "udpos")["rows"]
     assert {f"test.{lang}" for lang in ("lt", "pl", "uk", "wo", "ro")} <= set(rows)
     assert {n for n in rows if n.startswith("test.")} == {
         f"test.{lang}" for lang in XTREME_R.task_languages("udpos")

@@ -18,7 +18,8 @@ import pytest
 import torch
 from conftest import tiny_hparams
 
-from xstilts import data, features, launch, preemption
+from xstilts import features, launch, preemption
+from xstilts.prepare import prepare
 
 HP = tiny_hparams(max_steps=12, eval_steps=4)
 SPEC = {
@@ -61,7 +62,7 @@ info = train.train(encoder=a["encoder"], task_name="mnli", train_cache=Path(a["t
 def caches(tiny_model, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("distributed-data")
     for task in ("mnli", "xnli"):
-        data.prepare(task, SPEC, root / "data" / task)
+        prepare(task, SPEC, root / "data" / task)
         features.tokenize(str(tiny_model), root / "data" / task, task, 64, root / "cache" / task)
     return root / "cache"
 

@@ -13,7 +13,8 @@ import pytest
 import torch
 from conftest import tiny_hparams
 
-from xstilts import data, demo_model, download, evaluate, features, provenance, synthetic, train
+from xstilts import demo_model, download, evaluate, features, models, provenance, synthetic, train
+from xstilts.prepare import prepare, resolve
 
 LANGS = ["en", "de", "zh"]
 SPEC = {
@@ -136,7 +137,7 @@ def _repository(folder, family: str, texts) -> None:
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for task in (INTERMEDIATE, *TARGETS, "tatoeba"):
-        data.prepare(task, SPEC, root / task)
+        prepare(task, SPEC, root / task)
     return root
 
 
@@ -193,7 +194,7 @@ def test_family_through_download_and_every_format(family, prepared, tmp_path, no
         return info
 
     fit(INTERMEDIATE, encoder, 3, True)
-    loaded = train.load_model(encoder, data.resolve(INTERMEDIATE, prepared / INTERMEDIATE))
+    loaded = models.load_model(encoder, resolve(INTERMEDIATE, prepared / INTERMEDIATE))
     assert all(p.dtype == torch.float32 for p in loaded.parameters())  # fp16 on disk
     intermediate = str(tmp_path / "out" / INTERMEDIATE)
     for task in TARGETS:

@@ -11,9 +11,11 @@ import pytest
 import yaml
 from hub_mirror import build_mirror, fixture_languages
 
-from xstilts import data, hub, registry
-from xstilts.formats.hub import ClassificationColumns
+from xstilts import hub, needs, read_hub, registry
+from xstilts.formats.columns import ClassificationColumns
 from xstilts.loaders import DataFormatError
+from xstilts.prepare import prepare
+from xstilts.splits import declared_gaps, split_name, wanted_splits
 
 HUB_TASKS = [name for name, task in registry.TASKS.items() if task.hub]
 SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "hub" / "hub_schemas.yaml"
@@ -68,13 +70,13 @@ def test_every_registry_hub_source_has_a_fixture(mirror):
     for name in HUB_TASKS:
         task = registry.restrict(registry.get(name), fixture_languages(name))
         used = []
-        for split, lang in data.wanted_splits(task):
+        for split, lang in wanted_splits(task):
             for source in hub.sources_for(task.hub, lang):
                 if split not in source.splits:
                     continue
                 used.append(source)
                 folder = hub.dataset_dir(mirror, source.repo, source.revision)
-                configs = data.readme_configs(folder)
+                configs = read_hub.readme_configs(folder)
                 config, hub_split = source.config_name(lang), source.splits[split]
                 if source.revision == hub.CONVERT:
                     assert (folder / config / hub_split).is_dir(), (name, source.repo, config)
@@ -132,10 +134,10 @@ def test_registry_columns_and_labels_follow_hub_schemas(mirror):
 
 @pytest.mark.parametrize("name", HUB_TASKS)
 def test_every_hub_task_prepares_from_the_mirror(mirror, tmp_path, name):
-    info = data.prepare(name, _spec(mirror, name), tmp_path / name)
+    info = prepare(name, _spec(mirror, name), tmp_path / name)
     task = registry.restrict(registry.get(name), fixture_languages(name))
     assert info["splits_missing"] == []
-    assert set(info["rows"]) == {data.split_name(*s) for s in data.wanted_splits(task)}
+    assert set(info["rows"]) == {split_name(*s) for s in wanted_splits(task)}
     assert all(n > 0 for n in info["rows"].values())
 
 
@@ -149,11 +151,11 @@ def test_hub_and_local_give_the_same_records(mirror, shared_data, tmp_path):
     }
     for name, (split, files) in cases.items():
         langs = [lang for lang in fixture_languages(name) if lang in registry.get(name).languages]
-        h = data.prepare(name, _spec(mirror, name, languages=langs), tmp_path / f"{name}-hub")
+        h = prepare(name, _spec(mirror, name, languages=langs), tmp_path / f"{name}-hub")
         spec = {**local, "files": files, "languages": langs}
         if name == "udpos":  # the hub's rows keep the subtokens of multiword tokens
             spec["multiword"] = "subtokens"
-        loc = data.prepare(name, spec, tmp_path / f"{name}-local")
+        loc = prepare(name, spec, tmp_path / f"{name}-local")
         assert h["rows"][split] == loc["rows"][split], name
         a = datasets.load_from_disk(str(tmp_path / f"{name}-hub"))[split]
         b = datasets.load_from_disk(str(tmp_path / f"{name}-local"))[split]
@@ -168,7 +170,7 @@ def test_hub_and_local_give_the_same_records(mirror, shared_data, tmp_path):
 
 def test_labels_are_mapped_by_classlabel_names(mirror, tmp_path):
     """A hub copy whose ClassLabel lists the names in another order gives the same labels."""
-    baseline = data.load_hub(registry.get("mnli"), _spec(mirror, "mnli"))
+    baseline = read_hub.load_hub(registry.get("mnli"), _spec(mirror, "mnli"))
     folder = _copy(mirror, tmp_path, "nyu-mll/glue")
     order = ["contradiction", "entailment", "neutral"]
 
@@ -179,7 +181,7 @@ def test_labels_are_mapped_by_classlabel_names(mirror, tmp_path):
 
     for split in ("train", "validation_matched"):
         _rewrite(folder, "mnli", split, reorder)
-    assert data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline
+    assert read_hub.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline
 
 
 def test_integer_labels_without_classlabel_names_are_an_error(mirror, tmp_path):
@@ -187,7 +189,7 @@ def test_integer_labels_without_classlabel_names_are_an_error(mirror, tmp_path):
     for split in ("train", "validation_matched"):
         _rewrite(folder, "mnli", split, lambda ds: ds.cast_column("label", datasets.Value("int64")))
     with pytest.raises(DataFormatError, match=r"'label' holds integers .*without ClassLabel"):
-        data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli"))
+        read_hub.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli"))
 
 
 def test_izhx_tag_outside_the_declared_order_is_an_error_naming_file_and_row(mirror, tmp_path):
@@ -208,12 +210,12 @@ def test_izhx_tag_outside_the_declared_order_is_an_error_naming_file_and_row(mir
         hub.dataset_dir(tmp_path / "mirror", "google/xtreme", hub.MAIN),
     )
     with pytest.raises(DataFormatError, match=r"config 'lt' .*file lt/test.parquet\) row 2: .*17"):
-        data.load_hub(task, spec)
+        read_hub.load_hub(task, spec)
 
 
 def test_label_zero_is_a_label(mirror, tmp_path):
     """CosmosQA answers that are the first choice stay in (the old int(label or -1) bug)."""
-    rows = data.load_hub(registry.get("cosmosqa"), _spec(mirror, "cosmosqa"))
+    rows = read_hub.load_hub(registry.get("cosmosqa"), _spec(mirror, "cosmosqa"))
     zero = sum(r["label"] == 0 for r in rows["validation.en"])
     assert zero > 0 and all(r["label"] >= 0 for r in rows["validation.en"])
 
@@ -227,15 +229,15 @@ def test_placeholder_label_outside_unlabelled_splits_is_an_error(mirror, tmp_pat
         lambda ds: ds.map(lambda r, i: {"label": -1 if i == 3 else r["label"]}, with_indices=True),
     )
     with pytest.raises(DataFormatError, match=r"task mnli split validation\.en .*row 3"):
-        data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli"))
+        read_hub.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli"))
     folder = _copy(mirror, tmp_path, "Rowan/hellaswag")
     _rewrite(folder, "data", "validation", lambda ds: ds.map(lambda r: {"label": ""}))
     with pytest.raises(DataFormatError, match=r"task hellaswag split validation\.en .*row 0"):
-        data.load_hub(registry.get("hellaswag"), _spec(tmp_path / "mirror", "hellaswag"))
+        read_hub.load_hub(registry.get("hellaswag"), _spec(tmp_path / "mirror", "hellaswag"))
 
 
 def test_declared_unlabelled_rows_are_dropped_and_counted(mirror, tmp_path):
-    info = data.prepare("anli_plus", _spec(mirror, "anli_plus"), tmp_path / "anli")
+    info = prepare("anli_plus", _spec(mirror, "anli_plus"), tmp_path / "anli")
     assert info["unlabelled_rows_dropped"] == {"train.en": 1}  # SNLI's -1 pair
 
 
@@ -248,7 +250,7 @@ def test_stripped_test_answers_say_where_gold_comes_from(mirror, tmp_path):
         lambda ds: ds.map(lambda r: {"answers": {"answer_start": [], "text": []}}),
     )
     with pytest.raises(DataFormatError, match=r"split test\.de .*MLQA_V1\.zip"):
-        data.load_hub(registry.get("mlqa"), _spec(tmp_path / "mirror", "mlqa"))
+        read_hub.load_hub(registry.get("mlqa"), _spec(tmp_path / "mirror", "mlqa"))
 
 
 def test_missing_repo_config_split_column_are_errors_naming_where(mirror, tmp_path):
@@ -258,21 +260,21 @@ def test_missing_repo_config_split_column_are_errors_naming_where(mirror, tmp_pa
         match=r"facebook/xnli@main.*not in the hub mirror.*"
         r"looked for .*datasets/facebook/xnli/main",
     ):
-        data.load_hub(task, _spec(tmp_path / "empty", "xnli"))
+        read_hub.load_hub(task, _spec(tmp_path / "empty", "xnli"))
     folder = _copy(mirror, tmp_path, "facebook/xnli")
     readme = folder / "README.md"
     text = readme.read_text()
     readme.write_text(text.replace("config_name: sw\n", "config_name: swahili\n"))
     with pytest.raises(DataFormatError, match=r"config 'sw' not found in .*README\.md"):
-        data.load_hub(task, _spec(tmp_path / "mirror", "xnli"))
+        read_hub.load_hub(task, _spec(tmp_path / "mirror", "xnli"))
     readme.write_text(text.replace("split: test\n    path: de/", "split: testing\n    path: de/"))
     with pytest.raises(DataFormatError, match=r"config 'de' split 'test': split 'test' not found"):
-        data.load_hub(task, _spec(tmp_path / "mirror", "xnli"))
+        read_hub.load_hub(task, _spec(tmp_path / "mirror", "xnli"))
     readme.write_text(text)
     for split in ("train", "validation", "test"):
         _rewrite(folder, "fr", split, lambda ds: ds.rename_column("hypothesis", "hypo"))
     with pytest.raises(DataFormatError, match=r"config 'fr' .*\['hypothesis'\] missing"):
-        data.load_hub(task, _spec(tmp_path / "mirror", "xnli"))
+        read_hub.load_hub(task, _spec(tmp_path / "mirror", "xnli"))
 
 
 def test_script_only_repository_is_an_error_naming_the_parquet_route(mirror):
@@ -282,18 +284,18 @@ def test_script_only_repository_is_an_error_naming_the_parquet_route(mirror):
         match=r"cosmos_qa\.py is a loading script.*"
         r"refs/convert/parquet",
     ):
-        data.load_hub(registry.get("cosmosqa"), spec)
+        read_hub.load_hub(registry.get("cosmosqa"), spec)
 
 
 def test_declared_gaps_and_one_evaluation_split_per_language():
     udpos = registry.get("udpos")
-    gaps = data.declared_gaps(udpos)
+    gaps = declared_gaps(udpos)
     assert set(gaps) == {f"validation.{lang}" for lang in ("kk", "th", "tl", "yo")}
-    wanted = {data.split_name(*s) for s in data.wanted_splits(udpos)}
+    wanted = {split_name(*s) for s in wanted_splits(udpos)}
     assert not set(gaps) & wanted and "test.kk" in wanted
-    xquad = {data.split_name(*s) for s in data.wanted_splits(registry.get("xquad"))}
+    xquad = {split_name(*s) for s in wanted_splits(registry.get("xquad"))}
     assert xquad == {f"test.{lang}" for lang in registry.XQUAD_LANGS}
-    tydiqa = {data.split_name(*s) for s in data.wanted_splits(registry.get("tydiqa"))}
+    tydiqa = {split_name(*s) for s in wanted_splits(registry.get("tydiqa"))}
     assert {s for s in tydiqa if s.startswith("validation")} == {"validation.en"}
 
 
@@ -319,19 +321,19 @@ def test_requirements_and_mirror_paths():
     assert hub.model_dir("m", "FacebookAI/xlm-roberta-large", "main") == Path(
         "m/models/FacebookAI/xlm-roberta-large/main"
     )
-    (req,) = hub.requirements("udpos")
+    (req,) = needs.requirements("udpos")
     assert (req.repo, req.revision) == ("google/xtreme", "main")
     assert "udpos.German/*" in req.allow_patterns and "README.md" in req.allow_patterns
-    (cosmos,) = hub.requirements("cosmosqa")
+    (cosmos,) = needs.requirements("cosmosqa")
     assert cosmos.allow_patterns == ("default/train/*.parquet", "default/validation/*.parquet")
-    assert hub.requirements("bucc") == []
+    assert needs.requirements("bucc") == []
 
 
 def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_path):
     """UD-POS lt and PAN-X pl are read from izhx/xtreme-r-udpos and WikiANN, the others from
     google/xtreme; a mirror without the extra repository fails naming it, for that language."""
     izhx = hub.dataset_dir(mirror, "izhx/xtreme-r-udpos", hub.MAIN)
-    rows = data.load_hub(
+    rows = read_hub.load_hub(
         registry.restrict(registry.get("udpos"), ["en", "de", "lt"]), _spec(mirror, "udpos")
     )
     lt = datasets.Dataset.from_parquet(str(izhx / "lt" / "test.parquet"))
@@ -341,16 +343,16 @@ def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_p
     xtreme = hub.dataset_dir(mirror, "google/xtreme", hub.MAIN)
     de = datasets.Dataset.from_parquet(str(next(xtreme.glob("udpos.German/test-*.parquet"))))
     assert [r["tokens"] for r in rows["test.de"]] == de["tokens"]
-    assert "validation.lt" not in rows and "validation.lt" in data.declared_gaps(
+    assert "validation.lt" not in rows and "validation.lt" in declared_gaps(
         registry.restrict(registry.get("udpos"), ["en", "lt"])
     )
-    reqs = {r.repo: r.allow_patterns for r in hub.requirements("panx", ["en", "af", "pl"])}
+    reqs = {r.repo: r.allow_patterns for r in needs.requirements("panx", ["en", "af", "pl"])}
     assert reqs["unimelb-nlp/wikiann"] == ("pl/test/*.parquet", "pl/validation/*.parquet")
     assert "PAN-X.pl/*" not in reqs["google/xtreme"] and "PAN-X.af/*" in reqs["google/xtreme"]
     _copy(mirror, tmp_path, "google/xtreme")
     spec = _spec(tmp_path / "mirror", "panx")
     task = registry.restrict(registry.get("panx"), ["en", "af"])
-    assert set(data.load_hub(task, spec)) == {
+    assert set(read_hub.load_hub(task, spec)) == {
         "train.en",
         "validation.en",
         "validation.af",
@@ -360,27 +362,27 @@ def test_xtreme_r_extra_languages_come_from_their_own_repositories(mirror, tmp_p
     with pytest.raises(
         DataFormatError, match=r"unimelb-nlp/wikiann@refs/convert/parquet config 'pl'"
     ):
-        data.load_hub(registry.restrict(registry.get("panx"), ["en", "pl"]), spec)
+        read_hub.load_hub(registry.restrict(registry.get("panx"), ["en", "pl"]), spec)
     with pytest.raises(DataFormatError, match=r"languages \['xx'\] are not the task's"):
         registry.restrict(registry.get("panx"), ["en", "xx"])
 
 
 def test_multiple_choice_templates_and_squad_pairs_from_the_mirror(mirror):
     """COPA/XCOPA and SIQa get XTREME-R's first segment; SQuAD rows become LAReQA pairs."""
-    copa = data.load_hub(registry.get("copa"), _spec(mirror, "copa"))
+    copa = read_hub.load_hub(registry.get("copa"), _spec(mirror, "copa"))
     first = copa["train.en"][0]
     assert first["context"].endswith(" What was the cause?") and first["question"] == ""
     assert len(first["choices"]) == 2 and first["label"] in (0, 1)
-    siqa = data.load_hub(registry.get("siqa"), _spec(mirror, "siqa"))
+    siqa = read_hub.load_hub(registry.get("siqa"), _spec(mirror, "siqa"))
     assert {r["label"] for r in siqa["validation.en"]} == {0, 1, 2}  # from "1".."3"
     dropped: dict = {}
-    pairs = data.load_hub(
+    pairs = read_hub.load_hub(
         registry.get("squad_v1_retrieval"), _spec(mirror, "squad_v1_retrieval"), dropped
     )
-    squad = data.load_hub(registry.get("squad_v1"), _spec(mirror, "squad_v1"))
+    squad = read_hub.load_hub(registry.get("squad_v1"), _spec(mirror, "squad_v1"))
     assert len(pairs["train.en"]) + dropped.get("train.en", 0) == len(squad["train.en"])
     assert all(p["candidate"] and p["query"] for p in pairs["train.en"])
-    mixed = data.load_hub(registry.get("mnli@translate-train-de"), _spec(mirror, "mnli"))
+    mixed = read_hub.load_hub(registry.get("mnli@translate-train-de"), _spec(mirror, "mnli"))
     assert set(mixed) == {"train.de", "validation.en"}
 
 
@@ -416,11 +418,11 @@ def test_prepare_data_job_reads_only_the_mirror_offline(mirror, tmp_path):
 def test_a_mirror_with_only_the_configs_a_grid_needs_loads(mirror, tmp_path):
     """The download fetches only the grid's configs: the README's first config may be absent."""
     folder = _copy(mirror, tmp_path, "google/xtreme")
-    first = next(iter(data.readme_configs(folder)))
+    first = next(iter(read_hub.readme_configs(folder)))
     shutil.rmtree(folder / first)
     spec = _spec(tmp_path / "mirror", "pawsx", languages=["en", "ko"])
     assert first not in ("PAWS-X.en", "PAWS-X.ko")
-    rows = data.load_hub(registry.restrict(registry.get("pawsx"), ["en", "ko"]), spec)
+    rows = read_hub.load_hub(registry.restrict(registry.get("pawsx"), ["en", "ko"]), spec)
     assert len(rows["test.ko"]) == 200
 
 
@@ -428,13 +430,13 @@ def test_classlabel_names_from_the_readme_when_parquet_has_no_metadata(mirror, t
     """Parquet written without the 'huggingface' metadata: the card's dataset_info names rule."""
     import pyarrow.parquet as pq
 
-    baseline = data.load_hub(registry.get("mnli"), _spec(mirror, "mnli"))
+    baseline = read_hub.load_hub(registry.get("mnli"), _spec(mirror, "mnli"))
     folder = _copy(mirror, tmp_path, "nyu-mll/glue")
     for path in (folder / "mnli").glob("*.parquet"):
         table = pq.read_table(path)
         pq.write_table(table.replace_schema_metadata(None), path)
         assert b"huggingface" not in (pq.read_schema(path).metadata or {})
-    assert data.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline
+    assert read_hub.load_hub(registry.get("mnli"), _spec(tmp_path / "mirror", "mnli")) == baseline
 
 
 def test_reports_show_the_declared_gaps():

@@ -8,8 +8,10 @@ import json
 import pytest
 from conftest import tiny_hparams
 
-from xstilts import config, data, features, registry, train
+from xstilts import config, features, registry, train
 from xstilts.errors import ConfigError
+from xstilts.loaders import DataFormatError
+from xstilts.prepare import prepare
 from xstilts.study import Study
 
 # The slices hold dev sets only: they stand in for the training files here.
@@ -41,7 +43,7 @@ def test_real_sample_trains(task, shared_data, tiny_model, tmp_path):
         "loader": None,
         "max_eval_examples": 16,
     }
-    info = data.prepare(task, spec, tmp_path / "data")
+    info = prepare(task, spec, tmp_path / "data")
     assert info["rows"]["train.en"] > 0 and info["rows"]["validation.en"] > 0
     max_length = 128 if registry.get(task).format == "span_qa" else 64
     features.tokenize(str(tiny_model), tmp_path / "data", task, max_length, tmp_path / "cache")
@@ -70,7 +72,7 @@ def test_anli_plus_mixes_its_sources(shared_data, tmp_path):
         "loader": None,
         "max_eval_examples": None,
     }
-    info = data.prepare("anli_plus", spec, tmp_path / "d")
+    info = prepare("anli_plus", spec, tmp_path / "d")
     assert info["rows"]["train.en"] == 100 + 100 + 5  # ANLI r1, r2 (100 each) + jiant MNLI (5)
 
 
@@ -82,7 +84,7 @@ def test_squad_v2_keeps_unanswerable_questions(shared_data, tmp_path):
         "loader": None,
         "max_eval_examples": None,
     }
-    data.prepare("squad_v2", spec, tmp_path / "d")
+    prepare("squad_v2", spec, tmp_path / "d")
     import datasets
 
     rows = datasets.load_from_disk(str(tmp_path / "d"))["validation.en"]
@@ -99,5 +101,5 @@ def test_ccg_without_ccgbank_fails_before_any_job(tmp_path):
         config.validate(c)
     c["data"]["tasks"] = {"ccg": {"source": "local", "root": str(tmp_path / "nope")}}
     config.validate(c)  # a path is named: the prepare job checks it exists
-    with pytest.raises(data.DataFormatError, match="LDC2005T13"):
-        data.prepare("ccg", Study(config.validate(c)).data_source("ccg"), tmp_path / "o")
+    with pytest.raises(DataFormatError, match="LDC2005T13"):
+        prepare("ccg", Study(config.validate(c)).data_source("ccg"), tmp_path / "o")

@@ -94,14 +94,15 @@ def test_language_plan_budget_and_fallbacks():
 def test_mixed_variant_trains_on_the_sampled_languages(tiny_model, tmp_path):
     import datasets
 
-    from xstilts import data, features
+    from xstilts import features
+    from xstilts.prepare import prepare
 
     spec = {
         "source": "synthetic",
         "synthetic": {"train_size": 40, "eval_size": 8, "seed": 0},
         "max_eval_examples": None,
     }
-    data.prepare("mnli", spec, tmp_path / "data")
+    prepare("mnli", spec, tmp_path / "data")
     features.tokenize(str(tiny_model), tmp_path / "data", "mnli", 64, tmp_path / "en")
     english = datasets.load_from_disk(str(tmp_path / "en"))["train.en"]
     cache = tmp_path / "mixed"

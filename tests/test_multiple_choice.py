@@ -10,8 +10,8 @@ from xstilts import features, synthetic
 from xstilts.evaluate import predict
 from xstilts.formats import multiple_choice as mc
 from xstilts.loaders.multiple_choice import load_commonsenseqa, load_cosmosqa, load_hellaswag
+from xstilts.models import load_model
 from xstilts.registry import Task
-from xstilts.train import load_model
 
 MAX_LENGTH = 64
 TASK = Task(

@@ -10,7 +10,8 @@ import pytest
 import torch
 from conftest import tiny_hparams
 
-from xstilts import curves, data, features, multitask, train
+from xstilts import curves, features, models, multitask, train
+from xstilts.prepare import prepare, resolve
 
 SIZES = {"mnli": 8000, "qqp": 2000, "ccg": 500}
 
@@ -61,7 +62,7 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path, ca
     }
     caches = {}
     for task in ("mnli", "squad_v1", "ccg"):
-        data.prepare(task, spec, tmp_path / "data" / task)
+        prepare(task, spec, tmp_path / "data" / task)
         caches[task] = tmp_path / "cache" / task
         features.tokenize(str(tiny_model), tmp_path / "data" / task, task, 64, caches[task])
     assert json.loads((caches["ccg"] / "labels.json").read_text())  # inventory from the data
@@ -88,8 +89,8 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path, ca
     progress = [r.getMessage() for r in caplog.records if "progress:" in r.getMessage()]
     assert progress[-1].startswith("progress: step 9/9 (100%) loss ") and "n/a" not in progress[-1]
     # the saved encoder is a bare encoder that moved away from the pretrained one
-    saved = train.load_model(str(out), data.resolve("mnli", caches["mnli"]))
-    before = train.load_model(str(tiny_model), data.resolve("mnli", caches["mnli"]))
+    saved = models.load_model(str(out), resolve("mnli", caches["mnli"]))
+    before = models.load_model(str(tiny_model), resolve("mnli", caches["mnli"]))
     key = "roberta.encoder.layer.0.attention.self.query.weight"
     assert not torch.equal(saved.state_dict()[key], before.state_dict()[key])
     assert json.loads((out / "config.json").read_text())["architectures"] == ["XLMRobertaModel"]
@@ -139,7 +140,7 @@ def test_multitask_killed_ten_times_resumes_to_the_uninterrupted_weights(tiny_mo
     }
     caches = {}
     for task in ("mnli", "squad_v1"):
-        data.prepare(task, spec, tmp_path / "data" / task)
+        prepare(task, spec, tmp_path / "data" / task)
         caches[task] = str(tmp_path / "cache" / task)
         features.tokenize(str(tiny_model), tmp_path / "data" / task, task, 64, caches[task])
     job = dict(

@@ -20,7 +20,7 @@ from xstilts import benchmarks, config, registry
 LANGS = tuple("ar bg de el en es fr hi ru zh".split())
 TASK_FILE = f'''"""My NLI target: its hub copy, its ten languages, my benchmark."""
 from xstilts import benchmarks, registry
-from xstilts.formats.hub import ClassificationColumns
+from xstilts.formats.columns import ClassificationColumns
 from xstilts.hub import HubSource
 
 registry.register(

@@ -17,9 +17,10 @@ import pytest
 import torch
 from conftest import tiny_hparams
 
-from xstilts import data, features, preemption, train
+from xstilts import features, preemption, train
 from xstilts.errors import ConfigError
 from xstilts.hparams import HParams
+from xstilts.prepare import prepare
 
 HP = tiny_hparams(
     max_steps=40,  # 64 examples / 8 = 8 steps per epoch: 5 epochs, resumed mid-epoch
@@ -52,7 +53,7 @@ sys.exit(main(sys.argv[1:]))
 @pytest.fixture(scope="module")
 def mnli_cache(tiny_model, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("preemption-data")
-    data.prepare("mnli", SPEC, root / "data")
+    prepare("mnli", SPEC, root / "data")
     features.tokenize(str(tiny_model), root / "data", "mnli", 64, root / "cache")
     return root / "cache"
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from xstilts import data, registry
+from xstilts import registry
 from xstilts.formats.retrieval import (
+    bucc_corpus,
+    bucc_rows,
     default_layer,
     embed_ids,
     featurize,
@@ -368,7 +370,7 @@ def _tatoeba_rows(tokenizer, pairs):
 
 
 def _bucc_split(tokenizer, corpus: dict) -> dict:
-    return data.bucc_corpus(_tokenised(tokenizer, "bucc", data.bucc_rows(corpus)))
+    return bucc_corpus(_tokenised(tokenizer, "bucc", bucc_rows(corpus)))
 
 
 def test_cached_ids_embed_as_the_sentences_do(encoder):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import unicodedata
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from xstilts import demo_model, evaluate, features, synthetic
+from xstilts import demo_model, evaluate, features, registry, synthetic
 from xstilts.formats import span_qa
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad"
@@ -22,7 +22,7 @@ ARCHITECTURE = {
     "num_attention_heads": 2,
     "intermediate_size": 64,
 }
-XQUAD = SimpleNamespace(name="xquad")
+XQUAD = registry.get("xquad")
 
 pytestmark = pytest.mark.skipif(
     not all((DATA / f"xquad.{lang}.json").exists() for lang in LANGS),
@@ -226,13 +226,13 @@ def test_oracle_logits_recover_gold_answers(records, tokenizer, lang):
         )
     # MLQA's language-aware scoring: a prediction one character short keeps partial F1 in Chinese.
     metrics, _ = span_qa.score(
-        _oracle_logits(train), dataset, evaluation, SimpleNamespace(name="mlqa"), lang
+        _oracle_logits(train), dataset, evaluation, registry.get("mlqa"), lang
     )
     assert metrics == {"exact_match": 100.0, "f1": 100.0}
     if lang == "zh":
         cut = _dataset([dict(r, answers={"text": [r["answers"]["text"][0] + "X"]}) for r in rows])
         for name, f1_is_partial in (("mlqa", True), ("xquad", False)):
-            task = SimpleNamespace(name=name)
+            task = registry.get(name)
             metrics, _ = span_qa.score(_oracle_logits(train), cut, evaluation, task, lang)
             assert metrics["exact_match"] == 0.0
             assert (metrics["f1"] > 50.0) == f1_is_partial
@@ -310,7 +310,7 @@ def test_squad_v2_null_answer(records, tokenizer):
     answerable, unanswerable = [r for r in records["en"] if _recoverable(r, tokenizer)][:2]
     unanswerable = dict(unanswerable, answers={"text": [], "answer_start": []})
     dataset = _dataset([answerable, unanswerable])
-    squad_v2 = SimpleNamespace(name="squad_v2")
+    squad_v2 = registry.get("squad_v2")
     kwargs = {"max_length": 128, "doc_stride": 32}
     train = span_qa.featurize(dataset, tokenizer, squad_v2, train=True, **kwargs)
     evaluation = span_qa.featurize(dataset, tokenizer, squad_v2, train=False, **kwargs)
@@ -331,7 +331,7 @@ def test_squad_v2_null_answer(records, tokenizer):
     assert metrics["NoAns_exact_match"] == metrics["exact_match"] == metrics["f1"] == 100.0
 
     # The threshold trades null answers for spans; tasks can declare null answers directly.
-    custom = SimpleNamespace(name="custom", null_answers=True)
+    custom = dataclasses.replace(XQUAD, null_answers=True)
     _, predictions = span_qa.score((start, end), dataset, evaluation, custom, "en")
     assert predictions[1]["prediction"] == ""
     _, predictions = span_qa.score(

@@ -8,7 +8,8 @@ import pytest
 import torch
 from conftest import REPO, tiny_hparams
 
-from xstilts import data, features, train
+from xstilts import features, models, train
+from xstilts.prepare import prepare
 from xstilts.registry import get
 
 HP = tiny_hparams(max_steps=3, eval_steps=2)
@@ -24,7 +25,7 @@ def caches(tiny_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("caches")
     out = {}
     for task in ("mnli", "xnli", "udpos"):
-        data.prepare(task, SPEC, root / "data" / task)
+        prepare(task, SPEC, root / "data" / task)
         features.tokenize(str(tiny_model), root / "data" / task, task, 64, root / "cache" / task)
         out[task] = root
     return root
@@ -53,8 +54,8 @@ def test_intermediate_saves_encoder_only_and_target_gets_fresh_head(tiny_model, 
     assert json.loads((enc / "config.json").read_text())["architectures"] == ["XLMRobertaModel"]
     assert not (tmp_path / "ckpt").exists()  # checkpoints are removed once the model is saved
 
-    intermediate = train.load_model(str(enc), get("mnli"))  # encoder + a new NLI head
-    target = train.load_model(str(enc), get("udpos"))
+    intermediate = models.load_model(str(enc), get("mnli"))  # encoder + a new NLI head
+    target = models.load_model(str(enc), get("udpos"))
     inter_sd, target_sd = intermediate.state_dict(), target.state_dict()
     encoder_keys = [k for k in target_sd if k.startswith("roberta.")]
     assert encoder_keys and all(torch.equal(target_sd[k], inter_sd[k]) for k in encoder_keys)

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from conftest import snakemake, tiny_study_config
 
-from xstilts import data, registry
+from xstilts import read_local, registry
 from xstilts.formats import dual_encoder, multiple_choice
+from xstilts.loaders import DataFormatError, load_copa_jsonl, load_siqa_jsonl
 from xstilts.loaders import lareqa as dlareqa
-from xstilts.loaders import load_copa_jsonl, load_siqa_jsonl
 from xstilts.metrics.ranking import average_precision_at_k, mean_average_precision, rank_by_score
 
 
@@ -120,14 +120,14 @@ def test_copa_and_siqa_records_are_xtreme_rs_inputs(tmp_path):
         )
         + "\n"
     )
-    with pytest.raises(data.DataFormatError, match="train-labels.lst"):
+    with pytest.raises(DataFormatError, match="train-labels.lst"):
         load_siqa_jsonl(siqa)
     (tmp_path / "train-labels.lst").write_text("3\n")
     (record,) = load_siqa_jsonl(siqa)
     assert (record["context"], record["choices"], record["label"]) == ("C. Q?", ["a", "b", "c"], 2)
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({**row, "question": "why"}) + "\n")
-    with pytest.raises(data.DataFormatError, match="bad.jsonl:1"):
+    with pytest.raises(DataFormatError, match="bad.jsonl:1"):
         load_copa_jsonl(bad)
 
 
@@ -210,7 +210,7 @@ def test_xquad_r_queries_find_their_answer_in_every_language(tmp_path):
         )
     task = registry.get("lareqa")
     spec = {"root": str(tmp_path), "files": {}, "loader": None}
-    rows = data.load_local(dataclasses.replace(task, languages=("en", "de")), spec)
+    rows = read_local.load_local(dataclasses.replace(task, languages=("en", "de")), spec)
     assert sorted(rows) == ["candidates.de", "candidates.en", "test.de", "test.en"]
     # candidate text: the sentence, then its paragraph (as XTREME-R encodes it)
     assert rows["candidates.en"][1] == {
@@ -287,10 +287,10 @@ def test_mewslix_local_files_link_mentions_to_the_entity_pool(tmp_path):
         )
     task = dataclasses.replace(registry.get("mewslix"), languages=("de",))
     spec = {"root": str(tmp_path), "files": {}, "loader": None}
-    with pytest.raises(data.DataFormatError, match="test1 has no entity id"):
-        data.load_local(task, spec)
+    with pytest.raises(DataFormatError, match="test1 has no entity id"):
+        read_local.load_local(task, spec)
     (root / "wikinews_labels" / "test-de.json").write_text(json.dumps({"test1": ["Q2"]}))
-    rows = data.load_local(task, spec)
+    rows = read_local.load_local(task, spec)
     assert rows["candidates.all"] == [{"id": "Q1", "text": "A."}, {"id": "Q2", "text": "B."}]
     assert rows["train.en"][0]["candidate"] == "B."
     assert rows["test.de"][0]["gold"] == ["Q2"]

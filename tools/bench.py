@@ -258,7 +258,7 @@ def _train_seconds(
         def on_train_end(self, *args, **kwargs):
             marks.append(time.perf_counter())
 
-    from xstilts import train
+    from xstilts import models, train
 
     hp = HParams(batch_size=batch, max_steps=steps, learning_rate=1e-4, eval_steps=steps)
     with tempfile.TemporaryDirectory() as out:
@@ -266,7 +266,7 @@ def _train_seconds(
         args = dataclasses.replace(args, train_sampling_strategy=strategy, save_strategy="no")
         set_seed(0)
         trainer = Trainer(
-            model=train.load_model(str(model_dir), task),
+            model=models.load_model(str(model_dir), task),
             args=args,
             train_dataset=feats,
             data_collator=collator,
@@ -334,11 +334,11 @@ def bench_training(model_dir: Path, tokenizer, rows: list[dict], sizes: Sizes) -
 def _bench_eval(name: str, model_dir: Path, tokenizer, task, rows, sizes, plain_pad) -> Row:
     """Examples/s of evaluation sorted by length with dynamic padding vs the peer's default:
     unsorted, padded dynamically (``plain_pad`` None) or to ``plain_pad``; the same loop."""
-    from xstilts import evaluate, train
+    from xstilts import evaluate, models
 
     fmt = formats.get(task.format)
     feats = _features(rows, tokenizer, task, task.max_length, train=False)
-    model = train.load_model(str(model_dir), task)
+    model = models.load_model(str(model_dir), task)
     dynamic = fmt.collator(tokenizer)
     plain = dynamic if plain_pad is None else _padding_collator(fmt, tokenizer, plain_pad)
     batch = sizes.eval_batch

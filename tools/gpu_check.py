@@ -75,8 +75,9 @@ def check_steps(work: Path) -> None:
     """Train, evaluate, retrieve with the tiny model on the GPU; DeepSpeed ZeRO-2 on one GPU."""
     import torch
 
-    from xstilts import data, demo_model, device, evaluate, features, launch, train
+    from xstilts import demo_model, device, evaluate, features, launch, train
     from xstilts.formats import retrieval
+    from xstilts.prepare import prepare
 
     place = device.select()
     assert place.cuda, place
@@ -85,7 +86,7 @@ def check_steps(work: Path) -> None:
     demo_model.build(model_dir, TINY, ["en", "de"], seed=0)
     spec = {"source": "synthetic", "synthetic": {"train_size": 256, "eval_size": 64, "seed": 0}}
     for task in ("mnli", "xnli"):
-        data.prepare(task, {**spec, "max_eval_examples": None}, work / "data" / task)
+        prepare(task, {**spec, "max_eval_examples": None}, work / "data" / task)
         features.tokenize(str(model_dir), work / "data" / task, task, 64, work / "cache" / task)
 
     def fit(name: str, **kw):

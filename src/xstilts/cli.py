@@ -68,11 +68,11 @@ def cmd_build_model(args) -> None:
 
 
 def cmd_prepare_data(args) -> None:
-    from xstilts import data
+    from xstilts.prepare import prepare
 
     job = _job(args, {"task": args.task, "spec": args.spec}, args.hub)
     with staged(args.out) as tmp:
-        info = data.prepare(args.task, args.spec, tmp)
+        info = prepare(args.task, args.spec, tmp)
         job.finish({args.out: tmp}, tmp / layout.MANIFEST, {"summary": info})
 
 

@@ -101,7 +101,7 @@ def validate(config: dict, source: str = "config") -> dict:
         raise ConfigError(f"{source} is invalid ({len(errors)} problem(s)):\n{lines}")
     config = copy.deepcopy(config)
     _apply_defaults(config, schema)
-    _check_ccgbank(config, source)
+    _check_licensed(config, source)
     _check_hub_sources(config, source)
     unknown = [m for m in config["grid"]["models"] if m not in config["models"]]
     if unknown:
@@ -304,20 +304,22 @@ def _check_hub_sources(config: dict, source: str) -> None:
         )
 
 
-def _check_ccgbank(config: dict, source: str) -> None:
-    """CCG needs a local, licensed CCGbank: say so before any job when the grid needs it."""
-    if "ccg" not in Study(config).data_tasks():
-        return
-    ccg = config["data"].get("tasks", {}).get("ccg", {})
-    if ccg.get("source", config["data"]["source"]) == "synthetic":
-        return
-    if ccg.get("source") != "local" or not ccg.get("root"):
-        from xstilts.loaders.ccgbank import CCGBANK_HELP
-
-        raise ConfigError(
-            f"{source}: the grid trains on ccg (directly or in multitask) but config key "
-            f"data.tasks.ccg is not {{source: local, root: <CCGbank folder>}}. {CCGBANK_HELP}"
-        )
+def _check_licensed(config: dict, source: str) -> None:
+    """A task on licensed data (CCG: CCGbank) reads its own local copy: say so before any job
+    when the grid needs it."""
+    for name in Study(config).data_tasks():
+        task = registry.get(name)
+        if not task.licence:
+            continue
+        spec = config["data"].get("tasks", {}).get(name, {})
+        if spec.get("source", config["data"]["source"]) == "synthetic":
+            continue
+        if spec.get("source") != "local" or not spec.get("root"):
+            raise ConfigError(
+                f"{source}: the grid trains on {name} (directly or in multitask) but config key "
+                f"data.tasks.{name} is not {{source: local, root: <its licensed copy>}}. "
+                f"{task.licence}"
+            )
 
 
 def load(path: str | Path) -> dict:

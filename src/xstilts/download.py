@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from xstilts import hub
+from xstilts import hub, needs
+from xstilts.provenance import Job, sha256_file
 
-MANIFEST = "download.json"
 # The files of a model repository transformers may need (``model_files`` keeps those the
 # repository holds): config, tokenizer in any of its formats, weights, and how
 # sentence-transformers pools (retrieval embeds as the model was trained). Never generator
@@ -36,7 +36,6 @@ TOKENIZER_FILES = (
 )
 SAFETENSORS = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json")
 PYTORCH_BIN = ("pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json")
-POOLING_FILES = ("modules.json", "1_Pooling/config.json")
 MODEL_PATTERNS = (
     "config.json",
     *TOKENIZER_FILES,
@@ -46,20 +45,15 @@ MODEL_PATTERNS = (
     "added_tokens.json",
     *SAFETENSORS,
     *PYTORCH_BIN,
-    *POOLING_FILES,
+    *hub.POOLING_FILES,
 )
 MODEL_REQUIRED = (
     ("config.json",),
     TOKENIZER_FILES,
     SAFETENSORS[:2] + PYTORCH_BIN[:2],
 )
-KINDS = {"models": "model", "datasets": "dataset"}  # mirror folder -> hub repo type
 COMMIT = re.compile(r"[0-9a-f]{40}")
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-
-
-class MirrorError(FileNotFoundError):
-    """A snapshot the mirror lacks, or one that lacks files the study needs."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ class Snapshot:
 
     @property
     def manifest(self) -> Path:
-        return self.folder / MANIFEST
+        return self.folder / hub.MANIFEST
 
     @property
     def required(self) -> tuple[tuple[str, ...], ...]:
@@ -126,7 +120,7 @@ def _dataset_requirements(study, task: str) -> list:
         return []
     return [
         dataclasses.replace(r, revision=spec["revisions"].get(r.repo, r.revision))
-        for r in hub.requirements(task, spec.get("languages"))
+        for r in needs.requirements(task, spec.get("languages"))
     ]
 
 
@@ -145,7 +139,7 @@ def local_files(folder: Path) -> list[str]:
         str(p.relative_to(folder))
         for p in folder.rglob("*")
         if p.is_file()
-        and p.name != MANIFEST
+        and p.name != hub.MANIFEST
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
@@ -194,7 +188,7 @@ def fetch(snapshot: Snapshot) -> tuple[str, str]:
     if local_files(folder) and not missing(snapshot, local_files(folder)):
         return _hand_filled_commit(snapshot), "mirror filled beforehand (verified, not downloaded)"
     if hub_offline():
-        raise MirrorError(
+        raise hub.MirrorError(
             f"{folder} lacks {', '.join(missing(snapshot, local_files(folder)))} and the hub is "
             f"offline (HF_HUB_OFFLINE is set): run the download where the hub can be reached, or "
             f"fill the folder by hand: {hand_command(snapshot)}"
@@ -202,7 +196,7 @@ def fetch(snapshot: Snapshot) -> tuple[str, str]:
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError
 
-    repo_type = KINDS[snapshot.kind]
+    repo_type = hub.KINDS[snapshot.kind]
     try:
         info = HfApi().repo_info(snapshot.repo, repo_type=repo_type, revision=snapshot.revision)
         commit = info.sha
@@ -215,7 +209,7 @@ def fetch(snapshot: Snapshot) -> tuple[str, str]:
             local_dir=folder,
         )
     except HfHubHTTPError as e:  # no such repository or revision, gated, hub down
-        raise MirrorError(
+        raise hub.MirrorError(
             f"{snapshot.repo}@{snapshot.revision}: the hub answered {str(e).splitlines()[0]}; "
             "check the repository id and revision (config, registry, docs/hub.md)"
         ) from None
@@ -233,20 +227,18 @@ def hand_command(snapshot: Snapshot, files: list[str] | None = None) -> str:
     patterns = snapshot.wanted(files) if files else snapshot.patterns
     includes = " ".join(f"--include {p!r}" for p in patterns)
     return (
-        f"hf download {snapshot.repo} --repo-type {KINDS[snapshot.kind]} --revision "
+        f"hf download {snapshot.repo} --repo-type {hub.KINDS[snapshot.kind]} --revision "
         f"{snapshot.revision} --local-dir {snapshot.folder} {includes}"
     )
 
 
 def download(snapshot: Snapshot, job) -> dict:
     """Fill (or verify) one snapshot and write its manifest; the manifest's record."""
-    from xstilts.provenance import sha256_file
-
     snapshot.folder.mkdir(parents=True, exist_ok=True)
     commit, how = fetch(snapshot)
     files = local_files(snapshot.folder)
     if gaps := missing(snapshot, files):
-        raise MirrorError(
+        raise hub.MirrorError(
             f"{snapshot.repo} at revision {snapshot.revision} has no file matching "
             f"{', '.join(gaps)} (looked in {snapshot.folder}); check the config names, splits "
             "and revision in docs/hub.md, or fill the folder by hand"
@@ -256,7 +248,7 @@ def download(snapshot: Snapshot, job) -> dict:
     size = sum((snapshot.folder / f).stat().st_size for f in hashes)
     summary = {
         "repo": snapshot.repo,
-        "kind": KINDS[snapshot.kind],
+        "kind": hub.KINDS[snapshot.kind],
         "revision": snapshot.revision,
         "commit": commit or "unknown (filled by hand at a branch; pin a commit to record it)",
         "how": how,
@@ -270,31 +262,7 @@ def download(snapshot: Snapshot, job) -> dict:
     )
 
 
-def is_mirror_path(path: str | Path) -> bool:
-    """Whether ``path`` names a snapshot folder of a mirror (``.../models/org/name/rev``; a
-    folder a job of the workflow wrote, with its manifest.json, is not one)."""
-    parts = Path(path).parts
-    return len(parts) >= 4 and parts[-4] in KINDS and not (Path(path) / "manifest.json").is_file()
-
-
-def require(path: str | Path) -> dict:
-    """The manifest of a mirror snapshot a job reads; a clear error naming the missing file
-    (never a network error) when the download stage has not filled it."""
-    manifest = Path(path) / MANIFEST
-    if not manifest.is_file():
-        state = "is empty or unverified" if Path(path).is_dir() else "does not exist"
-        raise MirrorError(
-            f"{manifest} is missing: the hub mirror snapshot {path} {state}. Jobs read the hub "
-            "only through the mirror (the hub is offline for them): run the download stage on "
-            "a node with internet (snakemake --configfile <config> mirror, or the whole "
-            "workflow: its download jobs run first where Snakemake runs), see xstilts preflight"
-        )
-    return json.loads(manifest.read_text())
-
-
 def cmd_download(args) -> None:
-    from xstilts.provenance import Job
-
     snapshot = Snapshot(args.kind, args.repo, args.revision, tuple(args.patterns), args.mirror)
     params = {"repo": args.repo, "revision": args.revision, "patterns": args.patterns}
     job = Job(args.rule or "download", args.wildcards, params, [], args.log)
@@ -307,7 +275,7 @@ def cmd_download(args) -> None:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("download", help="fill one hub mirror snapshot (the download rule)")
-    p.add_argument("--kind", choices=sorted(KINDS), required=True)
+    p.add_argument("--kind", choices=sorted(hub.KINDS), required=True)
     p.add_argument("--repo", required=True)
     p.add_argument("--revision", required=True)
     p.add_argument("--patterns", type=json.loads, required=True, help="JSON list of globs")

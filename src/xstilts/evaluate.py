@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from xstilts import data, device, formats, registry, score
+from xstilts import device, formats, registry, score
+from xstilts.formats import dual_encoder
+from xstilts.prepare import resolve
+from xstilts.splits import parse_split, split_name
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ def _concat_padded(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def evaluation_splits(names) -> list[str]:
-    return [n for n in names if data.parse_split(n)[0] in ("validation", "test")]
+    return [n for n in names if parse_split(n)[0] in ("validation", "test")]
 
 
 def predict_splits(
@@ -87,9 +90,9 @@ def predict_splits(
 
     datasets.disable_caching()  # never write cache files into inputs' folders
     from xstilts import tokenizer as tokenizers
-    from xstilts.train import load_model
+    from xstilts.models import load_model
 
-    task = data.resolve(task_name, data_dir)
+    task = resolve(task_name, data_dir)
     fmt = formats.get(task.format)
     tokenizer = tokenizers.load(str(model_dir))
     model = load_model(str(model_dir), task)
@@ -97,8 +100,8 @@ def predict_splits(
     prepared = datasets.load_from_disk(str(data_dir))
     feats = datasets.load_from_disk(str(cache_dir))
     predictions_dir.mkdir(parents=True, exist_ok=True)
-    if hasattr(fmt, "predict_pooled"):  # every split ranked against one candidate pool
-        splits = fmt.predict_pooled(model, tokenizer, task, prepared, feats, batch_size)
+    if task.format == "dual_encoder":  # every split ranked against one candidate pool
+        splits = predict_pooled(model, tokenizer, task, prepared, feats, batch_size)
     else:
         splits = {}
         for name in evaluation_splits(prepared):
@@ -148,22 +151,24 @@ def predict_retrieval(
     predictions_dir.mkdir(parents=True, exist_ok=True)
     splits: dict[str, list[dict]] = {}
     for lang in task.languages:
-        dev, test = (prepared.get(data.split_name(s, lang)) for s in ("validation", "test"))
-        if task.name == "bucc" and (dev is None or test is None):
+        dev, test = (prepared.get(split_name(s, lang)) for s in ("validation", "test"))
+        if task.mined_pairs and (dev is None or test is None):
             missing = "validation (sample) split" if dev is None else "test split"
-            raise ValueError(f"bucc {lang}: no {missing} in {cache_dir}. {task.gold}".strip())
+            raise ValueError(
+                f"{task_name} {lang}: no {missing} in {cache_dir}. {task.gold}".strip()
+            )
         if dev is None and test is None:
             raise ValueError(f"{task_name} {lang}: no evaluation split in {cache_dir}")
         for split, rows in (("validation", dev), ("test", test)):
             if rows is None:
                 continue
-            if task.name == "bucc":
+            if task.mined_pairs:
                 predicted = retrieval.predict_bucc(
-                    model, tokenizer, data.bucc_corpus(rows), layer, **opts
+                    model, tokenizer, retrieval.bucc_corpus(rows), layer, **opts
                 )
             else:
                 predicted = retrieval.predict_tatoeba(model, tokenizer, list(rows), layer, **opts)
-            name = data.split_name(split, lang)
+            name = split_name(split, lang)
             splits[name] = predicted
             score.write(predictions_dir / f"{name}.jsonl", predicted)
     results = score.results(task, splits)
@@ -178,3 +183,32 @@ def predict_retrieval(
         "faiss": retrieval.faiss_build(),
         "layer_and_pooling": why,
     }
+
+
+def predict_pooled(model, tokenizer, task, prepared, feats, batch_size) -> dict[str, list[dict]]:
+    """Every evaluation split ranked against the pooled candidates of every language: per split
+    name, each query's top candidates."""
+    pad = dual_encoder.collator(tokenizer, device.select().pad_multiple)
+    pool = sorted(n for n in prepared if parse_split(n)[0] == dual_encoder.CANDIDATES)
+    if not pool:
+        raise ValueError(
+            f"task {task.name}: the prepared data has no {dual_encoder.CANDIDATES}.* split"
+        )
+    ids, vectors, seen = [], [], set()
+    for name in pool:
+        keep = [i for i, c in enumerate(prepared[name]["id"]) if c not in seen]
+        seen.update(prepared[name]["id"])
+        ids += [prepared[name]["id"][i] for i in keep]
+        vectors.append(predict(model, feats[name], pad, batch_size)[keep])
+    candidates = np.concatenate(vectors)
+    out: dict[str, list[dict]] = {}
+    for split in ("validation", "test"):
+        names = [n for n in prepared if parse_split(n)[0] == split]
+        if not names:
+            continue
+        queries = {parse_split(n)[1]: list(prepared[n]) for n in names}
+        vecs = {parse_split(n)[1]: predict(model, feats[n], pad, batch_size) for n in names}
+        _, predictions = dual_encoder.score_rankings(queries, vecs, ids, candidates)
+        for lang, rows in predictions.items():
+            out[split_name(split, lang)] = rows
+    return out

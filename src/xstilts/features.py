@@ -10,8 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from xstilts import data, formats
+from xstilts import formats
 from xstilts import tokenizer as tokenizers
+from xstilts.prepare import LABELS_FILE, resolve
 
 SELECTION = "selection"
 
@@ -31,7 +32,7 @@ def tokenize(
     import datasets
 
     datasets.disable_caching()  # never write cache files into inputs' folders
-    task = data.resolve(task_name, data_dir)
+    task = resolve(task_name, data_dir)
     fmt = formats.get(task.format)
     tokenizer = tokenizers.load(model_ref)
     prepared = datasets.load_from_disk(str(data_dir))
@@ -48,8 +49,8 @@ def tokenize(
             batched=True,  # in this process: datasets forks a pool for any num_proc, even 1
         )
     out.save_to_disk(str(out_dir))
-    if (Path(data_dir) / data.LABELS_FILE).is_file():  # travels with the features
-        shutil.copy(Path(data_dir) / data.LABELS_FILE, Path(out_dir) / data.LABELS_FILE)
+    if (Path(data_dir) / LABELS_FILE).is_file():  # travels with the features
+        shutil.copy(Path(data_dir) / LABELS_FILE, Path(out_dir) / LABELS_FILE)
     return {
         "tokenizer": tokenizer.name_or_path,
         "max_length": max_length,

@@ -7,6 +7,8 @@ Every hub data set is read from a mirror folder, never from the network, laid ou
     {mirror}/models/{org}/{name}/{rev}/     config, tokenizer, weights
 
 ``{rev}`` is the revision with "/" written "--" (``main``, ``refs--convert--parquet``, a commit).
+Each snapshot folder holds ``download.json`` (``MANIFEST``), written by the download stage: the
+commit the revision resolved to and the sha256 of every file; jobs ``require`` it.
 Facts about each repository (config names, splits, columns, quirks) are from
 ``docs/hub.md``; facts marked unverified there are checked when the data are loaded.
 Stdlib only: the Snakefile reads it while planning.
@@ -14,25 +16,21 @@ Stdlib only: the Snakefile reads it while planning.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xstilts.splits import SPLITS
+
 DEFAULT_MIRROR = "resources/hub"
-SPLITS = ("train", "validation", "test")
 MAIN = "main"  # parquet files on the main branch, chosen by the README's ``configs:`` block
 CONVERT = "refs/convert/parquet"  # the parquet-converter bot's branch: {config}/{split}/*.parquet
 _FIELDS = {"lang", "lang3", "lang_name"}
-
-
-@dataclass(frozen=True)
-class HubFiles:
-    """What one repository contributes to the mirror: ``allow_patterns`` at ``revision``."""
-
-    repo: str
-    revision: str
-    allow_patterns: tuple[str, ...]
-    kind: str = "dataset"  # or "model"
+MANIFEST = "download.json"  # a snapshot's record, written by the download stage
+KINDS = {"models": "model", "datasets": "dataset"}  # mirror folder -> hub repo type
+# how a sentence-transformers model pools (retrieval embeds as the model was trained)
+POOLING_FILES = ("modules.json", "1_Pooling/config.json")
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class HubSource:
 
     repo: str
     config: str
-    columns: object  # one of xstilts.formats.hub.COLUMNS
+    columns: object  # one of xstilts.formats.columns.COLUMNS
     splits: dict[str, str]
     revision: str = MAIN
     data_dir: str = "{config}"
@@ -123,16 +121,27 @@ def model_dir(mirror: str | Path, repo: str, revision: str) -> Path:
     return Path(mirror) / "models" / repo / revision_dir(revision)
 
 
-def requirements(task_name: str, languages=None) -> list[HubFiles]:
-    """The repositories (one entry per repo and revision) and files a task's hub data need, in
-    ``languages`` (the config's benchmark's; None: the registry's)."""
-    from xstilts import data, registry
+class MirrorError(FileNotFoundError):
+    """A snapshot the mirror lacks, or one that lacks files the study needs."""
 
-    task = registry.restrict(registry.get(task_name), languages)
-    patterns: dict[tuple[str, str], set[str]] = {}
-    for split, lang in data.wanted_splits(task):
-        for source in sources_for(task.hub, lang):
-            if split in source.splits:
-                key = (source.repo, source.revision)
-                patterns.setdefault(key, set()).update(source.allow_patterns(lang))
-    return [HubFiles(repo, rev, tuple(sorted(p))) for (repo, rev), p in patterns.items()]
+
+def is_mirror_path(path: str | Path) -> bool:
+    """Whether ``path`` names a snapshot folder of a mirror (``.../models/org/name/rev``; a
+    folder a job of the workflow wrote, with its manifest.json, is not one)."""
+    parts = Path(path).parts
+    return len(parts) >= 4 and parts[-4] in KINDS and not (Path(path) / "manifest.json").is_file()
+
+
+def require(path: str | Path) -> dict:
+    """The manifest of a mirror snapshot a job reads; a clear error naming the missing file
+    (never a network error) when the download stage has not filled it."""
+    manifest = Path(path) / MANIFEST
+    if not manifest.is_file():
+        state = "is empty or unverified" if Path(path).is_dir() else "does not exist"
+        raise MirrorError(
+            f"{manifest} is missing: the hub mirror snapshot {path} {state}. Jobs read the hub "
+            "only through the mirror (the hub is offline for them): run the download stage on "
+            "a node with internet (snakemake --configfile <config> mirror, or the whole "
+            "workflow: its download jobs run first where Snakemake runs), see xstilts preflight"
+        )
+    return json.loads(manifest.read_text())

@@ -21,10 +21,13 @@ import os
 import random
 from pathlib import Path
 
-from xstilts import curves, data, device
+from xstilts import curves, device
 from xstilts.hparams import HParams
+from xstilts.loaders import DataFormatError
+from xstilts.models import load_model
+from xstilts.prepare import resolve
 from xstilts.sampling import probabilities
-from xstilts.train import _batching, fit, load_model, training_arguments
+from xstilts.train import _batching, fit, training_arguments
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +215,7 @@ def train(
     pad_multiple = placement.pad_multiple
     train_sets, collators, tasks, lengths = {}, {}, {}, {}
     for name, cache in caches.items():
-        task = tasks[name] = data.resolve(name, cache)
+        task = tasks[name] = resolve(name, cache)
         splits = datasets.load_from_disk(str(cache))
         train = datasets.concatenate_datasets([splits[s] for s in splits if s.startswith("train.")])
         lengths[name] = curves.mean_length(train)
@@ -276,7 +279,7 @@ def corpus_lines(spec: dict, languages: list[str], seed: int) -> list[str]:
         return list(synthetic.corpus(languages, spec["max_lines"] // max(1, len(languages)), seed))
     paths = sorted(Path().glob(spec["corpus"]))
     if not paths:
-        raise data.DataFormatError(
+        raise DataFormatError(
             f"multitask.mlm.corpus {spec['corpus']!r} matches no file (expected text files, "
             "one sentence per line: Wikipedia or CC-100 text)"
         )

@@ -139,9 +139,11 @@ def _check_snapshot(snapshot, online: bool, report: Report) -> dict[str, int] | 
     try:
         from huggingface_hub import HfApi
 
+        from xstilts import hub
+
         info = HfApi().repo_info(
             snapshot.repo,
-            repo_type=download.KINDS[snapshot.kind],
+            repo_type=hub.KINDS[snapshot.kind],
             revision=snapshot.revision,
             files_metadata=True,
         )
@@ -216,13 +218,14 @@ def _model_config(snapshot, hub_files: dict | None) -> dict | None:
 def _hub_task_problems(study, task_name: str, spec: dict) -> list[Problem]:
     """Each config, split, column and label set of a hub task, read from the mirror as the
     prepare_data job reads it (splits not in the mirror were reported with their snapshot)."""
-    from xstilts import data, hub
+    from xstilts import hub, read_hub
     from xstilts.loaders import DataFormatError
+    from xstilts.splits import split_name, wanted_splits
 
     task = registry.restrict(registry.get(task_name), spec.get("languages"))
     out: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="xstilts-preflight-") as cache:
-        for split, lang in data.wanted_splits(task):
+        for split, lang in wanted_splits(task):
             for source in hub.sources_for(task.hub, lang):
                 revision = spec.get("revisions", {}).get(source.repo, source.revision)
                 folder = hub.dataset_dir(spec["mirror"], source.repo, revision)
@@ -230,16 +233,16 @@ def _hub_task_problems(study, task_name: str, spec: dict) -> list[Problem]:
                     continue  # absent: reported with its snapshot
                 hub_split = source.splits[split]
                 try:
-                    ds, where = data.hub_split(source, lang, hub_split, spec, cache)
-                    names = data._label_names(task, source, ds, where)
+                    ds, where = read_hub.hub_split(source, lang, hub_split, spec, cache)
+                    names = read_hub._label_names(task, source, ds, where)
                     if hub_split in source.unlabelled:
                         continue
                     n = min(len(ds), ROWS_CHECKED)
                     records = [source.columns.record(ds[i], i, names) for i in range(n)]
-                    if n and not any(data._has_gold(task, r) for r in records):
+                    if n and not any(read_hub._has_gold(task, r) for r in records):
                         out.append(
                             Problem(
-                                f"task {task_name} split {data.split_name(split, lang)} "
+                                f"task {task_name} split {split_name(split, lang)} "
                                 f"({where}): no gold labels or answers in its first {n} rows "
                                 "(a copy with stripped test labels)",
                                 task.gold
@@ -287,28 +290,25 @@ def _multiword_warnings(study, task_name: str, spec: dict) -> list[str]:
 def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
     """The original files a local task reads: root and every split's files, in the study's
     languages of the task."""
-    from xstilts import data
+    from xstilts import read_local
+    from xstilts.splits import SPLITS, declared_gaps, split_name, wanted_splits
 
     task = registry.restrict(registry.get(task_name), spec.get("languages"), local=True)
     root = Path(spec["root"])
-    key = f"data.tasks.{task_name}.root" if task_name == "ccg" else "data.root"
+    key = f"data.tasks.{task_name}.root" if task.licence else "data.root"
     if not root.is_dir():
-        fix = f"point {key} at the folder holding the original files"
-        if task_name == "ccg":
-            from xstilts.loaders.ccgbank import CCGBANK_HELP
-
-            fix = CCGBANK_HELP
+        fix = task.licence or f"point {key} at the folder holding the original files"
         return [Problem(f"task {task_name} (source: local): {root} is not a folder", fix)]
-    files = {**{k: v for k, v in task.local.items() if k in data.SPLITS}, **spec["files"]}
-    gaps = data.declared_gaps(task)
+    files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
+    gaps = declared_gaps(task)
     out = []
-    for split, lang in data.wanted_splits(task):
-        name = data.split_name(split, lang)
-        patterns = [p for _, p in data._patterns(files.get(split))]
+    for split, lang in wanted_splits(task):
+        name = split_name(split, lang)
+        patterns = [p for _, p in read_local._patterns(files.get(split))]
         patterns = [p for p in patterns if "{lang" in p or lang == "en"]
         if name in gaps or not patterns:
             continue
-        if not any(data._files(root, p, lang) for p in patterns):
+        if not any(read_local._files(root, p, lang) for p in patterns):
             looked = ", ".join(str(root / p) for p in patterns)
             out.append(
                 Problem(

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from xstilts import layout
+from xstilts import hub, layout
 
 PACKAGES = (
     "xstilts",
@@ -247,13 +247,11 @@ class Job:
         A snapshot of the hub mirror is named by its ``download.json`` (repository, revision,
         resolved commit); one the download stage has not filled is an error naming that file.
         """
-        from xstilts import download
-
         path = Path(path)
         entry = {"path": str(path)}
-        if download.is_mirror_path(path):
-            snapshot = download.require(path)
-            entry["manifest_sha256"] = sha256_file(path / download.MANIFEST)
+        if hub.is_mirror_path(path):
+            snapshot = hub.require(path)
+            entry["manifest_sha256"] = sha256_file(path / hub.MANIFEST)
             entry["run_id"] = snapshot.get("run_id")
             entry["hub"] = {
                 k: snapshot["summary"].get(k) for k in ("repo", "kind", "revision", "commit")

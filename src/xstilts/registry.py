@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from xstilts.formats.hub import (
+from xstilts.formats.columns import (
     COLUMNS,
     ClassificationColumns,
     DualEncoderColumns,
@@ -26,6 +26,7 @@ from xstilts.formats.hub import (
 )
 from xstilts.hparams import HParams
 from xstilts.hub import CONVERT, HubSource
+from xstilts.loaders.ccgbank import CCGBANK_HELP
 from xstilts.loaders.conllu import MULTIWORD
 from xstilts.loaders.errors import DataFormatError
 
@@ -190,8 +191,14 @@ class Task:
     mean over the evaluation examples of all its languages (each language's mean weighted by its
     example count), as XTREME's LAReQA scorer averages over all questions. ``gaps`` declares
     splits the data do not have (anything else missing is an error); ``gold`` says where labelled
-    evaluation files come from when a copy has them stripped. Hyper-parameters are defaults the
-    config may override.
+    evaluation files come from when a copy has them stripped. What a format varies per task is
+    declared here: ``null_answers`` (span QA: unanswerable questions, SQuAD v2.0),
+    ``normalise_by_language`` (span QA: answers normalised as MLQA's scorer does, per language),
+    ``mined_pairs`` (retrieval: candidate pairs mined over two corpora and scored at the threshold
+    tuned on the dev split, BUCC), ``one_gold`` (dual encoder: one relevant candidate per query,
+    Mewsli-X's entity, not one per language), ``licence`` (licensed data, read only from its own
+    local root ``data.tasks.<task>.root``: how to obtain it, CCGbank). Hyper-parameters are
+    defaults the config may override.
 
     ``extra_languages`` maps a benchmark to the languages it scores beyond ``languages``
     (XTREME-R's extras), after them. ``train_examples`` (the English training set),
@@ -213,6 +220,10 @@ class Task:
     batch_size: int = HParams.batch_size
     learning_rate: float = HParams.learning_rate
     null_answers: bool = False
+    normalise_by_language: bool = False
+    mined_pairs: bool = False
+    one_gold: bool = False
+    licence: str = ""
     tag_scheme: str | None = None  # tagging targets: "iob2" or "full_tag"
     multiword: str | None = None  # CoNLL-U tasks: "fused" or "subtokens"
     pooled: bool = False
@@ -428,7 +439,7 @@ _TASKS = (
             ),
         ),
         local={
-            "loader": "hellaswag",
+            "loader": "hellaswag_jsonl",
             "train": "hellaswag/hellaswag_train.jsonl",
             "validation": "hellaswag/hellaswag_val.jsonl",
         },
@@ -460,7 +471,7 @@ _TASKS = (
             ),
         ),
         local={
-            "loader": "cosmosqa",
+            "loader": "cosmosqa_csv",
             "train": "cosmosqa/train.csv",
             "validation": "cosmosqa/valid.csv",
         },
@@ -490,7 +501,7 @@ _TASKS = (
             ),
         ),
         local={
-            "loader": "commonsenseqa",
+            "loader": "commonsenseqa_jsonl",
             "train": "commonsenseqa/train_rand_split.jsonl",
             "validation": "commonsenseqa/dev_rand_split.jsonl",
         },
@@ -503,6 +514,7 @@ _TASKS = (
         metrics=("accuracy",),
         labels=(),  # the supertag inventory is read off the training data
         train_examples=39_604,
+        licence=CCGBANK_HELP,
         local={
             "loader": "ccgbank_auto",
             "train": [
@@ -775,6 +787,7 @@ _TASKS = (
         name="mlqa",
         format="span_qa",
         role="target",
+        normalise_by_language=True,
         metrics=QA,
         languages=MLQA_LANGS,
         train_task="squad_v1",
@@ -837,12 +850,13 @@ _TASKS = (
         name="bucc",
         format="retrieval",
         role="target",
+        mined_pairs=True,
         metrics=("f1",),
         languages=BUCC_LANGS,
         max_length=512,
         eval_examples=660_000,
         local={
-            "loader": "bucc",
+            "loader": "bucc_pairs",
             "validation": "bucc2018/{lang}-en.dev.gold",
             "test": "bucc2018/{lang}-en.test.gold",
         },
@@ -873,7 +887,7 @@ _TASKS = (
                 unverified="the JSON layout of main (read from refs/convert/parquet)",
             ),
         ),
-        local={"loader": "tatoeba", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
+        local={"loader": "tatoeba_txt", "test": "tatoeba/tatoeba.{lang3}-eng.{lang3}"},
         description="Tatoeba sentence retrieval, xx to en (LASER test sets)",
     ),
     Task(
@@ -925,6 +939,7 @@ _TASKS = (
         name="mewslix",
         format="dual_encoder",
         role="target",
+        one_gold=True,
         metrics=("map@20",),
         languages=MEWSLIX_LANGS,
         train_task="mewslix",
@@ -933,7 +948,7 @@ _TASKS = (
         learning_rate=2e-5,
         mean_tokens=100,  # a mention's sentence and an entity description
         local={
-            "loader": "mewslix",
+            "loader": "mewslix_jsonl",
             "candidates": "mewslix/candidate_set_entities.jsonl",
             "train": "mewslix/wikipedia_pairs-train.jsonl",
             "validation": "mewslix/wikinews_mentions/dev-{lang}.jsonl",

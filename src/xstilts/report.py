@@ -76,7 +76,7 @@ def published() -> dict:
 # --- per-example statistics ---
 def _is_ratio(task: registry.Task) -> bool:
     """Whether the task's metric is an F1 over chunks or pairs rather than a mean over examples."""
-    return task.format == "tagging" or task.name == "bucc"
+    return task.format == "tagging" or task.mined_pairs
 
 
 def _chunk_counts(prediction: list[str], gold: list[str], scheme: str) -> tuple[int, int, int]:
@@ -96,11 +96,10 @@ def example_stats(task: registry.Task, lang: str, rows: list[dict]) -> dict[str,
         scheme = task.tag_scheme
         return {str(r["id"]): _chunk_counts(r["prediction"], r["gold"], scheme) for r in rows}
     if task.format == "span_qa":
-        from xstilts.formats.span_qa import LANGUAGE_AWARE
         from xstilts.metrics import qa
 
         def score(qid, prediction, gold):
-            if task.name in LANGUAGE_AWARE:
+            if task.normalise_by_language:
                 return qa.mlqa_scores({qid: prediction}, {qid: gold}, lang)
             return qa.squad_scores({qid: prediction}, {qid: gold})
 
@@ -194,7 +193,7 @@ def target_stats(target: str, runs: dict[RunKey, dict], values: dict) -> dict[st
         if not all(p.is_file() for p in paths.values()):
             return None
         rows = {k: _read_jsonl(p) for k, p in paths.items()}
-        if task.name == "bucc":
+        if task.mined_pairs:
             thresholds = {k: values[k][lang]["threshold"] for k in keys}
             out[lang] = _bucc_aligned(rows, thresholds)
         else:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xstilts import data, formats, provenance, registry
+from xstilts import formats, provenance, registry
+from xstilts.splits import parse_split
 
 
 def read(path: Path) -> list[dict]:
@@ -31,7 +32,7 @@ def results(task, splits: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
     fmt = formats.get(task.format)
     by_lang: dict[str, dict[str, list[dict]]] = {}
     for name, rows in splits.items():
-        split, lang = data.parse_split(name)
+        split, lang = parse_split(name)
         by_lang.setdefault(lang, {})[split] = rows
     out: dict[str, dict[str, dict]] = {}
     for lang, own in by_lang.items():

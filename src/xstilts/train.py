@@ -26,25 +26,13 @@ import re
 import shutil
 from pathlib import Path
 
-from xstilts import curves, data, device, features, formats, preemption, registry, sampling
+from xstilts import curves, device, features, formats, hub, preemption, sampling
 from xstilts.errors import ConfigError
 from xstilts.hparams import HParams
+from xstilts.models import load_model
+from xstilts.prepare import resolve
 
 log = logging.getLogger(__name__)
-
-
-def load_model(encoder: str, task, **kwargs):
-    """A fresh task head on top of ``encoder`` (hub id or folder); a format module with its own
-    model (``load_model``: the dual encoder) builds it."""
-    import torch
-    import transformers
-
-    fmt = formats.get(task.format)
-    if hasattr(fmt, "load_model"):
-        return fmt.load_model(encoder, task, **kwargs)
-    auto = getattr(transformers, registry.AUTO_MODEL[task.format])
-    kwargs.setdefault("dtype", torch.float32)  # train from fp32 weights, whatever is stored
-    return auto.from_pretrained(encoder, **formats.get(task.format).model_kwargs(task), **kwargs)
 
 
 def _batching(hp: HParams, micro_batch: int | None) -> tuple[int, int]:
@@ -405,9 +393,7 @@ def language_plan(sizes: dict[str, int], hp: HParams, seed: int) -> dict[str, li
 def _keep_pooling(encoder: Path, out_dir: Path) -> None:
     """Carry a sentence-transformers model's pooling files (how it was trained to embed) on to
     the trained encoder, so retrieval from it pools the same way."""
-    from xstilts.download import POOLING_FILES
-
-    for name in POOLING_FILES:
+    for name in hub.POOLING_FILES:
         if (encoder / name).is_file():
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(encoder / name, out_dir / name)
@@ -441,7 +427,7 @@ def train(
     datasets.disable_caching()  # never write cache files into the inputs' folders
     set_seed(seed)
     placement = placement or device.select()
-    task = data.resolve(task_name, train_cache)
+    task = resolve(task_name, train_cache)
     fmt = formats.get(task.format)
     tokenizer = tokenizers.load(encoder)
     splits = datasets.load_from_disk(str(train_cache))

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from snakemake.exceptions import WorkflowError
 
 from xstilts import analysis as xanalysis
-from xstilts import download, layout, registry
+from xstilts import download, hub, layout, registry
 from xstilts import report as xreport
 from xstilts.config import load, read_yaml, validate
 from xstilts.errors import ConfigError
@@ -44,7 +44,7 @@ paths = SimpleNamespace(
 
 # --- the hub mirror: filled by the download rule; every other job runs with the hub offline ---
 MIRROR = STUDY.mirror.rstrip("/")
-DOWNLOAD_MANIFEST = download.MANIFEST
+DOWNLOAD_MANIFEST = hub.MANIFEST
 SNAPSHOTS = {str(s.manifest): s for s in download.snapshots(STUDY)}
 # the download follows the user's own setting (kept across re-reads of this file in one process)
 os.environ.setdefault("XSTILTS_USER_HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "0"))

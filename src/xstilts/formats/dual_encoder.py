@@ -162,33 +162,3 @@ def metrics(rows: list[dict], task, lang: str) -> dict:
     """mAP@20 (percent) of saved rankings: each row's top candidates and its gold ids."""
     aps = [average_precision_at_k(r["gold"], r["prediction"], K) for r in rows]
     return {"map@20" if K == 20 else f"map@{K}": 100.0 * float(np.mean(aps))}
-
-
-def predict_pooled(model, tokenizer, task, prepared, feats, batch_size) -> dict[str, list[dict]]:
-    """Every evaluation split ranked against the pooled candidates of every language: per split
-    name, each query's top candidates."""
-    from xstilts import data, device
-    from xstilts.evaluate import predict
-
-    pad = collator(tokenizer, device.select().pad_multiple)
-    pool = sorted(n for n in prepared if data.parse_split(n)[0] == CANDIDATES)
-    if not pool:
-        raise ValueError(f"task {task.name}: the prepared data has no {CANDIDATES}.* split")
-    ids, vectors, seen = [], [], set()
-    for name in pool:
-        keep = [i for i, c in enumerate(prepared[name]["id"]) if c not in seen]
-        seen.update(prepared[name]["id"])
-        ids += [prepared[name]["id"][i] for i in keep]
-        vectors.append(predict(model, feats[name], pad, batch_size)[keep])
-    candidates = np.concatenate(vectors)
-    out: dict[str, list[dict]] = {}
-    for split in ("validation", "test"):
-        names = [n for n in prepared if data.parse_split(n)[0] == split]
-        if not names:
-            continue
-        queries = {data.parse_split(n)[1]: list(prepared[n]) for n in names}
-        vecs = {data.parse_split(n)[1]: predict(model, feats[n], pad, batch_size) for n in names}
-        _, predictions = score_rankings(queries, vecs, ids, candidates)
-        for lang, rows in predictions.items():
-            out[data.split_name(split, lang)] = rows
-    return out

@@ -29,6 +29,32 @@ log = logging.getLogger(__name__)
 POOLINGS = ("mean", "cls")
 
 
+def bucc_rows(corpus: dict) -> list[dict]:
+    """A BUCC corpus (``source``, ``target``, ``gold`` pairs) as one row per sentence."""
+    gold: dict[str, list[str]] = {}
+    for src, tgt in corpus["gold"]:
+        gold.setdefault(src, []).append(tgt)
+    return [
+        {"id": s["id"], "text": s["text"], "side": "source", "gold": gold.get(s["id"], [])}
+        for s in corpus["source"]
+    ] + [{"id": t["id"], "text": t["text"], "side": "target", "gold": []} for t in corpus["target"]]
+
+
+def bucc_corpus(rows) -> dict:
+    """The inverse of :func:`bucc_rows` (sentences keep their ``input_ids`` once tokenised)."""
+    rows = list(rows)
+    keep = ("id", "text", "input_ids")
+
+    def side(name):
+        return [{k: r[k] for k in keep if k in r} for r in rows if r["side"] == name]
+
+    return {
+        "source": side("source"),
+        "target": side("target"),
+        "gold": [(r["id"], g) for r in rows if r["side"] == "source" for g in r["gold"]],
+    }
+
+
 def default_layer(num_hidden_layers: int) -> int:
     """Layer 14 of 24 (XLM-R Large), scaled to the encoder's depth."""
     return round(num_hidden_layers * 14 / 24)
@@ -253,11 +279,11 @@ def language_metrics(task, lang: str, splits: dict[str, list[dict]]) -> dict[str
     """``{split: metrics}`` of one language. BUCC: the test split's precision, recall and F1
     (%) at the threshold that maximises F1 on the dev (validation) split; never a dev score in
     place of the test score. Tatoeba: accuracy per split."""
-    if task.name != "bucc":
+    if not task.mined_pairs:
         return {split: metrics(rows, task, lang) for split, rows in splits.items()}
     missing = [s for s in ("validation", "test") if s not in splits]
     if missing:
-        raise ValueError(f"bucc {lang}: no {' or '.join(missing)} predictions to score")
+        raise ValueError(f"{task.name} {lang}: no {' or '.join(missing)} predictions to score")
     dev, test = splits["validation"], splits["test"]
     threshold = best_threshold(_candidates(dev), _gold(dev))
     return {"test": bucc_scores(_candidates(test), _gold(test), threshold)}

@@ -23,7 +23,6 @@ MAX_QUERY_LENGTH = 64
 N_BEST = 20
 MAX_ANSWER_LENGTH = 30
 CLS_INDEX = 0
-LANGUAGE_AWARE = {"mlqa"}  # tasks scored with MLQA's language-specific normalisation
 
 # No validation metric: the driver selects checkpoints on the evaluation loss.
 selection_metric = None
@@ -32,11 +31,6 @@ selection_metric = None
 def model_kwargs(task) -> dict:
     """Two outputs per token (start, end), whatever labels the encoder's config carries."""
     return {"num_labels": 2}
-
-
-def allows_null(task) -> bool:
-    """Whether the task has unanswerable questions (SQuAD v2.0)."""
-    return bool(getattr(task, "null_answers", task.name == "squad_v2"))
 
 
 def _truncate_questions(questions: list[str], tokenizer, max_query_length: int) -> list[str]:
@@ -179,7 +173,7 @@ def predictions(logits, examples, features, task, *, null_threshold: float = 0.0
     for i, example_id in enumerate(features["example_id"]):
         by_example[example_id].append(i)
     offset_mapping = list(features["offset_mapping"])
-    null = allows_null(task)
+    null = task.null_answers  # unanswerable questions (SQuAD v2.0)
 
     rows = []
     for example_id, context, answers in zip(
@@ -216,9 +210,9 @@ def metrics(rows: list[dict], task, lang: str) -> dict:
     of saved predictions."""
     predicted = {r["id"]: r["prediction"] for r in rows}
     references = {r["id"]: r["gold"] for r in rows}
-    if allows_null(task):
+    if task.null_answers:
         return squad_v2_scores(predicted, references)
-    if task.name in LANGUAGE_AWARE:
+    if task.normalise_by_language:
         return mlqa_scores(predicted, references, lang)
     return squad_scores(predicted, references)
 

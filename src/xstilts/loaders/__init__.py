@@ -44,17 +44,17 @@ LOADERS: dict[str, Callable[..., Any]] = {
     "conllu": load_conllu,
     "panx_tokens": load_panx_tokens,
     "panx_csv": load_panx_csv,
-    "bucc": load_bucc,
-    "tatoeba": load_tatoeba,
+    "bucc_pairs": load_bucc,
+    "tatoeba_txt": load_tatoeba,
     "tatoeba_pair": load_tatoeba_pair,
-    "hellaswag": load_hellaswag,
-    "cosmosqa": load_cosmosqa,
-    "commonsenseqa": load_commonsenseqa,
+    "hellaswag_jsonl": load_hellaswag,
+    "cosmosqa_csv": load_cosmosqa,
+    "commonsenseqa_jsonl": load_commonsenseqa,
     "copa_jsonl": load_copa_jsonl,
     "siqa_jsonl": load_siqa_jsonl,
     "xquad_r": load_xquad_r,
     "squad_sentences": load_squad_sentences,
-    "mewslix": load_mewslix,
+    "mewslix_jsonl": load_mewslix,
 }
 """Format name -> loader function."""
 

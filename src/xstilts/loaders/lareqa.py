@@ -9,8 +9,8 @@ paragraphs with the general rules of XTREME's ``sb_sed.py`` (its SQuAD-specific 
 splits of single names and titles are not reproduced).
 
 Records: ``{"kind": "query", "id", "query", "candidate", "gold_keys"}`` and
-``{"kind": "candidate", "id", "text", "keys"}``; ``xstilts.data`` resolves ``gold_keys`` to the
-ids of every language's candidates that carry the key.
+``{"kind": "candidate", "id", "text", "keys"}``; ``xstilts.read_local`` resolves ``gold_keys`` to
+the ids of every language's candidates that carry the key.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ holds it, the mention marked with braces (braces already in the text become pare
 repeated in front, ``"{mention}: {left} { {mention} } {right}"``; an entity is the sentences
 of its description. Records: training pairs ``{"id", "query", "candidate", "gold"}``, queries
 ``{"kind": "query", ..., "gold_keys": [entity id]}``, candidates ``{"kind": "candidate", "id",
-"text", "keys"}`` (see ``xstilts.data.split_ranking``).
+"text", "keys"}`` (see ``xstilts.read_local.split_ranking``).
 """
 
 from __future__ import annotations

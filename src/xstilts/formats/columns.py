@@ -2,7 +2,7 @@
 canonical record (see the format modules). Stdlib only: the registry imports it.
 
 A spec names the columns of one hub configuration; a typo in a field name fails when the registry
-is imported, and ``xstilts.data`` checks at load time that every named column exists. Labels are
+is imported, and ``xstilts.read_hub`` checks at load time that every named column exists. Labels are
 mapped through the data set's own features: a ``ClassLabel`` index becomes its name, a string
 column is the name itself, so a different label order on the hub cannot swap labels.
 """
