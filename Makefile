@@ -79,4 +79,4 @@ format: install
 	snakefmt workflow
 
 clean:
-	rm -rf results resources logs benchmarks checkpoints .snakemake
+	rm -rf results resources logs timings checkpoints .snakemake

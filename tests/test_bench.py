@@ -16,8 +16,8 @@ def test_quick_bench_prints_and_writes_ratios(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     bench.main(["--quick"])
     out = capsys.readouterr().out
-    report = json.loads((tmp_path / "benchmarks" / "bench.json").read_text())
-    assert not list((tmp_path / "benchmarks").glob("*.tmp"))
+    report = json.loads((tmp_path / "timings" / "bench.json").read_text())
+    assert not list((tmp_path / "timings").glob("*.tmp"))
 
     assert "project min / median / max | plain min / median / max | ratio" in out
     assert "padded-token limit" in out
@@ -48,8 +48,8 @@ def test_ways_are_interleaved():
 def test_demo_fixed_share_reads_snakemake_benchmarks(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     for folder, name, seconds in (
-        ("demo/finetune", "a", 10.0),  # the study's own jobs: benchmarks/{study}/{rule}/
-        ("tokenize", "b", 6.0),  # shared ones: benchmarks/{rule}/
+        ("demo/finetune", "a", 10.0),  # the study's own jobs: timings/{study}/{rule}/
+        ("tokenize", "b", 6.0),  # shared ones: timings/{rule}/
         ("demo/score", "c", 0.2),
         ("other/finetune", "d", 50.0),  # another study's
     ):

@@ -4,7 +4,7 @@ Every comparison interleaves the two ways (A, B, A, B, ...) over ``repeats`` rep
 drift of the machine touches both alike, and prints min/median/max of each; the ratio is of the
 medians. Beside each ratio stands its padded-token limit: the padded tokens the plain way
 computes over those the project's way computes (the speed-up if time were proportional to
-tokens). Measurements, on the local CPU, summarised in one table (also ``benchmarks/bench.json``):
+tokens). Measurements, on the local CPU, summarised in one table (also ``timings/bench.json``):
 
 1. target training with ``transformers.Trainer``: dynamic padding + length-grouped batches vs
    run_glue's default (every pair padded to 128, random batches) and jiant's (256);
@@ -13,7 +13,7 @@ tokens). Measurements, on the local CPU, summarised in one table (also ``benchma
 3. nearest-neighbour retrieval: faiss ``IndexFlatIP`` vs a numpy matrix product + argpartition;
 4. a real job's fixed cost (imports, model, tokenizer and data load of a fine-tuning job) beside
    a bare ``import torch, transformers``, and the share of the demo's job-seconds that fixed
-   costs take, from Snakemake's ``benchmarks/*/*.tsv`` when a demo has run here.
+   costs take, from Snakemake's ``timings/*/*.tsv`` when a demo has run here.
 
 The model is a small randomly initialised XLM-R with a tokenizer trained on the benchmark's own
 texts: real benchmark slices (realistic lengths) from the folder ``XSTILTS_BENCH_DATA`` names (in
@@ -44,7 +44,7 @@ from xstilts.hparams import HParams
 
 BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data"  # a development checkout's
 DATA = Path(os.environ.get("XSTILTS_BENCH_DATA", BESIDE))
-OUTPUT = Path("benchmarks") / "bench.json"
+OUTPUT = Path("timings") / "bench.json"
 THREADS = 2
 ARCHITECTURE = {
     "hidden_size": 128,
@@ -474,7 +474,7 @@ def bench_fixed_cost(model_dir: Path, cache: Path, sizes: Sizes) -> list[Row]:
 
 def demo_fixed_share(benchmarks: Path, study: str, heavy: float, light: float) -> str | None:
     """How much of a study's job-seconds (Snakemake's benchmark files: the study's own
-    ``benchmarks/{study}/{rule}/...`` and the shared ``benchmarks/{rule}/...``) the fixed costs
+    ``timings/{study}/{rule}/...`` and the shared ``timings/{rule}/...``) the fixed costs
     take: ``heavy`` seconds per model job, ``light`` per other job (at most the job's)."""
     total = fixed = 0.0
     jobs = 0
@@ -595,8 +595,8 @@ def run(sizes: Sizes, work: Path) -> tuple[list[Row], dict]:
     _features(nli[:64], tokenizer, task, task.max_length, train=False).save_to_disk(str(cache))
     fixed = bench_fixed_cost(model_dir, cache, sizes)
     rows += fixed
-    share = demo_fixed_share(Path("benchmarks"), "demo", fixed[0].project[1], fixed[2].project[1])
-    data["demo_fixed_cost"] = share or "no demo benchmarks/*/*.tsv here (run make demo first)"
+    share = demo_fixed_share(Path("timings"), "demo", fixed[0].project[1], fixed[2].project[1])
+    data["demo_fixed_cost"] = share or "no demo timings/*/*.tsv here (run make demo first)"
     return rows, data
 
 

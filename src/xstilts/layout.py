@@ -35,7 +35,7 @@ INTERMEDIATE_CHECKPOINTS = CHECKPOINTS + "/intermediate/{model}/{inter}/seed{see
 TARGET_CHECKPOINTS = CHECKPOINTS + "/target/{model}/{inter}/{target}/seed{seed}"
 BEFORE_CHECKPOINTS = CHECKPOINTS + "/before/{model}/{inter}/{target}/seed{seed}/{stage}"
 LOGS = "logs/{study}"  # a study's job logs; shared artefacts log beside no study
-BENCHMARKS = "benchmarks/{study}"
+TIMINGS = "timings/{study}"  # Snakemake's benchmark files: each job's time and memory
 
 MANIFEST = "manifest.json"
 ANALYSIS = STUDY + "/analysis/{name}"  # the follow-up analyses across models (xstilts.analysis)
@@ -43,7 +43,7 @@ THROUGHPUT = STUDY + "/{model}/throughput"  # one model's inference benchmark
 
 STUDY_PATHS = (
     "STUDY ENCODER RUN TARGET_MODEL BEFORE_MODEL METRICS RUN_MANIFEST PREDICTIONS SCORES "
-    "MATRIX_CSV MATRIX_PNG AGGREGATE_MANIFEST REPORT LOGS BENCHMARKS ANALYSIS THROUGHPUT "
+    "MATRIX_CSV MATRIX_PNG AGGREGATE_MANIFEST REPORT LOGS TIMINGS ANALYSIS THROUGHPUT "
     "CHECKPOINTS INTERMEDIATE_CHECKPOINTS TARGET_CHECKPOINTS BEFORE_CHECKPOINTS"
 ).split()
 

@@ -13,7 +13,7 @@ waiting (on that job). Job state comes from the files Snakemake and its SLURM ex
   Snakemake's logs (``.snakemake/log/``): one SLURM job per attempt (more than one, or a
   requeued one: retried); ``sacct`` (else ``scontrol``) gives each one's state and exit code;
 - ``logs/<study>/<rule>/...log``: the job's own log (its last error lines);
-- ``benchmarks/<study>/<rule>/...tsv``: a finished job's measured seconds, which correct the
+- ``timings/<study>/<rule>/...tsv``: a finished job's measured seconds, which correct the
   ``xstilts estimate`` GPU-hours of the jobs still to run.
 """
 
@@ -186,7 +186,7 @@ def _running_curves(root: Path, job: Job) -> Path | None:
 
 
 def _measured(root: Path, job: Job) -> float | None:
-    bench = root / layout.BENCHMARKS.format(study=job.study) / f"{job.stem}.tsv"
+    bench = root / layout.TIMINGS.format(study=job.study) / f"{job.stem}.tsv"
     try:
         header, values = bench.read_text().splitlines()[:2]
         return float(dict(zip(header.split("\t"), values.split("\t"), strict=False))["s"])

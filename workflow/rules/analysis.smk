@@ -11,7 +11,7 @@ rule throughput:
     log:
         study_log("throughput/{model}.log"),
     benchmark:
-        study_benchmark("throughput/{model}.tsv")
+        study_timing("throughput/{model}.tsv")
     conda:
         SOFTWARE_ENV
     resources:
@@ -40,7 +40,7 @@ for _name in ANALYSES:
         log:
             study_log(f"analyse/{_name}.log"),
         benchmark:
-            study_benchmark(f"analyse/{_name}.tsv")
+            study_timing(f"analyse/{_name}.tsv")
         conda:
             SOFTWARE_ENV
         resources:

@@ -57,8 +57,8 @@ def study_log(name):
     return f"{paths.LOGS}/{name}"
 
 
-def study_benchmark(name):
-    return f"{paths.BENCHMARKS}/{name}"
+def study_timing(name):
+    return f"{paths.TIMINGS}/{name}"
 
 
 def _alternatives(values):

@@ -8,7 +8,7 @@ rule build_tokenizer:
     log:
         "logs/build_tokenizer/{model}/{build}.log",
     benchmark:
-        "benchmarks/build_tokenizer/{model}/{build}.tsv"
+        "timings/build_tokenizer/{model}/{build}.tsv"
     priority: 10
     conda:
         SOFTWARE_ENV
@@ -32,7 +32,7 @@ rule build_model:
     log:
         "logs/build_model/{model}/{build}.log",
     benchmark:
-        "benchmarks/build_model/{model}/{build}.tsv"
+        "timings/build_model/{model}/{build}.tsv"
     priority: 10
     conda:
         SOFTWARE_ENV
@@ -56,7 +56,7 @@ rule prepare_data:
     log:
         "logs/prepare_data/{task}/{data}.log",
     benchmark:
-        "benchmarks/prepare_data/{task}/{data}.tsv"
+        "timings/prepare_data/{task}/{data}.tsv"
     conda:
         SOFTWARE_ENV
     resources:
@@ -80,7 +80,7 @@ rule tokenize:
     log:
         "logs/tokenize/{model}/{build}/{task}/{data}/len{length}.log",
     benchmark:
-        "benchmarks/tokenize/{model}/{build}/{task}/{data}/len{length}.tsv"
+        "timings/tokenize/{model}/{build}/{task}/{data}/len{length}.tsv"
     conda:
         SOFTWARE_ENV
     resources:

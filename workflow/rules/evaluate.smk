@@ -11,7 +11,7 @@ rule score:
     log:
         study_log("score/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        study_benchmark("score/{model}/{inter}/{target}/seed{seed}.tsv")
+        study_timing("score/{model}/{inter}/{target}/seed{seed}.tsv")
     localrule: True
     conda:
         SOFTWARE_ENV
@@ -35,7 +35,7 @@ rule retrieve:
     log:
         study_log("retrieve/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        study_benchmark("retrieve/{model}/{inter}/{target}/seed{seed}.tsv")
+        study_timing("retrieve/{model}/{inter}/{target}/seed{seed}.tsv")
     wildcard_constraints:
         target=RETRIEVAL_TARGETS,
     conda:

@@ -16,7 +16,7 @@ for _name, _models, _targets in STUDY.report_rules():
         log:
             study_log("report_tables/{model}.log"),
         benchmark:
-            study_benchmark("report_tables/{model}.tsv")
+            study_timing("report_tables/{model}.tsv")
         wildcard_constraints:
             model=_alternatives(_models),
         conda:

@@ -12,7 +12,7 @@ rule train_intermediate:
     log:
         study_log("train_intermediate/{model}/{inter}/seed{seed}.log"),
     benchmark:
-        study_benchmark("train_intermediate/{model}/{inter}/seed{seed}.tsv")
+        study_timing("train_intermediate/{model}/{inter}/seed{seed}.tsv")
     conda:
         SOFTWARE_ENV
     resources:
@@ -49,7 +49,7 @@ rule finetune:
     log:
         study_log("finetune/{model}/{inter}/{target}/seed{seed}.log"),
     benchmark:
-        study_benchmark("finetune/{model}/{inter}/{target}/seed{seed}.tsv")
+        study_timing("finetune/{model}/{inter}/{target}/seed{seed}.tsv")
     wildcard_constraints:
         target=TRAINED_TARGETS,
     conda:
@@ -87,7 +87,7 @@ rule train_before_target:
     log:
         study_log("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.log"),
     benchmark:
-        study_benchmark("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv")
+        study_timing("train_before_target/{model}/{inter}/{target}/seed{seed}/{stage}.tsv")
     wildcard_constraints:
         target=TRAINED_TARGETS,
         stage=_alternatives(registry.TASKS),
