@@ -267,6 +267,15 @@ def _mapping_lines(label: str, mapping) -> list[tuple[str, str]]:
     ]
 
 
+def _code_line(git: dict, state: str) -> str:
+    """The code a job ran: its git commit, or (an installed package) the digest of its files."""
+    if git.get("commit"):
+        return f"{git['commit']} ({state})"
+    if git.get("code"):
+        return f"no git checkout; installed package files sha256 {git['code']}"
+    return f"unknown commit ({state})"
+
+
 def _environment_lines(record: dict, previous: dict) -> list[tuple[str, str]]:
     """Where and how a job ran; package versions only where they differ from the job above."""
     git = record.get("git") or {}
@@ -284,7 +293,7 @@ def _environment_lines(record: dict, previous: dict) -> list[tuple[str, str]]:
     else:
         lock_text = "none recorded"
     return [
-        ("git", f"{git.get('commit') or 'unknown commit'} ({state})"),
+        ("git", _code_line(git, state)),
         (
             "packages",
             "(as above)"
