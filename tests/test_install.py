@@ -86,6 +86,8 @@ def test_check_config_and_a_one_cell_study_from_another_directory(venv, tmp_path
     assert json.loads((run / "metrics.json").read_text())
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["git"]["commit"] is None and len(manifest["git"]["code"]) == 64
-    explained = _run([xstilts, "explain", str(run / "metrics.json")], cwd=tmp_path, env=env).stdout
+    matrix = "results/one/tiny/transfer_matrix.csv"
+    why = [xstilts, "explain", matrix, "--row", "none", "--col", "xnli"]
+    explained = _run(why, cwd=tmp_path, env=env).stdout
     assert f"installed package files sha256 {manifest['git']['code']}" in explained
     assert list((tmp_path / "results" / "one").glob("tiny/report/tables/*.csv"))
