@@ -34,7 +34,7 @@ def test_quick_bench_prints_and_writes_ratios(tmp_path, monkeypatch, capsys):
         "eval span QA examples/s",
         "eval tagging examples/s",
     }
-    assert "no demo benchmarks" in out  # none in this folder
+    assert "no demo timings" in out  # none in this folder
 
 
 def test_ways_are_interleaved():
