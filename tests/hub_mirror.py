@@ -416,10 +416,11 @@ class _Config:
         self.filled.add((hub_split, lang))
         rows = _rows(source, lang, records, self.features)
         if hub_split in source.unlabelled and len(rows) > 1:  # the hub's -1 pairs
-            rows[1] = {**rows[1], **self._unlabelled(source, rows[1])}
+            rows[1] = {**rows[1], **self._unlabelled(source)}
         self.splits.setdefault(hub_split, []).extend(rows)
 
-    def _unlabelled(self, source, row: dict) -> dict:
+    def _unlabelled(self, source) -> dict:
+        """The label columns holding the hub's "no gold label"."""
         return {c: _placeholder(self.features[c]) for c in source.columns.label_columns()}
 
     def datasets(self) -> dict[str, datasets.Dataset]:
@@ -434,7 +435,7 @@ class _Config:
             if rows is None:
                 rows = first
                 if name.startswith("test"):
-                    rows = [{**r, **self._unlabelled(self.source, r)} for r in rows]
+                    rows = [{**r, **self._unlabelled(self.source)} for r in rows]
             out[name] = datasets.Dataset.from_list(rows, features=self.features)
         return out
 
