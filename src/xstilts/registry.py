@@ -769,7 +769,11 @@ _TASKS = (
         extra_languages={"xtreme-r": _XQUAD_R},
         eval_examples=1_250,
         hub=(
-            _xtreme("XQuAD.{lang}", SpanQAColumns(title=None), splits={"test": "validation"}),
+            _xtreme(
+                "XQuAD.{lang}",
+                SpanQAColumns(title=None, stripped=True),
+                splits={"test": "validation"},
+            ),
             HubSource(
                 "google/xquad",
                 "xquad.{lang}",
@@ -795,7 +799,7 @@ _TASKS = (
         epochs=2,
         batch_size=16,
         eval_examples=5_000,
-        hub=(_xtreme("MLQA.{lang}.{lang}", SpanQAColumns(), splits=_EVAL),),
+        hub=(_xtreme("MLQA.{lang}.{lang}", SpanQAColumns(stripped=True), splits=_EVAL),),
         local={
             "loader": "squad_json",
             "validation": "mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json",
@@ -822,7 +826,7 @@ _TASKS = (
         hub=(
             _xtreme(
                 "tydiqa",
-                SpanQAColumns(),
+                SpanQAColumns(stripped=True),
                 splits={"train": "train", "validation": "validation", "test": "validation"},
                 id_prefix={lang: f"{name}-" for lang, name in TYDIQA_LANG_NAMES.items()},
             ),

@@ -92,13 +92,16 @@ class TaggingColumns:
 
 @dataclass(frozen=True)
 class SpanQAColumns:
-    """Extractive QA: ``answers`` is the struct of lists ``{text: [...], answer_start: [...]}``."""
+    """Extractive QA: ``answers`` is the struct of lists ``{text: [...], answer_start: [...]}``.
+    ``stripped``: the copy's context, question and answer texts are ``.strip()``ped with
+    ``answer_start`` not shifted (google/xtreme's conversion; docs/hub.md)."""
 
     id: str = "id"
     title: str | None = "title"  # XQuAD has none
     context: str = "context"
     question: str = "question"
     answers: str = "answers"
+    stripped: bool = False
 
     def columns(self) -> list[str]:
         return [c for c in (self.id, self.title, self.context, self.question, self.answers) if c]
