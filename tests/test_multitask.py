@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -67,10 +68,15 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path, ca
         features.tokenize(str(tiny_model), tmp_path / "data" / task, task, 64, caches[task])
     assert json.loads((caches["ccg"] / "labels.json").read_text())  # inventory from the data
     hp = tiny_hparams(batch_size=4, max_steps=9, eval_steps=100)
+    pooled = tmp_path / "pretrained"  # a sentence-transformers layout: its pooling files
+    shutil.copytree(tiny_model, pooled)
+    (pooled / "1_Pooling").mkdir()
+    (pooled / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
+    (pooled / "modules.json").write_text("[]")
     out = tmp_path / "encoder"
     with caplog.at_level("INFO", logger="xstilts.curves"):
         info = multitask.train(
-            encoder=str(tiny_model),
+            encoder=str(pooled),
             caches=caches,
             out_dir=out,
             checkpoint_dir=tmp_path / "ckpt",
@@ -83,6 +89,7 @@ def test_shared_encoder_trains_on_three_formats_and_mlm(tiny_model, tmp_path, ca
         )
     assert info["global_step"] == 9 and sum(info["batches_drawn"].values()) == 9
     assert set(info["tasks"]) == {"mnli", "squad_v1", "ccg", "mlm"}
+    assert (out / "1_Pooling" / "config.json").is_file() and (out / "modules.json").is_file()
     # its curves (the loss at the last step: logging_steps is 50) and a progress line
     records = curves.read(out / info["curves"])
     assert [r["step"] for r in records if "loss" in r] == [9]

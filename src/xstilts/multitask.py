@@ -250,6 +250,7 @@ def train(
         sum(drawn[t] * known[t] for t in known) / sum(drawn[t] for t in known) if known else None
     )
     _, summary = fit(
+        encoder=encoder,
         args=args,
         build_model=build_model,
         trainer_class=_trainer_class(),

@@ -265,6 +265,7 @@ def _fp32_state_dict(trainer, module) -> dict | None:
 
 def fit(
     *,
+    encoder: str,
     args,
     build_model,
     trainer_class,
@@ -279,7 +280,8 @@ def fit(
     mean_tokens: float | None = None,
 ) -> tuple:
     """Train with ``trainer_class`` (resuming this job's last checkpoint), save
-    ``to_save(trainer)`` in fp32 and the tokenizer to ``out_dir``, delete the checkpoints.
+    ``to_save(trainer)`` in fp32, the tokenizer and ``encoder``'s pooling files to ``out_dir``,
+    delete the checkpoints.
 
     ``build_model()`` is called once the process group is up (ZeRO-3 builds the model
     partitioned); ``to_save(trainer)`` names the module to save, and may adjust its config.
@@ -340,6 +342,7 @@ def fit(
     if trainer.is_world_process_zero():
         module.save_pretrained(out_dir, state_dict=state)
         tokenizer.save_pretrained(out_dir)
+        _keep_pooling(Path(encoder), out_dir)
         curves.keep(checkpoint_dir, out_dir)
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     summary = {
@@ -464,6 +467,7 @@ def train(
     if select_ds is not None:
         callbacks.append(EarlyStoppingCallback(hp.early_stopping_patience))
     trainer, summary = fit(
+        encoder=encoder,
         args=args,
         build_model=lambda: load_model(encoder, task),
         trainer_class=_seeded_trainer_class(),
@@ -481,8 +485,6 @@ def train(
         tokenizer=tokenizer,
         callbacks=callbacks,
     )
-    if trainer.is_world_process_zero():
-        _keep_pooling(Path(encoder), out_dir)
     return {
         **summary,
         "best_checkpoint": trainer.state.best_model_checkpoint,
