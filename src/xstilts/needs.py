@@ -18,7 +18,6 @@ class HubFiles:
     repo: str
     revision: str
     allow_patterns: tuple[str, ...]
-    kind: str = "dataset"  # or "model"
 
 
 def requirements(task_name: str, languages=None) -> list[HubFiles]:

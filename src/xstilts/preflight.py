@@ -291,7 +291,7 @@ def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
     """The original files a local task reads: root and every split's files, in the study's
     languages of the task."""
     from xstilts import read_local
-    from xstilts.splits import SPLITS, declared_gaps, split_name, wanted_splits
+    from xstilts.splits import SPLITS, split_name, wanted_splits
 
     task = registry.restrict(registry.get(task_name), spec.get("languages"), local=True)
     root = Path(spec["root"])
@@ -300,13 +300,12 @@ def _local_task_problems(task_name: str, spec: dict) -> list[Problem]:
         fix = task.licence or f"point {key} at the folder holding the original files"
         return [Problem(f"task {task_name} (source: local): {root} is not a folder", fix)]
     files = {**{k: v for k, v in task.local.items() if k in SPLITS}, **spec["files"]}
-    gaps = declared_gaps(task)
     out = []
     for split, lang in wanted_splits(task):
         name = split_name(split, lang)
         patterns = [p for _, p in read_local._patterns(files.get(split))]
         patterns = [p for p in patterns if "{lang" in p or lang == "en"]
-        if name in gaps or not patterns:
+        if not patterns:  # wanted_splits leaves out the declared gaps
             continue
         if not any(read_local._files(root, p, lang) for p in patterns):
             looked = ", ".join(str(root / p) for p in patterns)

@@ -22,7 +22,7 @@ from xstilts.read_synthetic import load_synthetic
 from xstilts.registry import restrict
 from xstilts.splits import declared_gaps, split_name, wanted_splits
 
-READERS = {"synthetic": load_synthetic, "local": load_local, "hub": load_hub}
+READERS = {"synthetic": load_synthetic, "local": load_local}  # the hub reader also counts drops
 
 
 def _encode_labels(task, rows: list[dict], where: str) -> list[dict]:

@@ -232,18 +232,14 @@ class Study:
     def declared_gaps(self) -> list[str]:
         """One line per split the registry declares absent from the grid's data (in the
         languages the study uses)."""
-        lines = []
-        for name in self.data_tasks():
-            used = self.task_languages(name)
-            for gap in registry.get(name).gaps:
-                langs = [lang for lang in gap.languages if lang in used]
-                if gap.languages and not langs:
-                    continue
-                lines.append(
-                    f"{name}: no {gap.split} split for {', '.join(langs) or 'any language'} "
-                    f"(declared in the registry: {gap.reason})"
-                )
-        return lines
+        return [
+            f"{name}: no {gap.split} split for {', '.join(gap.languages) or 'any language'} "
+            f"(declared in the registry: {gap.reason})"
+            for name in self.data_tasks()
+            for gap in registry.restrict(
+                registry.get(name), self.task_languages(name), local=True
+            ).gaps
+        ]
 
     def data_source(self, task: str) -> dict:
         data = self.config["data"]

@@ -181,7 +181,12 @@ class MultipleChoiceColumns:
                 raise HubRowError(f"answer key {value!r} is none of the choice keys {keys}")
             label = keys.index(value)
         elif self.label_kind == "choice_column":
-            label = list(self.choice_columns).index(_name(value, names.get(self.label)))
+            name = _name(value, names.get(self.label))
+            if name not in self.choice_columns:
+                raise HubRowError(
+                    f"answer {name!r} is none of the choice columns {self.choice_columns}"
+                )
+            label = list(self.choice_columns).index(name)
         else:
             label = int(value) - (self.label_kind == "one_based_string")
         if not -1 <= label < len(choices):
