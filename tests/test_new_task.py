@@ -53,7 +53,8 @@ def fresh_registry(monkeypatch):
     monkeypatch.setattr(registry, "TASKS", dict(registry.TASKS))
     monkeypatch.setattr(registry, "_DECLARED", [])
     monkeypatch.setattr(benchmarks, "BENCHMARKS", dict(benchmarks.BENCHMARKS))
-    monkeypatch.delenv(registry.TASK_FILES_ENV, raising=False)
+    monkeypatch.setenv(registry.TASK_FILES_ENV, "")  # recorded, so the test's own is undone
+    monkeypatch.delenv(registry.TASK_FILES_ENV)
 
 
 def _records(lang: str) -> list[dict]:
