@@ -3,6 +3,7 @@ changed metric re-scores every cell and never re-runs the fine-tuning."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from xstilts import registry
 PACKAGE = Path(__file__).resolve().parent
 
 
+@functools.cache  # once per target while Snakemake plans every score job
 def digest(target: str) -> str:
     """sha256 of ``score.py``, the target's format module and every metric module."""
     fmt = registry.get(target).format

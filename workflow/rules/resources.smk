@@ -20,16 +20,15 @@ DEFAULT_TRAIN_RUNTIME_H = 24
 EVAL_RUNTIME_FRACTION = 0.25  # evaluation: this share of the training time, at least an hour
 
 
-def _cluster(key, default=None):
-    value = STUDY.config["cluster"][key]
-    return default if value is None else value
+def _cluster(key):
+    return STUDY.config["cluster"][key]
 
 
 def _minutes(hours, attempt=1):
     """SLURM time limit in minutes. A retried job (`retries:` in the profile) gets `attempt`
     times the time, but never more than `cluster.max_runtime_h` (default: the first attempt's,
     as partitions cap the time limit): a retry of a training job resumes from its checkpoint."""
-    cap = _cluster("max_runtime_h", hours)
+    cap = _cluster("max_runtime_h") or hours
     return int(math.ceil(min(hours * int(attempt), cap) * 60))
 
 
@@ -152,7 +151,7 @@ _GPU_SITE = dict(
     nodes=one_node,
 )
 
-# train_intermediate, train_target
+# train_intermediate, train_before_target, finetune
 GPU_TRAIN_RESOURCES = dict(
     _GPU_SITE,
     gpu=train_gpus,
@@ -161,7 +160,7 @@ GPU_TRAIN_RESOURCES = dict(
     slurm_extra=train_slurm_extra,
     save_margin_s=save_margin_s,
 )
-# evaluate, retrieve
+# retrieve, throughput
 GPU_EVAL_RESOURCES = dict(_GPU_SITE, gpu=eval_gpus, mem_mb=eval_mem_mb, runtime=eval_runtime)
-# build_model, prepare_data, tokenize, aggregate
+# build_tokenizer, build_model, prepare_data, tokenize, score, aggregate, report_tables, analyses
 CPU_RESOURCES = dict(_SITE, slurm_partition=cpu_partition, mem_mb=cpu_mem_mb, runtime=cpu_runtime)
