@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import random
@@ -39,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xstilts import formats, loaders, registry, synthetic
+from xstilts import formats, loaders, provenance, registry, synthetic
 from xstilts.hparams import HParams
 
 BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data"  # a development checkout's
@@ -541,14 +540,6 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def write_json(path: Path, report: dict) -> None:
-    """Write ``report`` to ``path`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 @contextlib.contextmanager
 def _quiet():
     """Silence library chatter (progress bars, load reports, faiss's loader) while benchmarking."""
@@ -658,7 +649,8 @@ def main(argv: list[str] | None = None) -> None:
         "rows": [{**dataclasses.asdict(r), "ratio": r.ratio} for r in rows],
         "seconds": elapsed,
     }
-    write_json(OUTPUT, report)
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    provenance.write_json(OUTPUT, report)
     print(f"written {OUTPUT}")
 
 

@@ -117,6 +117,10 @@ class Benchmark:
         lacks = [lang for lang in self.languages[task] if lang not in self.subset[task]]
         return f"{task} over a subset of its languages (no {' '.join(lacks) or 'benchmark set'})"
 
+    def subset_text(self) -> str:
+        """The targets scored over a subset of the benchmark's languages, with those languages."""
+        return "; ".join(f"{t} in {' '.join(langs)}" for t, langs in self.subset.items())
+
     def group_of(self, task: str) -> str | None:
         return next((g for g, ts in self.groups.items() if task in ts), None)
 

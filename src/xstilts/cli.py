@@ -272,7 +272,7 @@ def cmd_aggregate(args) -> None:
     rows = aggregate.collect(args.metrics)
     cells = aggregate.matrix(rows, bench, args.partial)
     with staged(args.scores) as s, staged(args.csv) as c, staged(args.png) as p:
-        subset = "; ".join(f"{t} in {' '.join(langs)}" for t, langs in bench.subset.items())
+        subset = bench.subset_text()
         scored = f"{args.benchmark}, subset: {subset}" if subset else args.benchmark
         title = f"X-STILTs transfer matrix: {args.model} ({scored})"
         aggregate.write(rows, cells, s, c, p, title, bench)

@@ -53,6 +53,7 @@ def progress(records: list[dict]) -> dict:
 
 
 def evaluations(records: list[dict]) -> list[dict]:
+    """The evaluation records of a curve (not its start/stop events)."""
     return [r for r in records if any(k.startswith("eval_") for k in r) and "event" not in r]
 
 

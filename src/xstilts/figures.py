@@ -12,7 +12,7 @@ import logging
 import math
 from pathlib import Path
 
-from xstilts import registry
+from xstilts import curves, registry
 
 STYLE = {
     "font.size": 9,
@@ -245,9 +245,7 @@ def training_curves(runs: list[dict], stem: Path, title: str) -> None:
             ax.set_title(f"{run['intermediate']}, seed {run['seed']}", fontsize=9)
             ax.set_xlabel("step")
             ax.set_ylabel("training loss", color="C0")
-            evals = [
-                r for r in records if "event" not in r and any(k.startswith("eval_") for k in r)
-            ]
+            evals = curves.evaluations(records)
             metric = next(
                 (k for k in ("eval_accuracy", "eval_loss") if evals and k in evals[0]), None
             )

@@ -630,7 +630,7 @@ def write(report: Report, folder: Path) -> None:
     figs.mkdir(parents=True, exist_ok=True)
     model, level = report.model, f"{100 * report.confidence:g}%"
     bench = report.benchmark
-    subset = "; ".join(f"{t} in {' '.join(langs)}" for t, langs in bench.subset.items())
+    subset = bench.subset_text()
     write_table(
         report.cells,
         tables,
