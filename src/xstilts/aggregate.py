@@ -43,36 +43,29 @@ def collect(metrics_files: list[Path]) -> list[dict]:
         m = json.loads(path.read_text())
         run_id = provenance.read_manifest(path)["run_id"]
         scored = [
-            v
-            for langs in (m.get("results") or {}).values()
-            for values in langs.values()
-            for k, v in values.items()
-            if k != "n" and isinstance(v, int | float)
+            {
+                "model": m["model"],
+                "intermediate": m["intermediate"],
+                "target": m["task"],
+                "seed": int(m["seed"]),
+                "split": split,
+                "lang": lang,
+                "metric": metric,
+                "value": float(value),
+                "run_id": run_id,
+                "n": values.get("n"),
+            }
+            for split, langs in (m.get("results") or {}).items()
+            for lang, values in langs.items()
+            for metric, value in values.items()
+            if metric != "n" and isinstance(value, int | float)
         ]
         if not scored:
             raise DataFormatError(
                 f"{path}: its results hold no score (expected results.<split>.<lang>.<metric>: "
                 f"a number); delete it to re-run that cell"
             )
-        for split, langs in m["results"].items():
-            for lang, values in langs.items():
-                for metric, value in values.items():
-                    if metric == "n" or not isinstance(value, int | float):
-                        continue
-                    rows.append(
-                        {
-                            "model": m["model"],
-                            "intermediate": m["intermediate"],
-                            "target": m["task"],
-                            "seed": int(m["seed"]),
-                            "split": split,
-                            "lang": lang,
-                            "metric": metric,
-                            "value": float(value),
-                            "run_id": run_id,
-                            "n": values.get("n"),
-                        }
-                    )
+        rows += scored
     return rows
 
 

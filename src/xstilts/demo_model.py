@@ -51,12 +51,17 @@ def train_tokenizer(texts, vocab_size: int):
     )
 
 
+def _architecture(architecture: dict) -> dict:
+    """The spec's architecture with its defaults: an XLM-R of 514 positions."""
+    return {"model_type": "xlm-roberta", "max_position_embeddings": 514, **architecture}
+
+
 def build_model(tokenizer, architecture: dict):
     """A randomly initialised masked LM of the given size and family: ``model_type`` (default
     ``xlm-roberta``) picks the architecture, every other key of ``architecture`` is its config's."""
     from transformers import AutoConfig, AutoModelForMaskedLM
 
-    arch = {"model_type": "xlm-roberta", "max_position_embeddings": 514, **architecture}
+    arch = _architecture(architecture)
     specials = {
         f"{name}_token_id": getattr(tokenizer, f"{name}_token_id")
         for name in ("pad", "bos", "eos")
@@ -128,8 +133,7 @@ def build_tokenizer(out_dir: Path, spec: dict, languages: list[str], seed: int) 
     """Train the tokenizer on the build's corpus and save it to ``out_dir``: its own job, so the
     tokenisation of every task can start while the model's MLM warm-up runs."""
     tokenizer = train_tokenizer(_corpus(spec, languages, seed), spec.get("vocab_size", 4000))
-    positions = {"max_position_embeddings": 514, **spec["architecture"]}["max_position_embeddings"]
-    tokenizer.model_max_length = positions - 2
+    tokenizer.model_max_length = _architecture(spec["architecture"])["max_position_embeddings"] - 2
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(out_dir)
     return {"vocab_size": len(tokenizer), "model_max_length": tokenizer.model_max_length}

@@ -215,16 +215,14 @@ def inspect(
         if path is not None:
             job.curves = str(path.relative_to(root))
             job.progress = curves.progress(curves.read(path))
-    elif last.get("state") in SLURM_FAILED or (log.is_file() and error_lines(log)):
-        if last or _failed_log(log):
+    else:
+        lines = error_lines(log)  # read once: training logs are long, --watch re-reads
+        # failed: what SLURM says, or (no SLURM to ask) a log ending in a traceback or error: line
+        ended = last.get("state") in SLURM_FAILED or lines
+        if ended and (last or any(ERROR.search(ln) for ln in lines)):
             job.state = "failed"
-            job.error = error_lines(log) or _slurm_log_errors(root, job, last)
+            job.error = lines or _slurm_log_errors(root, job, last)
     return job
-
-
-def _failed_log(log: Path) -> bool:
-    """A job's log that ends in an error (no SLURM to ask): a traceback or ``error:`` line."""
-    return any(ERROR.search(ln) for ln in error_lines(log))
 
 
 def _slurm_log_errors(root: Path, job: Job, last: dict) -> list[str]:
